@@ -1,0 +1,40 @@
+# nango: PostgreSQL extension that keeps tables in step with paginated JSON APIs.
+#
+# Built with PGXS.  `make test` runs the whole suite (see test/run_tests.sh),
+# `make demo` starts a local demonstration, `make bench` runs the benchmarks.
+
+EXTENSION = nango
+EXTVERSION = 0.1.0
+MODULE_big = nango
+
+SRCS = $(sort $(wildcard src/*.c))
+OBJS = $(SRCS:.c=.o)
+
+# The install script is assembled from the ordered parts in src/sql/.
+SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -Isrc -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
+SHLIB_LINK = -lcurl -lcjson
+
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(SQL_PARTS)
+	cat $^ > $@
+
+$(OBJS): $(wildcard src/*.h)
+
+.PHONY: test demo bench
+test:
+	bash test/run_tests.sh
+
+demo:
+	bash test/demo.sh
+
+bench:
+	bash bench/run_bench.sh

@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * mapping.h
+ *	  Auto-mapping (SPEC section 6): flattening JSON records into typed
+ *	  columns of a sync's mapped table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NANGO_MAPPING_H
+#define NANGO_MAPPING_H
+
+#include "postgres.h"
+#include "utils/jsonb.h"
+
+typedef struct NangoMapTable NangoMapTable;
+
+/* Per-job counters the mapping adds to. */
+typedef struct NangoMapCounts
+{
+	int64		mismatch;		/* values not stored because their type did not fit */
+	int64		skipped;		/* mapped rows too big to store */
+} NangoMapCounts;
+
+/*
+ * nango_map_open: opens the mapped table of a sync for one job, creating it
+ * (and its schema, when allowed) when missing.  mapped_table is the name as
+ * stored in nango.syncs.mapped_table (NULL means nango._nango_sync_<id>).
+ * metadata is the sync's "metadata" config object, or NULL.  Runs as the
+ * current user, which the job sets to the sync's owner.
+ */
+extern NangoMapTable *nango_map_open(int64 sync_id, const char *mapped_table,
+									 Jsonb *metadata);
+
+/*
+ * nango_map_write: writes one page of records.  keys[i] is the record's
+ * unique key (NULL in overwrite mode).  A keyed record replaces the whole
+ * row of its key (absent fields become NULL, _nango_deleted_at is cleared).
+ */
+extern void nango_map_write(NangoMapTable *mt, int64 job_id, int n,
+							Jsonb **records, char **keys, NangoMapCounts *counts);
+
+/* Overwrite mode: removes every row of this sync (before the job writes its own). */
+extern void nango_map_clear_sync(NangoMapTable *mt);
+
+/* Delete modes: removes (hard) or marks deleted (soft) the rows of these keys. */
+extern void nango_map_delete_keys(NangoMapTable *mt, int n, char **keys, bool soft);
+
+extern void nango_map_close(NangoMapTable *mt);
+
+#endif							/* NANGO_MAPPING_H */

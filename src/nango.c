@@ -1,0 +1,126 @@
+/*-------------------------------------------------------------------------
+ *
+ * nango.c
+ *	  Module entry point: defines the extension's settings (GUCs) and, when
+ *	  loaded through shared_preload_libraries, registers the background
+ *	  worker launcher.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "nango.h"
+#include "worker.h"
+
+PG_MODULE_MAGIC;
+
+char	   *nango_database = NULL;
+int			nango_max_workers = 4;
+int			nango_poll_interval_ms = 1000;
+char	   *nango_pizzly_base_url = NULL;
+char	   *nango_pizzly_secret_key = NULL;
+int			nango_http_timeout_ms = 30000;
+int			nango_max_response_size_kb = 64 * 1024;
+bool		nango_allow_private_networks = false;
+int			nango_log_level = NANGO_LOG_INFO;
+int			nango_job_retention_s = 30 * 24 * 3600;
+
+bool		nango_preloaded = false;
+
+static const struct config_enum_entry log_level_options[] = {
+	{"debug", NANGO_LOG_DEBUG, false},
+	{"info", NANGO_LOG_INFO, false},
+	{"warning", NANGO_LOG_WARNING, false},
+	{"error", NANGO_LOG_ERROR, false},
+	{NULL, 0, false}
+};
+
+void		_PG_init(void);
+
+/*
+ * define_settings: every GUC of SPEC section 1, with its default, range and
+ * the privilege needed to change it.
+ */
+static void
+define_settings(void)
+{
+	DefineCustomStringVariable("nango.database",
+							   "Database whose syncs the nango background worker runs.",
+							   NULL, &nango_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("nango.max_workers",
+							"Maximum number of syncs running at the same time.",
+							"Each running sync uses one background worker slot (max_worker_processes).",
+							&nango_max_workers, 4, 1, 1024,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("nango.poll_interval",
+							"How often the scheduler looks for due syncs.",
+							"add_sync, trigger_sync, resume_sync and update_sync also wake it at commit.",
+							&nango_poll_interval_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("nango.pizzly_base_url",
+							   "Base URL of the Pizzly (Nango auth) server.",
+							   NULL, &nango_pizzly_base_url, "",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("nango.pizzly_secret_key",
+							   "Secret key sent to Pizzly as Basic auth.",
+							   NULL, &nango_pizzly_secret_key, "",
+							   PGC_SUSET, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("nango.http_timeout",
+							"Total timeout of one HTTP request.",
+							"A sync's \"timeout\" config key overrides it.",
+							&nango_http_timeout_ms, 30000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("nango.max_response_size",
+							"Largest accepted HTTP response body (after decompression).",
+							NULL, &nango_max_response_size_kb, 64 * 1024, 1, 1024 * 1024 - 1,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("nango.allow_private_networks",
+							 "Allow requests to loopback, private, link-local and unique-local addresses.",
+							 NULL, &nango_allow_private_networks, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("nango.log_level",
+							 "How much the nango extension logs.",
+							 NULL, &nango_log_level, NANGO_LOG_INFO, log_level_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("nango.job_retention",
+							"Finished job rows older than this are deleted by the worker.",
+							"0 keeps them forever.",
+							&nango_job_retention_s, 30 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("nango");
+}
+
+/*
+ * _PG_init: define settings; when preloaded (and not in a binary upgrade),
+ * register the launcher.
+ */
+void
+_PG_init(void)
+{
+	define_settings();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	nango_preloaded = true;
+	if (IsBinaryUpgrade)
+		return;
+	nango_worker_register();
+}

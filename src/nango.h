@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * nango.h
+ *	  Settings and helpers shared by every part of the nango extension.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NANGO_H
+#define NANGO_H
+
+#include "postgres.h"
+
+#define NANGO_VERSION "0.1.0"
+#define NANGO_USER_AGENT "nango/" NANGO_VERSION " (PostgreSQL extension)"
+
+/* nango.log_level values */
+typedef enum NangoLogLevel
+{
+	NANGO_LOG_DEBUG,
+	NANGO_LOG_INFO,
+	NANGO_LOG_WARNING,
+	NANGO_LOG_ERROR
+} NangoLogLevel;
+
+/* GUC variables, defined in nango.c */
+extern char *nango_database;
+extern int	nango_max_workers;
+extern int	nango_poll_interval_ms;
+extern char *nango_pizzly_base_url;
+extern char *nango_pizzly_secret_key;
+extern int	nango_http_timeout_ms;
+extern int	nango_max_response_size_kb;
+extern bool nango_allow_private_networks;
+extern int	nango_log_level;
+extern int	nango_job_retention_s;
+
+/* true when loaded through shared_preload_libraries */
+extern bool nango_preloaded;
+
+/*
+ * nango_log: log a line through elog when nango.log_level lets it through.
+ * Callers must never pass a secret; see redact.h for URL redaction.
+ */
+#define nango_log(lvl, elevel, ...) \
+	do { \
+		if ((lvl) >= nango_log_level) \
+			ereport((elevel), errmsg_internal(__VA_ARGS__)); \
+	} while (0)
+
+#endif							/* NANGO_H */

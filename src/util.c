@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * util.c
+ *	  Small helpers shared by the modules: identity switching and lookups.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "utils/syscache.h"
+#include "access/table.h"
+#include "access/genam.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+
+#include "util.h"
+
+/*
+ * nango_extension_owner: the owner of the nango extension, read from
+ * pg_extension.  Errors out when the extension is not installed.
+ */
+Oid
+nango_extension_owner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("nango"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"nango\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION nango.")));
+	return owner;
+}
+
+/*
+ * nango_push_role: become role for the writes that follow, remembering the
+ * identity to return to.
+ */
+void
+nango_push_role(Oid role, NangoSavedRole *saved)
+{
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(role, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+/*
+ * nango_pop_role: return to the identity saved by nango_push_role.
+ */
+void
+nango_pop_role(NangoSavedRole *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
