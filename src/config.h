@@ -1,0 +1,103 @@
+/*-------------------------------------------------------------------------
+ *
+ * config.h
+ *	  A sync's configuration (SPEC section 4): validation, normalization and
+ *	  the typed form every other module reads.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NANGO_CONFIG_H
+#define NANGO_CONFIG_H
+
+#include "postgres.h"
+#include "datatype/timestamp.h"
+#include "utils/jsonb.h"
+
+/* Response-side paging style (at most one), or the request-only styles. */
+typedef enum NangoPagingStyle
+{
+	NANGO_PAGING_NONE,
+	NANGO_PAGING_CURSOR_METADATA,	/* paging_cursor_metadata_response_path */
+	NANGO_PAGING_CURSOR_OBJECT, /* paging_cursor_object_response_path */
+	NANGO_PAGING_URL,			/* paging_url_path */
+	NANGO_PAGING_LINK,			/* paging_header_link_rel */
+	NANGO_PAGING_OFFSET,		/* paging_offset/limit_request_path + paging_limit */
+	NANGO_PAGING_NUMBER			/* paging_number_request_path (+ start) */
+} NangoPagingStyle;
+
+typedef enum NangoDeleteMode
+{
+	NANGO_DELETE_NONE,
+	NANGO_DELETE_SOFT,
+	NANGO_DELETE_HARD
+} NangoDeleteMode;
+
+/* A name/value pair: a header, or one query parameter (arrays give several). */
+typedef struct NangoPair
+{
+	char	   *name;
+	char	   *value;
+} NangoPair;
+
+/* The typed, validated form of a sync's config.  Strings are palloc'd. */
+typedef struct NangoConfig
+{
+	char	   *url;			/* as given to add_sync */
+
+	/* request */
+	char	   *method;			/* GET, POST, PUT, PATCH, DELETE */
+	int			nheaders;
+	NangoPair  *headers;
+	char	   *body;			/* JSON text, or NULL */
+	int			nparams;
+	NangoPair  *params;			/* query_params, values as text */
+	int			timeout_ms;		/* -1: use nango.http_timeout */
+	int			retries;		/* retries after the first try [5] */
+
+	/* records */
+	char	   *response_path;	/* NULL: the whole body */
+	char	   *unique_key;		/* NULL: overwrite mode */
+	int64		max_total;		/* 0: no limit */
+
+	/* paging */
+	NangoPagingStyle paging;
+	char	   *paging_cursor_request_path;
+	char	   *paging_response_path;	/* the cursor path, URL path or Link rel of the style */
+	char	   *paging_offset_request_path;
+	char	   *paging_limit_request_path;
+	int64		paging_limit;
+	char	   *paging_number_request_path;
+	int64		paging_number_start;	/* [1] */
+
+	/* mapping and storage */
+	bool		auto_mapping;	/* [true] */
+	char	   *mapped_table;	/* as given (maybe schema-qualified), NULL: default */
+	char	   *metadata;		/* JSON text of a flat object of scalars, or NULL */
+	NangoDeleteMode delete_mode;
+
+	/* schedule: exactly one of the two is set */
+	Interval   *frequency;		/* [1 hour] */
+	char	   *cron;			/* five fields, UTC */
+
+	/* auth (aliases nango_* are folded into these) */
+	char	   *pizzly_connection_id;
+	char	   *pizzly_provider_config_key;
+
+	/* incremental */
+	char	   *incremental_cursor_path;
+	char	   *incremental_request_path;
+	char	   *incremental_initial_value;	/* JSON text of the value, or NULL */
+
+	char	   *friendly_name;
+
+	Jsonb	   *normalized;		/* the config as stored in nango.syncs.config */
+} NangoConfig;
+
+/*
+ * nango_config_parse: validates config (a JSON object) for url and returns
+ * its typed form.  Every problem is an ERROR with a SQLSTATE, a message
+ * naming the key, and a hint where one helps.
+ */
+extern NangoConfig *nango_config_parse(const char *url, Jsonb *config);
+
+#endif							/* NANGO_CONFIG_H */
