@@ -26,3 +26,11 @@ void
 nango_wake_launcher_at_commit(void)
 {
 }
+
+/*
+ * nango_report_progress: publishes a running job's progress.
+ */
+void
+nango_report_progress(int64 job_id, int64 page_count, int64 fetched_count)
+{
+}
