@@ -1,6 +1,8 @@
 -- nango.run_sync end to end against a HubSpot-like API: cursor in the
 -- response metadata, records at response_path, both storage modes.
+SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
 

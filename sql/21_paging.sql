@@ -1,6 +1,8 @@
 -- Every paging style of SPEC section 4 against mocks of real APIs, the stop
 -- rules, loop detection and max_total.
+SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;
+RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
 CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
