@@ -448,6 +448,12 @@ fail_transport(NangoHttp *h, const NangoRequest *req, CURLcode rc, int attempts)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("request %s %s refused: %s", req->method, url, h->guard.refused),
 				 errhint("A superuser can allow private addresses with nango.allow_private_networks.")));
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("request %s %s timed out after %d ms", req->method, url, req->timeout_ms),
+				 errhint("Raise the sync's \"timeout\" or nango.http_timeout."),
+				 attempts > 1 ? errdetail("Gave up after %d attempts.", attempts) : 0));
 	ereport(ERROR,
 			(errcode(ERRCODE_CONNECTION_FAILURE),
 			 errmsg("request %s %s failed: %s", req->method, url,

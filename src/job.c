@@ -288,12 +288,18 @@ parse_page(JobRun *run, const NangoResponse *resp)
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		if (edata->sqlerrcode == ERRCODE_INVALID_TEXT_REPRESENTATION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_JSON_TEXT),
+					 errmsg("page %d: the response body is not valid JSON", run->page),
+					 errdetail("%s%s%s", edata->message,
+							   edata->detail ? ": " : "", edata->detail ? edata->detail : "")));
+		/* e.g. nesting deeper than max_stack_depth */
 		ereport(ERROR,
-				(errcode(edata->sqlerrcode == ERRCODE_INVALID_TEXT_REPRESENTATION
-						 ? ERRCODE_INVALID_JSON_TEXT : edata->sqlerrcode),
-				 errmsg("page %d: the response body is not valid JSON", run->page),
-				 errdetail("%s%s%s", edata->message,
-						   edata->detail ? " " : "", edata->detail ? edata->detail : "")));
+				(errcode(edata->sqlerrcode),
+				 errmsg("page %d: the response body could not be parsed: %s",
+						run->page, edata->message),
+				 edata->hint ? errhint("%s", edata->hint) : 0));
 	}
 	PG_END_TRY();
 	return jb;

@@ -17,8 +17,8 @@
 
 /* Name fragments that mark a query parameter as secret (case-insensitive). */
 static const char *const secret_words[] = {
-	"token", "key", "secret", "password", "passwd", "pwd", "signature", "sig",
-	"auth", "credential", "session", "code", "client_secret", "apikey", NULL
+	"token", "key", "secret", "password", "passwd", "pwd", "signature",
+	"auth", "credential", "session", "sid", NULL
 };
 
 /*
