@@ -227,7 +227,7 @@ get_int(ConfigKey k, const cJSON *item, double min, double max, const char *rang
 	if (v < min || v > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"%s\" must be %s, not %.0f", KEY(k), range_text, v)));
+				 errmsg("config key \"%s\" must be %s, not %.*g", KEY(k), range_text, fabs(v) < 1e15 ? 15 : 6, v)));
 	return (int64) v;
 }
 
@@ -325,6 +325,11 @@ unknown_key(const char *key)
 	int			d;
 	const char *best = closest_key(key, &d);
 
+	if (strcmp(key, "url") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown config key \"%s\"", key),
+				 errhint("The URL is the first argument of nango.add_sync, not a config key.")));
 	if (d <= Max(2, (int) strlen(best) / 3))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -626,8 +631,13 @@ parse_headers(NangoConfig *cfg, const cJSON *item)
  */
 static void
 pg_attribute_noreturn()
-query_param_error(const char *name, const cJSON *v)
+query_param_error(const char *name, const cJSON *v, bool element)
 {
+	if (element)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"query_params\": an element of \"%s\" must be a string, number or boolean, not %s",
+						name, json_type_name(v))));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("config key \"query_params\": the value of \"%s\" must be a string, number, boolean or array of those, not %s",
@@ -662,7 +672,7 @@ parse_query_params(ConfigParse *p, const cJSON *item)
 			const cJSON *v = cJSON_IsArray(q) ? cJSON_GetArrayItem(q, i) : q;
 
 			if (!cJSON_IsString(v) && !cJSON_IsNumber(v) && !cJSON_IsBool(v))
-				query_param_error(q->string, v);
+				query_param_error(q->string, v, cJSON_IsArray(q));
 			if (cfg->nparams == cap)
 			{
 				cap *= 2;
@@ -773,8 +783,15 @@ parse_mapped_table(NangoConfig *cfg, const cJSON *item)
 {
 	const char *whole = get_string(K_MAPPED_TABLE, item);
 	const char *s = whole;
-	char	   *first = mapped_ident(&s, whole);
+	char	   *first;
 	char	   *second = NULL;
+
+	if (*whole == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("config key \"mapped_table\" must not be empty"),
+				 errhint("Remove the key for the default nango._nango_sync_<id>, or write [schema.]table.")));
+	first = mapped_ident(&s, whole);
 
 	if (*s == '.')
 	{
