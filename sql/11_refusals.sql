@@ -45,6 +45,9 @@ SELECT pg_temp.add('{}', 'http://');
 SELECT pg_temp.add('{}', 'https:///items');
 SELECT pg_temp.add('{}', 'http://exa mple.com/');
 SELECT pg_temp.add('{}', 'http://example.com:99999/');
+SELECT pg_temp.add('{}', E'https://api.example.com/items\nHost: evil');
+-- The URL is not repeated in the error: it may hold a secret.
+SELECT pg_temp.add('{}', 'ftp://user:s3cret@api.example.com/items?api_key=s3cret');
 
 -- The config is a JSON object.
 SELECT pg_temp.add('[]');

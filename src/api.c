@@ -23,6 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "api.h"
 #include "config.h"
 #include "cron.h"
 #include "nango.h"
@@ -97,10 +98,10 @@ nango_add_sync(PG_FUNCTION_ARGS)
 {
 	NangoConfig *cfg;
 	ApiScope	scope;
-	Datum		values[9];
-	char		nulls[9];
-	Oid			types[9] = {INT8OID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID,
-	INTERVALOID, TEXTOID, TEXTOID, INT4OID};
+	Datum		values[8];
+	char		nulls[8];
+	Oid			types[8] = {INT8OID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID,
+	INTERVALOID, TEXTOID, TEXTOID};
 	bool		isnull;
 	int64		id;
 	char	   *mapped;
@@ -155,12 +156,13 @@ typedef struct SyncRow
 } SyncRow;
 
 /*
- * fetch_sync: reads sync id (locking its row) inside an api_begin scope and
- * checks that caller may change it: the owner, a member of the owner role,
- * or a superuser.  A missing sync is 42704, someone else's sync 42501.
+ * fetch_sync_ext: reads sync id (locking its row when lock is set) inside
+ * an api_begin scope and checks that caller may manage it: the owner, a
+ * member of the owner role, or a superuser.  A missing sync is 42704,
+ * someone else's sync 42501.
  */
 static void
-fetch_sync(int64 id, Oid caller, SyncRow *row)
+fetch_sync_ext(int64 id, Oid caller, bool lock, SyncRow *row)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
@@ -168,8 +170,11 @@ fetch_sync(int64 id, Oid caller, SyncRow *row)
 	TupleDesc	desc;
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT owner, url, config, mapped_table FROM nango.syncs "
-							  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+	if (SPI_execute_with_args(lock ?
+							  "SELECT owner, url, config, mapped_table FROM nango.syncs "
+							  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE" :
+							  "SELECT owner, url, config, mapped_table FROM nango.syncs "
+							  "WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read sync " INT64_FORMAT, id);
 	if (SPI_processed == 0)
@@ -189,6 +194,32 @@ fetch_sync(int64 id, Oid caller, SyncRow *row)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for sync " INT64_FORMAT, id),
 				 errdetail("Only the role that added a sync (or a member of it) and superusers may change, run or delete it.")));
+}
+
+/*
+ * fetch_sync: fetch_sync_ext, locking the sync's row for the change that
+ * follows.
+ */
+static void
+fetch_sync(int64 id, Oid caller, SyncRow *row)
+{
+	fetch_sync_ext(id, caller, true, row);
+}
+
+/*
+ * nango_sync_check_access: see api.h.
+ */
+Oid
+nango_sync_check_access(int64 sync_id)
+{
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+
+	api_begin(&scope);
+	fetch_sync_ext(sync_id, caller, false, &row);
+	api_end(&scope);
+	return row.owner;
 }
 
 /*

@@ -342,7 +342,8 @@ unknown_key(const char *key)
 }
 
 /*
- * check_url: url must be an absolute http or https URL with a host.
+ * check_url: url must be an absolute http or https URL with a host.  The
+ * URL itself is not repeated in the error: it may carry a secret.
  */
 static void
 check_url(const char *url)
@@ -372,7 +373,7 @@ check_url(const char *url)
 	if (problem[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("url must be an absolute http or https URL: \"%s\"", url),
+				 errmsg("url must be an absolute http or https URL"),
 				 errdetail("%s", problem),
 				 errhint("Write it as in a browser, e.g. \"https://api.example.com/items?limit=100\".")));
 }
