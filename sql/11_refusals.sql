@@ -132,6 +132,9 @@ SELECT pg_temp.add('{"frequency": "1 hour -1 hour"}');
 SELECT pg_temp.add('{"frequency": "soon"}');
 SELECT pg_temp.add('{"frequency": ""}');
 SELECT pg_temp.add('{"frequency": "infinity"}');
+SELECT pg_temp.add('{"frequency": "0x10"}');
+SELECT pg_temp.add('{"frequency": 1e9}');
+SELECT pg_temp.add('{"frequency": "200 years"}');
 
 -- cron: five valid fields.
 SELECT pg_temp.add('{"cron": ""}');

@@ -156,13 +156,25 @@ typedef struct SyncRow
 } SyncRow;
 
 /*
- * fetch_sync_ext: reads sync id (locking its row when lock is set) inside
+ * How fetch_sync_ext locks the sync's row: not at all, for a change of
+ * non-key columns (which does not wait for a running job's foreign-key
+ * locks), or for deleting it.
+ */
+typedef enum SyncLock
+{
+	SYNC_LOCK_NONE,
+	SYNC_LOCK_CHANGE,
+	SYNC_LOCK_DELETE
+} SyncLock;
+
+/*
+ * fetch_sync_ext: reads sync id (locking its row as lock says) inside
  * an api_begin scope and checks that caller may manage it: the owner, a
  * member of the owner role, or a superuser.  A missing sync is 42704,
  * someone else's sync 42501.
  */
 static void
-fetch_sync_ext(int64 id, Oid caller, bool lock, SyncRow *row)
+fetch_sync_ext(int64 id, Oid caller, SyncLock lock, SyncRow *row)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
@@ -170,11 +182,10 @@ fetch_sync_ext(int64 id, Oid caller, bool lock, SyncRow *row)
 	TupleDesc	desc;
 	bool		isnull;
 
-	if (SPI_execute_with_args(lock ?
-							  "SELECT owner, url, config, mapped_table FROM nango.syncs "
-							  "WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE" :
-							  "SELECT owner, url, config, mapped_table FROM nango.syncs "
-							  "WHERE id OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args(psprintf("SELECT owner, url, config, mapped_table FROM nango.syncs "
+									   "WHERE id OPERATOR(pg_catalog.=) $1%s",
+									   lock == SYNC_LOCK_NONE ? "" :
+									   lock == SYNC_LOCK_CHANGE ? " FOR NO KEY UPDATE" : " FOR UPDATE"),
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read sync " INT64_FORMAT, id);
 	if (SPI_processed == 0)
@@ -203,7 +214,7 @@ fetch_sync_ext(int64 id, Oid caller, bool lock, SyncRow *row)
 static void
 fetch_sync(int64 id, Oid caller, SyncRow *row)
 {
-	fetch_sync_ext(id, caller, true, row);
+	fetch_sync_ext(id, caller, SYNC_LOCK_CHANGE, row);
 }
 
 /*
@@ -217,7 +228,7 @@ nango_sync_check_access(int64 sync_id)
 	SyncRow		row;
 
 	api_begin(&scope);
-	fetch_sync_ext(sync_id, caller, false, &row);
+	fetch_sync_ext(sync_id, caller, SYNC_LOCK_NONE, &row);
 	api_end(&scope);
 	return row.owner;
 }
@@ -481,7 +492,7 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	Datum		values[1] = {Int64GetDatum(id)};
 
 	api_begin(&scope);
-	fetch_sync(id, caller, &row);
+	fetch_sync_ext(id, caller, SYNC_LOCK_DELETE, &row);
 	if (drop_data && row.mapped_table)
 		drop_mapped_data(&row);
 	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",

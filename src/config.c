@@ -24,6 +24,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/extension.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/datetime.h"
@@ -115,6 +116,9 @@ static const char *const nango_own_relations[] = {
 	"syncs", "jobs", "raw", "_nango_syncs", "_nango_jobs", "_nango_raw",
 	"syncs_id_seq", "jobs_id_seq", "raw_id_seq", NULL
 };
+
+/* The longest frequency: 100 years (of 365.25 days). */
+#define MAX_FREQUENCY_MINUTES (100 * 365.25 * 24 * 60)
 
 /* Largest integer a JSON number (a double in cJSON) carries exactly. */
 #define MAX_EXACT_INT 9007199254740992.0
@@ -300,7 +304,7 @@ closest_key(const char *key, int *distance)
 		*c = pg_tolower((unsigned char) *c);
 	for (int i = 0; i < NUM_CONFIG_KEYS; i++)
 	{
-		int			d = varstr_levenshtein(lower, Min(strlen(lower), 255),
+		int			d = varstr_levenshtein(lower, pg_mbcliplen(lower, strlen(lower), 200),
 										   config_key_names[i], strlen(config_key_names[i]),
 										   1, 1, 1, false);
 
@@ -432,7 +436,7 @@ plain_number(const char *s, double *v)
 
 	while (isspace((unsigned char) *s))
 		s++;
-	if (*s == '\0')
+	if (*s == '\0' || strpbrk(s, "xX") != NULL)
 		return false;
 	*v = strtod(s, &end);
 	if (end == s)
@@ -457,7 +461,11 @@ parse_frequency(const cJSON *item)
 	{
 		if (cJSON_IsNumber(item))
 			minutes = item->valuedouble;
-		if (!(minutes * 60.0 >= 1.0) || minutes > 1e9)
+		if (minutes > MAX_FREQUENCY_MINUTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"frequency\" must be at most 100 years, not %g minutes", minutes)));
+		if (!(minutes * 60.0 >= 1.0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("config key \"frequency\" must be at least 1 second, not %g minutes", minutes),
@@ -472,6 +480,10 @@ parse_frequency(const cJSON *item)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("config key \"frequency\" is not a valid interval: \"%s\"", item->valuestring),
 				 errhint("Use a number of minutes, or a string such as '30 seconds', '15 minutes', '1h' or '2 days'.")));
+	if (interval_seconds(iv) > MAX_FREQUENCY_MINUTES * 60.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"frequency\" must be at most 100 years, not \"%s\"", item->valuestring)));
 	if (!(interval_seconds(iv) >= 1.0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
