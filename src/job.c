@@ -837,6 +837,36 @@ failure_detail(JobRun *run, ErrorData *edata)
 	return nango_redact_text(buf.data, &run->secrets);
 }
 
+/*
+ * load_job: the job's sync id and its sync row (as the extension owner),
+ * allocated in cxt.  A job that is not 'running' is an error.
+ */
+static void
+load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
+{
+	NangoSavedRole saved;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(run->job_id)};
+	bool		isnull;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT sync_id FROM nango.jobs WHERE id = $1 AND status = 'running'",
+							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("job " INT64_FORMAT " does not exist or is not running", run->job_id)));
+	run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!read_sync(run->sync_id, sync, cxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
+	SPI_finish();
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(cxt);
+}
+
 NangoJobStatus
 nango_job_execute(int64 job_id)
 {
@@ -844,36 +874,12 @@ nango_job_execute(int64 job_id)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	JobRun	   *run = palloc0(sizeof(JobRun));
 	SyncRow		sync;
-	NangoSavedRole saved;
 	NangoJobStatus status = NANGO_JOB_SUCCEEDED;
 	char	   *message = NULL;
 	char	   *detail = NULL;
 
 	run->job_id = job_id;
-	nango_push_role(nango_extension_owner(), &saved);
-	SPI_connect();
-	{
-		Oid			types[1] = {INT8OID};
-		Datum		vals[1] = {Int64GetDatum(job_id)};
-		bool		isnull;
-
-		if (SPI_execute_with_args("SELECT sync_id FROM nango.jobs WHERE id = $1 AND status = 'running'",
-								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("job " INT64_FORMAT " does not exist or is not running", job_id)));
-		run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	MemoryContextSwitchTo(oldcxt);
-	if (!read_sync(run->sync_id, &sync, oldcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
-	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
-	nango_pop_role(&saved);
-	MemoryContextSwitchTo(oldcxt);
+	load_job(run, &sync, oldcxt);
 	run->owner = sync.owner;
 	run->name = sync.friendly_name ? sync.friendly_name : psprintf(INT64_FORMAT, run->sync_id);
 
