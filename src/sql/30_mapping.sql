@@ -1,0 +1,14 @@
+-- Auto-mapping (SPEC section 6).  nango.flatten is declared in 10_api.sql.
+
+-- Internal: writes records into a mapped table exactly as one job page
+-- would (open, optional clear, one write, close).  Used by the test suite;
+-- not granted to PUBLIC.
+CREATE FUNCTION nango._map_records(sync_id bigint, mapped_table text, metadata jsonb,
+                                   job_id bigint, records jsonb[], keys text[] DEFAULT NULL,
+                                   clear boolean DEFAULT false,
+                                   OUT mismatch bigint, OUT skipped bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'nango_map_records'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION nango._map_records(bigint, text, jsonb, bigint, jsonb[], text[], boolean) FROM PUBLIC;
