@@ -151,8 +151,17 @@ SELECT * FROM nango._map_records(916, 'nango._nango_sync_916', NULL, 1, ARRAY['{
 RESET ROLE;
 SELECT v FROM nango._nango_sync_916;
 
+-- Dropping a sync's data: its rows go; the table goes with the last sync using it.
+SELECT nango._map_drop(907, 'public.shared_t');
+SELECT _nango_sync_id, count(*) FROM public.shared_t GROUP BY 1;
+SELECT nango._map_drop(906, 'public.shared_t');
+SELECT to_regclass('public.shared_t');
+SELECT nango._map_drop(901, NULL);
+SELECT to_regclass('nango._nango_sync_901');
+SELECT nango._map_drop(999, 'public.no_such_table');
+
 -- clean up
-DROP TABLE nango._nango_sync_916, public.shared_t, public.handmade, mapschema."My Items", nango.plain_items;
+DROP TABLE nango._nango_sync_916, public.handmade, mapschema."My Items", nango.plain_items;
 DROP VIEW public.a_view;
 DROP SCHEMA mapschema;
 REVOKE EXECUTE ON FUNCTION nango._map_records FROM nango_map_u1, nango_map_u2;

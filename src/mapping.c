@@ -1035,6 +1035,70 @@ nango_map_close(NangoMapTable *mt)
 	MemoryContextDelete(mt->cxt);
 }
 
+/*
+ * other_users: true when another sync names the table or has rows in it.
+ * nango.syncs is read as the extension owner (row-level security would
+ * hide other owners' syncs).
+ */
+static bool
+other_users(int64 sync_id, const char *mapped_table, const char *qualname)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		args[2];
+	NangoSavedRole saved;
+	bool		found;
+
+	args[0] = Int64GetDatum(sync_id);
+	args[1] = CStringGetTextDatum(mapped_table ? mapped_table : qualname);
+	nango_push_role(nango_extension_owner(), &saved);
+	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE id <> $1 AND mapped_table = $2",
+							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.syncs");
+	found = SPI_processed > 0;
+	nango_pop_role(&saved);
+	if (found)
+		return true;
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s WHERE \"_nango_sync_id\" <> $1", qualname),
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", qualname);
+	return SPI_processed > 0;
+}
+
+/* nango_map_drop_data: see mapping.h. */
+void
+nango_map_drop_data(int64 sync_id, const char *mapped_table)
+{
+	char	   *nsp,
+			   *rel,
+			   *qualname;
+	Oid			nspid,
+				relid;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+
+	resolve_name(sync_id, mapped_table, &nsp, &rel);
+	nspid = get_namespace_oid(nsp, true);
+	relid = OidIsValid(nspid) ? get_relname_relid(rel, nspid) : InvalidOid;
+	if (!OidIsValid(relid) || get_attnum(relid, "_nango_sync_id") == InvalidAttrNumber ||
+		getExtensionOfObject(RelationRelationId, relid) != InvalidOid)
+		return;
+	qualname = quote_qualified_identifier(nsp, rel);
+	args[0] = Int64GetDatum(sync_id);
+	SPI_connect();
+	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE \"_nango_sync_id\" = $1", qualname),
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from %s", qualname);
+	if (!other_users(sync_id, mapped_table, qualname))
+	{
+		if (pg_class_ownercheck(relid, GetUserId()))
+			exec_utility(psprintf("DROP TABLE %s", qualname));
+		else
+			nango_log(NANGO_LOG_INFO, LOG, "nango: sync " INT64_FORMAT ": %s kept: not owned by %s",
+					  sync_id, qualname, GetUserNameFromId(GetUserId(), false));
+	}
+	SPI_finish();
+}
+
 PG_FUNCTION_INFO_V1(nango_map_records);
 
 /*
@@ -1094,4 +1158,18 @@ nango_map_records(PG_FUNCTION_ARGS)
 	out[0] = Int64GetDatum(counts.mismatch);
 	out[1] = Int64GetDatum(counts.skipped);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(td), out, outnull)));
+}
+
+PG_FUNCTION_INFO_V1(nango_map_drop);
+
+/*
+ * nango_map_drop: SQL function nango._map_drop (internal, for tests):
+ * nango_map_drop_data as delete_sync(drop_data => true) calls it.
+ */
+Datum
+nango_map_drop(PG_FUNCTION_ARGS)
+{
+	nango_map_drop_data(PG_GETARG_INT64(0),
+						PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
 }

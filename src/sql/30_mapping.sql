@@ -12,3 +12,12 @@ AS 'MODULE_PATHNAME', 'nango_map_records'
 LANGUAGE C VOLATILE;
 
 REVOKE ALL ON FUNCTION nango._map_records(bigint, text, jsonb, bigint, jsonb[], text[], boolean) FROM PUBLIC;
+
+-- Internal: what nango.delete_sync(id, drop_data => true) does to the mapped
+-- table.  Used by the test suite; not granted to PUBLIC.
+CREATE FUNCTION nango._map_drop(sync_id bigint, mapped_table text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'nango_map_drop'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION nango._map_drop(bigint, text) FROM PUBLIC;
