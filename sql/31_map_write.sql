@@ -115,6 +115,13 @@ SELECT _nango_unique_key, v FROM nango._nango_sync_912 WHERE _nango_unique_key I
 SELECT * FROM nango._map_records(913, NULL, NULL, 1,
   (SELECT array_agg((SELECT jsonb_object_agg('f' || c, r * c) FROM generate_series(1, 100) c)) FROM generate_series(1, 2000) r));
 SELECT count(*), sum(f100) FROM nango._nango_sync_913;
+-- a page larger than one statement's batch (5000 rows), with one row too big in the last batch
+SELECT * FROM nango._map_records(917, NULL, NULL, 1,
+  (SELECT array_agg(CASE WHEN r = 12000
+                    THEN (SELECT jsonb_object_agg('g' || c, (SELECT string_agg(md5(c::text || '-' || j), '') FROM generate_series(1, 80) j))
+                            FROM generate_series(1, 450) c)
+                    ELSE jsonb_build_object('f1', r) END ORDER BY r) FROM generate_series(1, 12001) r));
+SELECT count(*), sum(f1) FROM nango._nango_sync_917;
 
 -- Schema-qualified mapped_table: a missing schema is created (superuser here).
 SELECT * FROM nango._map_records(914, 'mapschema."My Items"', NULL, 1, ARRAY['{"v": 1}']::jsonb[]);

@@ -92,6 +92,9 @@ typedef struct PendingCol
 	int			depth;
 } PendingCol;
 
+/* Rows per INSERT statement at most. */
+#define WRITE_BATCH_ROWS 5000
+
 /* Statement cache: prepared plans kept across jobs, keyed by SQL text. */
 #define PLAN_CACHE_SIZE 32
 typedef struct NangoCachedPlan
@@ -868,25 +871,16 @@ exec_guarded(SPIPlanPtr plan, Datum *params, char *nulls)
 }
 
 /*
- * write_page: one INSERT for the whole page; when a row is too big,
- * again row by row, skipping (and counting) the rows that cannot be
- * stored.
+ * write_rows: rows [from, from + count) one by one, each in its own
+ * subtransaction, skipping (and counting) the rows PostgreSQL cannot store.
  */
 static void
-write_page(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert, NangoMapCounts *counts)
+write_rows(NangoMapTable *mt, int64 job_id, PageArrays *pa, SPIPlanPtr plan, int from,
+		   int count, Datum *params, char *nulls, NangoMapCounts *counts)
 {
-	int			nparams = 3 + pa->nbound;
-	Oid		   *argtypes = palloc(sizeof(Oid) * nparams);
-	Datum	   *params = palloc(sizeof(Datum) * nparams);
-	char	   *nulls = palloc(nparams);
-	char	   *sql = insert_sql(mt, pa, upsert, argtypes);
-	SPIPlanPtr	plan = get_plan(sql, nparams, argtypes);
 	ErrorData  *edata;
 
-	bind_rows(mt, job_id, pa, 0, pa->nrows, params, nulls);
-	if (exec_guarded(plan, params, nulls) == NULL)
-		return;
-	for (int r = 0; r < pa->nrows; r++)
+	for (int r = from; r < from + count; r++)
 	{
 		bind_rows(mt, job_id, pa, r, 1, params, nulls);
 		if ((edata = exec_guarded(plan, params, nulls)) == NULL)
@@ -897,6 +891,31 @@ write_page(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert, NangoMa
 				  mt->sync_id, job_id, pa->keys && pa->keys[r] ? " with key \"" : "",
 				  pa->keys && pa->keys[r] ? pa->keys[r] : "", pa->keys && pa->keys[r] ? "\"" : "",
 				  mt->qualname, edata->message);
+	}
+}
+
+/*
+ * write_page: one INSERT for the whole page (for every WRITE_BATCH_ROWS
+ * rows of a larger page, so that no array parameter nears PostgreSQL's
+ * 1 GB limit); when a row is too big, that batch again row by row.
+ */
+static void
+write_page(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert, NangoMapCounts *counts)
+{
+	int			nparams = 3 + pa->nbound;
+	Oid		   *argtypes = palloc(sizeof(Oid) * nparams);
+	Datum	   *params = palloc(sizeof(Datum) * nparams);
+	char	   *nulls = palloc(nparams);
+	char	   *sql = insert_sql(mt, pa, upsert, argtypes);
+	SPIPlanPtr	plan = get_plan(sql, nparams, argtypes);
+
+	for (int from = 0; from < pa->nrows; from += WRITE_BATCH_ROWS)
+	{
+		int			count = Min(WRITE_BATCH_ROWS, pa->nrows - from);
+
+		bind_rows(mt, job_id, pa, from, count, params, nulls);
+		if (exec_guarded(plan, params, nulls) != NULL)
+			write_rows(mt, job_id, pa, plan, from, count, params, nulls, counts);
 	}
 }
 
