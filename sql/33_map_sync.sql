@@ -15,7 +15,7 @@ BEGIN
   sid := nango.add_sync(current_setting('nango_test.mock_url') || path,
     '{"response_path": "data", "paging_cursor_request_path": "cursor",
       "paging_cursor_metadata_response_path": "next", "query_params": {"run": 1}}'::jsonb || extra);
-  UPDATE nango.syncs SET status = 'paused' WHERE id = sid;
+  PERFORM nango.pause_sync(sid);
   RETURN sid;
 END $$;
 -- runs it and shows the job's outcome
@@ -28,7 +28,7 @@ BEGIN
     regexp_replace(j.error_message, '127\.0\.0\.1:[0-9]+', 'mock', 'g') FROM nango.jobs j WHERE j.id = jid;
 END $$;
 CREATE FUNCTION pg_temp.set_run(sid bigint, run int) RETURNS void LANGUAGE sql AS $$
-  UPDATE nango.syncs SET config = jsonb_set(config, '{query_params}', jsonb_build_object('run', run)) WHERE id = sid $$;
+  SELECT nango.update_sync(sid, jsonb_build_object('query_params', jsonb_build_object('run', run))) $$;
 CREATE FUNCTION pg_temp.cols(t regclass) RETURNS TABLE (col name, type text) LANGUAGE sql AS $$
   SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
    WHERE attrelid = t AND attnum > 0 AND NOT attisdropped AND attname !~ '^_nango_' ORDER BY attnum $$;
