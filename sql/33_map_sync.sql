@@ -74,6 +74,12 @@ SELECT array_agg(v ORDER BY v) FROM :tbl;
 SELECT pg_temp.set_run(:sid, 2);
 SELECT * FROM pg_temp.run(:sid);
 SELECT array_agg(v ORDER BY v) FROM :tbl;
+-- a job that fails on page 2 changes nothing: rows, columns and raw stay
+SELECT pg_temp.set_run(:sid, 3);
+SELECT * FROM pg_temp.run(:sid);
+SELECT array_agg(v ORDER BY v) FROM :tbl;
+SELECT * FROM pg_temp.cols(:'tbl');
+SELECT array_agg((data->>'v')::int ORDER BY (data->>'v')::int) FROM nango.raw WHERE sync_id = :sid;
 
 -- Hostile keys; \u0000 in a value arrives as U+FFFD.
 SELECT pg_temp.add('/mapping/hostile', '{"unique_key": "id"}') AS sid \gset
@@ -145,6 +151,22 @@ SELECT seed, status, error, raw_rows, mapped_rows, missing FROM fuzz_runs ORDER 
 -- all six share one table: at most 500 data columns, every one bound to its path
 SELECT count(*) <= 500 AS capped, bool_and(col_description('nango.fuzz_shared'::regclass, attnum) LIKE 'nango path %') AS bound
   FROM pg_attribute WHERE attrelid = 'nango.fuzz_shared'::regclass AND attnum > 0 AND attname !~ '^_nango_';
+
+-- A sync whose owner may not create its mapped table: the job fails with a
+-- clear message and stores nothing, not even raw rows.
+CREATE ROLE nango_map_r;
+SET ROLE nango_map_r;
+SELECT pg_temp.add('/mapping/seed', '{"mapped_table": "public.r_items"}') AS sid \gset
+SELECT * FROM pg_temp.run(:sid);
+SELECT count(*) AS raw_rows FROM nango.raw WHERE sync_id = :sid;
+-- the default table in schema nango is created for the owner and belongs to it
+SELECT nango.update_sync(:sid, '{"mapped_table": null}');
+SELECT * FROM pg_temp.run(:sid);
+SELECT field, list_0 FROM nango._nango_sync_:sid;
+RESET ROLE;
+SELECT relowner::regrole FROM pg_class WHERE oid = format('nango._nango_sync_%s', :sid)::regclass;
+SELECT nango.delete_sync(:sid, true);
+DROP ROLE nango_map_r;
 
 SET client_min_messages = warning;
 DROP SCHEMA mapsync CASCADE;

@@ -344,7 +344,7 @@ create_schema(const char *nsp)
  * (and needs CREATE on the schema).
  */
 static void
-create_table(const char *nsp, const char *qualname)
+create_table(const char *nsp, Oid nspid, const char *qualname)
 {
 	char	   *sql = psprintf("CREATE TABLE %s (%s, UNIQUE (\"_nango_sync_id\", \"_nango_unique_key\"))",
 							   qualname, sys_columns_ddl);
@@ -360,7 +360,17 @@ create_table(const char *nsp, const char *qualname)
 		nango_pop_role(&saved);
 	}
 	else
+	{
+		if (pg_namespace_aclcheck(nspid, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to create mapped table %s", qualname),
+					 errdetail("Role \"%s\" has no CREATE privilege on schema \"%s\".",
+							   GetUserNameFromId(GetUserId(), false), nsp),
+					 errhint("Grant CREATE on the schema to the sync's owner, or create the table "
+							 "and grant INSERT, UPDATE and DELETE on it to the sync's owner.")));
 		exec_utility(sql);
+	}
 }
 
 /*
@@ -443,7 +453,7 @@ open_relation(NangoMapTable *mt, const char *mapped_table)
 	mt->relid = get_relname_relid(rel, nspid);
 	if (!OidIsValid(mt->relid))
 	{
-		create_table(nsp, mt->qualname);
+		create_table(nsp, nspid, mt->qualname);
 		CommandCounterIncrement();
 		mt->relid = get_relname_relid(rel, nspid);
 		created = true;

@@ -65,10 +65,14 @@ def upsert(req):
 
 @route('/mapping/overwrite')
 def overwrite(req):
-    """Overwrite: run 1 has 3 records, run 2 has 2 (one changed)."""
+    """Overwrite: run 1 has 3 records, run 2 has 2; run 3 fails on page 2."""
     run = int(req.arg('run', '1'))
     if run == 1:
         return paged(req, [[{'v': 1}, {'v': 2}], [{'v': 3}]])
+    if run == 3 and req.arg('cursor') == '2':
+        return Response.json({'error': 'gone'}, status=404)
+    if run == 3:
+        return paged(req, [[{'v': 100, 'new_col': 'x'}], [{'v': 200}]])
     return paged(req, [[{'v': 10}], [{'v': 20}]])
 
 
