@@ -127,7 +127,8 @@ CREATE TEMP VIEW fuzz_cols AS
    WHERE c.oid IN ('public.fuzz_a'::regclass, 'public.fuzz_b'::regclass) AND a.attnum > 0 AND NOT a.attisdropped
      AND col_description(c.oid, a.attnum) LIKE 'nango path %';
 SELECT tbl, count(*) AS columns, count(DISTINCT path) AS paths, max(octet_length(col)) <= 63 AS short,
-       bool_and(col !~ '^_nango_' AND col NOT IN ('ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid', 'oid', '')) AS safe
+       bool_and(col NOT IN ('_nango_id', '_nango_sync_id', '_nango_job_id', '_nango_emitted_at', '_nango_unique_key',
+                           '_nango_deleted_at', 'ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid', 'oid', '')) AS safe
   FROM fuzz_cols GROUP BY tbl ORDER BY tbl;
 
 -- Every value is in its column exactly, or NULL there and counted as a mismatch.

@@ -59,14 +59,11 @@ static const char *const system_names[] = {
 
 /*
  * nango_name_is_system: true for the names of the mapped table's system
- * columns, PostgreSQL's system columns, and every name starting with
- * "_nango_" (kept for nango's own future columns).
+ * columns and of PostgreSQL's system columns.
  */
 bool
 nango_name_is_system(const char *name)
 {
-	if (strncmp(name, "_nango_", 7) == 0)
-		return true;
 	for (int i = 0; system_names[i]; i++)
 		if (strcmp(name, system_names[i]) == 0)
 			return true;

@@ -80,6 +80,7 @@ struct NangoMapTable
 	IdentIndex *index;			/* ident -> position in cols */
 	NangoFlatRecord meta;		/* the metadata columns' values */
 	bool		cap_logged;
+	bool		created;		/* nango_map_open created the table */
 };
 
 /* A column the current page needs and the table lacks. */
@@ -456,7 +457,7 @@ open_relation(NangoMapTable *mt, const char *mapped_table)
 		create_table(nsp, nspid, mt->qualname);
 		CommandCounterIncrement();
 		mt->relid = get_relname_relid(rel, nspid);
-		created = true;
+		created = mt->created = true;
 	}
 	if (get_rel_relkind(mt->relid) != RELKIND_RELATION &&
 		get_rel_relkind(mt->relid) != RELKIND_PARTITIONED_TABLE)
@@ -1055,6 +1056,13 @@ nango_map_delete_keys(NangoMapTable *mt, int n, char **keys, bool soft)
 		exec_sync_plan(mt, psprintf("DELETE FROM %s WHERE \"_nango_sync_id\" = $1 "
 									"AND \"_nango_unique_key\" = ANY ($2)", mt->qualname),
 					   n, keys, SPI_OK_DELETE);
+}
+
+/* nango_map_created: see mapping.h. */
+bool
+nango_map_created(NangoMapTable *mt)
+{
+	return mt->created;
 }
 
 /* nango_map_close: frees what the job's mapping held. */
