@@ -98,6 +98,11 @@ SELECT * FROM nango._map_records(911, NULL, NULL, 2, ARRAY['{"k001": 1, "brand_n
 SELECT count(*) FILTER (WHERE col !~ '^_nango_') AS data_columns, max(col) FILTER (WHERE col ~ '^k') AS last
   FROM pg_temp.cols('nango._nango_sync_911');
 SELECT count(*) FROM nango._nango_sync_911;
+-- a record of 150000 values (the walk stops after 100000; 500 are mapped)
+SELECT * FROM nango._map_records(918, NULL, NULL, 1,
+  ARRAY[(SELECT jsonb_build_object('big', jsonb_agg(i)) FROM generate_series(1, 150000) i), '{"big": [7]}']);
+SELECT count(*) FILTER (WHERE col !~ '^_nango_') AS data_columns FROM pg_temp.cols('nango._nango_sync_918');
+SELECT big_0, big_499 FROM nango._nango_sync_918 ORDER BY _nango_id;
 
 -- A row too big for PostgreSQL is skipped and counted; the others are stored.
 SELECT * FROM nango._map_records(912, NULL, NULL, 1, ARRAY[

@@ -313,6 +313,11 @@ add_field(FlattenState *st, JsonbValue *v, bool sniff_dates)
 
 	if (v->type == jbvNull)
 		return false;
+	if (st->out->nfields >= NANGO_MAX_RECORD_FIELDS)
+	{
+		st->out->truncated = true;
+		return false;
+	}
 	if (st->out->nfields == st->cap)
 	{
 		st->cap = st->cap ? st->cap * 2 : 16;
@@ -392,7 +397,7 @@ flatten_container(FlattenState *st, JsonbContainer *jc, int depth)
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	while (!st->out->truncated && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		int			name_len = st->name.len;
 		int			ident_len = st->ident.len;

@@ -17,6 +17,9 @@
 /* At most this many data columns per mapped table. */
 #define NANGO_MAX_DATA_COLUMNS 500
 
+/* A record's walk stops after this many scalars (bounds memory and time). */
+#define NANGO_MAX_RECORD_FIELDS 100000
+
 /* Prefixes of the column comments that bind a column to its source. */
 #define NANGO_PATH_PREFIX "nango path "
 #define NANGO_META_PREFIX "nango metadata "
@@ -59,6 +62,7 @@ typedef struct NangoFlatRecord
 {
 	int			nfields;
 	NangoField *fields;
+	bool		truncated;		/* more than NANGO_MAX_RECORD_FIELDS scalars */
 } NangoFlatRecord;
 
 extern void nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out);

@@ -81,6 +81,8 @@ struct NangoMapTable
 	NangoFlatRecord meta;		/* the metadata columns' values */
 	bool		cap_logged;
 	bool		created;		/* nango_map_open created the table */
+	bool		trunc_logged;
+	MemoryContext tmpcxt;		/* one record's flattened fields */
 };
 
 /* A column the current page needs and the table lacks. */
@@ -488,6 +490,7 @@ nango_map_open(int64 sync_id, const char *mapped_table, Jsonb *metadata)
 
 	mt->cxt = cxt;
 	mt->colcxt = AllocSetContextCreate(cxt, "nango mapped columns", ALLOCSET_DEFAULT_SIZES);
+	mt->tmpcxt = AllocSetContextCreate(cxt, "nango flattened record", ALLOCSET_DEFAULT_SIZES);
 	mt->sync_id = sync_id;
 	nango_flatten_metadata(metadata, &mt->meta);
 	MemoryContextSwitchTo(old);
@@ -515,13 +518,47 @@ name_taken(const char *name, void *arg)
 }
 
 /*
+ * flatten_one: the fields of one record, metadata first (so that metadata
+ * keeps its own names), in mt->tmpcxt, which the next call resets: a page
+ * is walked one record at a time, so memory does not grow with the page.
+ */
+static NangoFlatRecord *
+flatten_one(NangoMapTable *mt, Jsonb *rec)
+{
+	MemoryContext old;
+	NangoFlatRecord data;
+	NangoFlatRecord *flat;
+
+	MemoryContextReset(mt->tmpcxt);
+	old = MemoryContextSwitchTo(mt->tmpcxt);
+	nango_flatten_jsonb(rec, &data);
+	flat = palloc0(sizeof(NangoFlatRecord));
+	flat->nfields = mt->meta.nfields + data.nfields;
+	flat->fields = palloc(sizeof(NangoField) * Max(flat->nfields, 1));
+	if (mt->meta.nfields > 0)
+		memcpy(flat->fields, mt->meta.fields, sizeof(NangoField) * mt->meta.nfields);
+	if (data.nfields > 0)
+		memcpy(flat->fields + mt->meta.nfields, data.fields, sizeof(NangoField) * data.nfields);
+	MemoryContextSwitchTo(old);
+	if (data.truncated && !mt->trunc_logged)
+	{
+		nango_log(NANGO_LOG_WARNING, LOG,
+				  "nango: sync " INT64_FORMAT ": a record has more than %d values; "
+				  "values past those are not mapped (they stay in nango.raw)",
+				  mt->sync_id, NANGO_MAX_RECORD_FIELDS);
+		mt->trunc_logged = true;
+	}
+	return flat;
+}
+
+/*
  * collect_changes: what the page needs from the table: kinds[] gets the
  * kinds seen per existing column, *pend the new paths in order of first
  * appearance (data paths only while the table is under the column cap).
  * Returns true when a column must be added or widened.
  */
 static bool
-collect_changes(NangoMapTable *mt, NangoFlatRecord *recs, int n,
+collect_changes(NangoMapTable *mt, Jsonb **recs, int n,
 				int **kinds_out, PendingCol **pend_out, int *npend_out, bool *capped)
 {
 	int		   *kinds = palloc0(sizeof(int) * Max(mt->ncols, 1));
@@ -534,9 +571,12 @@ collect_changes(NangoMapTable *mt, NangoFlatRecord *recs, int n,
 
 	*capped = false;
 	for (int r = 0; r < n; r++)
-		for (int i = 0; i < recs[r].nfields; i++)
+	{
+		NangoFlatRecord *flat = flatten_one(mt, recs[r]);
+
+		for (int i = 0; i < flat->nfields; i++)
 		{
-			NangoField *f = &recs[r].fields[i];
+			NangoField *f = &flat->fields[i];
 			int			ci = ii_lookup(mt->index, f->ident);
 			bool		is_data = f->ident[6] == 'p';
 
@@ -559,16 +599,17 @@ collect_changes(NangoMapTable *mt, NangoFlatRecord *recs, int n,
 						: palloc(sizeof(PendingCol) * maxpend);
 				}
 				ci = npend++;
-				pend[ci].ident = f->ident;
-				pend[ci].natural = f->natural;
+				pend[ci].ident = pstrdup(f->ident);
+				pend[ci].natural = pstrdup(f->natural);
 				pend[ci].kinds = 0;
 				pend[ci].is_data = is_data;
 				pend[ci].depth = f->depth;
 				ndata += is_data ? 1 : 0;
-				ii_set(pidx, f->ident, ci);
+				ii_set(pidx, pend[ci].ident, ci);
 			}
 			pend[ci].kinds |= f->kind;
 		}
+	}
 	changes = npend > 0;
 	for (int ci = 0; ci < mt->ncols; ci++)
 		if (mt->cols[ci].ident && nango_coltype_widen(mt->cols[ci].type, kinds[ci]) != mt->cols[ci].type)
@@ -665,7 +706,7 @@ apply_changes(NangoMapTable *mt, int *kinds, PendingCol *pend, int npend)
  * sync sharing it), rereads its columns and applies what is still needed.
  */
 static void
-evolve_schema(NangoMapTable *mt, NangoFlatRecord *recs, int n)
+evolve_schema(NangoMapTable *mt, Jsonb **recs, int n)
 {
 	int		   *kinds;
 	PendingCol *pend;
@@ -706,7 +747,7 @@ typedef struct PageArrays
  * once per column and page).
  */
 static void
-fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord *recs, PageArrays *pa,
+fill_arrays(NangoMapTable *mt, int64 job_id, Jsonb **recs, PageArrays *pa,
 			NangoMapCounts *counts)
 {
 	int		   *slot = palloc(sizeof(int) * Max(mt->ncols, 1));
@@ -732,9 +773,12 @@ fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord *recs, PageArrays *
 		memset(pa->isnull[b], true, sizeof(bool) * pa->nrows);
 	}
 	for (int r = 0; r < pa->nrows; r++)
-		for (int i = 0; i < recs[r].nfields; i++)
+	{
+		NangoFlatRecord *flat = flatten_one(mt, recs[r]);
+
+		for (int i = 0; i < flat->nfields; i++)
 		{
-			NangoField *f = &recs[r].fields[i];
+			NangoField *f = &flat->fields[i];
 			int			ci = ii_lookup(mt->index, f->ident);
 
 			if (ci < 0)
@@ -748,6 +792,7 @@ fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord *recs, PageArrays *
 			pa->values[slot[ci]][r] = nango_field_datum(f, mt->cols[ci].type);
 			pa->isnull[slot[ci]][r] = false;
 		}
+	}
 	for (int ci = 0; ci < mt->ncols; ci++)
 		if (mism[ci] > 0)
 			nango_log(NANGO_LOG_WARNING, LOG,
@@ -963,7 +1008,6 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 				char **keys, NangoMapCounts *counts)
 {
 	Jsonb	  **recs;
-	NangoFlatRecord *flat;
 	PageArrays	pa;
 
 	if (n <= 0)
@@ -980,22 +1024,8 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 		memcpy(recs, records, sizeof(Jsonb *) * n);
 	pa.nrows = n;
 
-	/* flatten: metadata fields first, so metadata keeps its own names */
-	flat = palloc(sizeof(NangoFlatRecord) * n);
-	for (int r = 0; r < n; r++)
-	{
-		NangoFlatRecord data;
-
-		nango_flatten_jsonb(recs[r], &data);
-		flat[r].nfields = mt->meta.nfields + data.nfields;
-		flat[r].fields = palloc(sizeof(NangoField) * Max(flat[r].nfields, 1));
-		if (mt->meta.nfields > 0)
-			memcpy(flat[r].fields, mt->meta.fields, sizeof(NangoField) * mt->meta.nfields);
-		if (data.nfields > 0)
-			memcpy(flat[r].fields + mt->meta.nfields, data.fields, sizeof(NangoField) * data.nfields);
-	}
-	evolve_schema(mt, flat, n);
-	fill_arrays(mt, job_id, flat, &pa, counts);
+	evolve_schema(mt, recs, n);
+	fill_arrays(mt, job_id, recs, &pa, counts);
 	write_page(mt, job_id, &pa, keys != NULL, counts);
 	SPI_finish();
 }
