@@ -52,6 +52,12 @@ UPDATE nango._nango_sync_905 SET _nango_deleted_at = now() WHERE _nango_unique_k
 SELECT * FROM nango._map_records(905, NULL, NULL, 2,
   ARRAY['{"id": 1, "a": null}', '{"id": 2, "a": "y2", "b": 2}']::jsonb[], ARRAY['1', '2']);
 SELECT _nango_unique_key, a, b, _nango_job_id, _nango_deleted_at IS NULL AS live FROM nango._nango_sync_905 ORDER BY 1;
+-- delete modes: soft marks, hard removes, only this sync's rows
+SELECT * FROM nango._map_records(9051, 'nango._nango_sync_905', NULL, 1, ARRAY['{"a": "other"}']::jsonb[], ARRAY['1']);
+SELECT nango._map_delete(905, NULL, ARRAY['1'], true);
+SELECT _nango_sync_id, _nango_unique_key, a, _nango_deleted_at IS NULL AS live FROM nango._nango_sync_905 ORDER BY 1, 2;
+SELECT nango._map_delete(905, NULL, ARRAY['1', '2', 'nope'], false);
+SELECT _nango_sync_id, _nango_unique_key, a, _nango_deleted_at IS NULL AS live FROM nango._nango_sync_905 ORDER BY 1, 2;
 
 -- Overwrite: clearing then writing replaces this sync's rows only.
 SELECT * FROM nango._map_records(906, 'public.shared_t', NULL, 1, ARRAY['{"v": 1}', '{"v": 2}']::jsonb[]);

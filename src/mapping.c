@@ -1240,3 +1240,33 @@ nango_map_drop(PG_FUNCTION_ARGS)
 						PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	PG_RETURN_VOID();
 }
+
+PG_FUNCTION_INFO_V1(nango_map_delete);
+
+/*
+ * nango_map_delete: SQL function nango._map_delete (internal, for tests):
+ * the delete modes' nango_map_delete_keys.
+ */
+Datum
+nango_map_delete(PG_FUNCTION_ARGS)
+{
+	Datum	   *kd;
+	bool	   *kn;
+	int			n;
+	char	  **keys;
+	NangoMapTable *mt;
+
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &n);
+	keys = palloc(sizeof(char *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (kn[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("keys may not contain NULL")));
+		keys[i] = TextDatumGetCString(kd[i]);
+	}
+	mt = nango_map_open(PG_GETARG_INT64(0), PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)), NULL);
+	nango_map_delete_keys(mt, n, keys, PG_GETARG_BOOL(3));
+	nango_map_close(mt);
+	PG_RETURN_VOID();
+}

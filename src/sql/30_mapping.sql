@@ -21,3 +21,12 @@ AS 'MODULE_PATHNAME', 'nango_map_drop'
 LANGUAGE C VOLATILE;
 
 REVOKE ALL ON FUNCTION nango._map_drop(bigint, text) FROM PUBLIC;
+
+-- Internal: the delete modes' removal (hard) or marking (soft) of keys.
+-- Used by the test suite; not granted to PUBLIC.
+CREATE FUNCTION nango._map_delete(sync_id bigint, mapped_table text, keys text[], soft boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'nango_map_delete'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION nango._map_delete(bigint, text, text[], boolean) FROM PUBLIC;
