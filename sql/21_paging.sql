@@ -5,13 +5,21 @@ DROP EXTENSION IF EXISTS nango CASCADE;
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
+-- adds a sync, paused so that only run_sync runs it (not the worker)
+CREATE FUNCTION add_paused(url text, config jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE sid bigint;
+BEGIN
+  sid := nango.add_sync(url, config);
+  PERFORM nango.pause_sync(sid);
+  RETURN sid;
+END $$;
 CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
   AS $$ SELECT current_setting('nango_test.mock_url') || path $$;
 -- calls a control URL of the mock through a throwaway sync
 CREATE FUNCTION mock_get(path text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock(path), '{"auto_mapping": false}');
+  sid := add_paused(mock(path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   DELETE FROM nango.syncs WHERE id = sid;
 END $$;
@@ -20,7 +28,7 @@ CREATE FUNCTION mock_requests(path text, what text DEFAULT 'query') RETURNS SETO
 LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock('/__requests?path=' || path), '{"auto_mapping": false}');
+  sid := add_paused(mock('/__requests?path=' || path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   RETURN QUERY SELECT r.data->>what FROM nango.raw r WHERE r.sync_id = sid ORDER BY r.id;
   DELETE FROM nango.syncs WHERE id = sid;
@@ -37,7 +45,7 @@ LANGUAGE plpgsql SET client_min_messages = error AS $$
 DECLARE jid bigint;
 BEGIN
   PERFORM mock_get('/__reset');
-  sync_id := nango.add_sync(mock(path), '{"auto_mapping": false}'::jsonb || config);
+  sync_id := add_paused(mock(path), '{"auto_mapping": false}'::jsonb || config);
   jid := nango.run_sync(sync_id);
   SELECT j.status, j.page_count, j.fetched_count, j.added_count, j.updated_count,
          j.unchanged_count, j.skipped_count, unport(j.error_message)
@@ -87,7 +95,7 @@ SELECT status, pages, fetched, error FROM sync_once('/slack/api/conversations.hi
 SELECT * FROM mock_requests('/slack/api/conversations.history');
 -- Slack answers errors with HTTP 200 {"ok": false}: response_path is
 -- missing on page 1, the job fails and the rows of the sync stay.
-SELECT nango.add_sync(mock('/slack/api/conversations.history?channel=C1'), '{
+SELECT add_paused(mock('/slack/api/conversations.history?channel=C1'), '{
   "auto_mapping": false, "response_path": "messages", "query_params": {"limit": 10},
   "paging_cursor_metadata_response_path": "response_metadata.next_cursor",
   "paging_cursor_request_path": "cursor"}') AS slack \gset
@@ -221,3 +229,4 @@ DROP FUNCTION mock_requests(text, text);
 DROP FUNCTION unport(text);
 DROP FUNCTION mock_get(text);
 DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

@@ -5,13 +5,21 @@ DROP EXTENSION IF EXISTS nango CASCADE;
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
+-- adds a sync, paused so that only run_sync runs it (not the worker)
+CREATE FUNCTION add_paused(url text, config jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE sid bigint;
+BEGIN
+  sid := nango.add_sync(url, config);
+  PERFORM nango.pause_sync(sid);
+  RETURN sid;
+END $$;
 CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
   AS $$ SELECT current_setting('nango_test.mock_url') || path $$;
 -- calls a control URL of the mock through a throwaway sync
 CREATE FUNCTION mock_get(path text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock(path), '{"auto_mapping": false}');
+  sid := add_paused(mock(path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   DELETE FROM nango.syncs WHERE id = sid;
 END $$;
@@ -20,7 +28,7 @@ CREATE FUNCTION mock_requests(path text, what text DEFAULT 'query') RETURNS SETO
 LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock('/__requests?path=' || path), '{"auto_mapping": false}');
+  sid := add_paused(mock('/__requests?path=' || path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   RETURN QUERY SELECT r.data->>what FROM nango.raw r WHERE r.sync_id = sid ORDER BY r.id;
   DELETE FROM nango.syncs WHERE id = sid;
@@ -37,7 +45,7 @@ LANGUAGE plpgsql SET client_min_messages = error AS $$
 DECLARE jid bigint;
 BEGIN
   PERFORM mock_get('/__reset');
-  sync_id := nango.add_sync(mock(path), '{"auto_mapping": false}'::jsonb || config);
+  sync_id := add_paused(mock(path), '{"auto_mapping": false}'::jsonb || config);
   jid := nango.run_sync(sync_id);
   SELECT j.status, j.page_count, j.fetched_count, j.added_count, j.updated_count,
          j.unchanged_count, j.skipped_count, unport(j.error_message)
@@ -81,7 +89,7 @@ SELECT mock_get('/__reset');
 -- Unlike the original, delete_mode needs unique_key (an overwrite job
 -- replaces all rows anyway), and soft-deleted rows are never re-stamped.
 CREATE TEMP TABLE modes (name text, sid bigint);
-INSERT INTO modes SELECT m.name, nango.add_sync(mock('/nango-test/test?rotation=' || m.name),
+INSERT INTO modes SELECT m.name, add_paused(mock('/nango-test/test?rotation=' || m.name),
   ('{"auto_mapping": false, "response_path": "results", "metadata": {"metafield": "metavalue"}}')::jsonb || m.cfg)
   FROM (VALUES ('upsert_none', '{"unique_key": "unique_key"}'::jsonb),
                ('upsert_soft', '{"unique_key": "unique_key", "delete_mode": "soft"}'),
@@ -93,11 +101,34 @@ SELECT run, name, (c).* FROM
     ORDER BY r, m.name) x;
 SELECT name, rows_of(sid) FROM modes ORDER BY name;
 
+-- The same rotation with auto-mapping: the mapped rows follow run by run.
+SELECT mock_get('/__reset');
+CREATE TEMP TABLE mapped (name text, sid bigint);
+INSERT INTO mapped SELECT m.name, add_paused(mock('/nango-test/test?rotation=m' || m.name),
+  ('{"response_path": "results", "metadata": {"metafield": "metavalue"}}')::jsonb || m.cfg)
+  FROM (VALUES ('upsert_soft', '{"unique_key": "unique_key", "delete_mode": "soft"}'::jsonb),
+               ('upsert_hard', '{"unique_key": "unique_key", "delete_mode": "hard"}'),
+               ('overwrite', '{}')) AS m(name, cfg);
+CREATE FUNCTION mapped_rows(sid bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  EXECUTE format($q$SELECT string_agg(coalesce(_nango_unique_key, '-') || '=' || string_field
+                   || CASE WHEN _nango_deleted_at IS NULL THEN '' ELSE ' (deleted)' END
+                   || ' ' || metafield, ', ' ORDER BY _nango_unique_key, string_field)
+                  FROM nango._nango_sync_%s$q$, sid) INTO r;
+  RETURN r;
+END $$;
+SELECT run, name, (c).added, (c).updated, (c).deleted, (c).unchanged, mapped_rows(sid) FROM
+  (SELECT r AS run, m.name, m.sid, run_counts(m.sid) AS c
+     FROM generate_series(1, 4) AS r, LATERAL (SELECT * FROM mapped ORDER BY name) m
+    ORDER BY r, m.name) x;
+DROP FUNCTION mapped_rows(bigint);
+
 -- Run by run, the raw rows of the soft and hard delete syncs.
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/nango-test/test?rotation=soft2'),
+SELECT add_paused(mock('/nango-test/test?rotation=soft2'),
   '{"auto_mapping": false, "response_path": "results", "unique_key": "unique_key", "delete_mode": "soft"}') AS soft \gset
-SELECT nango.add_sync(mock('/nango-test/test?rotation=hard2'),
+SELECT add_paused(mock('/nango-test/test?rotation=hard2'),
   '{"auto_mapping": false, "response_path": "results", "unique_key": "unique_key", "delete_mode": "hard"}') AS hard \gset
 SELECT run_counts(:soft), run_counts(:hard);
 CREATE TEMP TABLE soft_ids AS SELECT unique_key, id FROM nango.raw WHERE sync_id = :soft;
@@ -111,7 +142,7 @@ SELECT r.unique_key, r.id = s.id AS same_row, r.deleted_at IS NULL AS live
 
 -- A job cut by max_total deletes nothing.
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/nango-test/test?rotation=cut'),
+SELECT add_paused(mock('/nango-test/test?rotation=cut'),
   '{"auto_mapping": false, "response_path": "results", "unique_key": "unique_key",
     "delete_mode": "hard", "max_total": 1}') AS cut \gset
 SELECT run_counts(:cut);
@@ -120,7 +151,7 @@ SELECT rows_of(:cut);
 
 -- A failed job deletes nothing either.
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/faults/pages?fail_page=3&id=del'),
+SELECT add_paused(mock('/faults/pages?fail_page=3&id=del'),
   '{"auto_mapping": false, "response_path": "data", "unique_key": "id", "retries": 0,
     "delete_mode": "hard", "paging_cursor_metadata_response_path": "next",
     "paging_cursor_request_path": "cursor"}') AS del \gset
@@ -133,7 +164,7 @@ SELECT count(*) FROM nango.raw WHERE sync_id = :del;
 -- successful job; the boundary record is read again and absorbed by the
 -- upsert; the state advances only when a job succeeds.
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/incr/items'), '{"auto_mapping": false, "response_path": "items",
+SELECT add_paused(mock('/incr/items'), '{"auto_mapping": false, "response_path": "items",
   "unique_key": "id", "incremental_cursor_path": "updated_at",
   "incremental_request_path": "updated_since", "paging_number_request_path": "page",
   "delete_mode": "hard", "retries": 0}') AS inc \gset
@@ -156,7 +187,7 @@ SELECT * FROM mock_requests('/incr/items');
 
 -- numbers compare as numbers (12 > 9); an initial value is sent by the first job
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/incr/num'), '{"auto_mapping": false, "response_path": "items",
+SELECT add_paused(mock('/incr/num'), '{"auto_mapping": false, "response_path": "items",
   "unique_key": "id", "incremental_cursor_path": "seq", "incremental_request_path": "since",
   "incremental_initial_value": 9, "paging_number_request_path": "page"}') AS num \gset
 SELECT run_counts(:num);
@@ -168,7 +199,7 @@ SELECT * FROM mock_requests('/incr/num');
 
 -- POST: the value goes into the JSON body at the dot path
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/incr/search'), '{"auto_mapping": false, "method": "POST",
+SELECT add_paused(mock('/incr/search'), '{"auto_mapping": false, "method": "POST",
   "body": {"filter": {"kind": "all"}}, "response_path": "items", "unique_key": "id",
   "incremental_cursor_path": "updated_at", "incremental_request_path": "filter.since",
   "incremental_initial_value": "2024-03-01T03:00:00Z", "paging_number_request_path": "page"}') AS post \gset
@@ -184,3 +215,4 @@ DROP FUNCTION mock_requests(text, text);
 DROP FUNCTION unport(text);
 DROP FUNCTION mock_get(text);
 DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);
