@@ -123,6 +123,8 @@ SELECT run, name, (c).added, (c).updated, (c).deleted, (c).unchanged, mapped_row
      FROM generate_series(1, 4) AS r, LATERAL (SELECT * FROM mapped ORDER BY name) m
     ORDER BY r, m.name) x;
 DROP FUNCTION mapped_rows(bigint);
+-- mapped tables outlive DROP EXTENSION: remove them with their syncs
+SELECT count(nango.delete_sync(sid, true)) FROM mapped;
 
 -- Run by run, the raw rows of the soft and hard delete syncs.
 SELECT mock_get('/__reset');
