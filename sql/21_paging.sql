@@ -75,6 +75,11 @@ SELECT status, pages, fetched, added FROM sync_once('/github/repos/octo/hello/st
   '{"paging_header_link_rel": "next", "unique_key": "id", "max_total": 40}');
 SELECT * FROM mock_requests('/github/repos/octo/hello/stargazers');
 
+-- query_params arrays give repeated keys; the URL's fragment is not sent
+SELECT status, pages, fetched FROM sync_once('/github/users/octocat/repos?sort=updated#readme',
+  '{"query_params": {"per_page": 20, "type": ["owner", "member"], "archived": false}}');
+SELECT * FROM mock_requests('/github/users/octocat/repos');
+
 -- GitHub user repos, overwrite mode; query_params are not appended to the
 -- next URL from the Link header a second time.
 SELECT status, pages, fetched, added FROM sync_once('/github/users/octocat/repos',
@@ -196,6 +201,11 @@ SELECT * FROM mock_requests('/offset/items');
 SELECT status, pages, fetched, error FROM sync_once('/pages/contacts',
   '{"query_params": {"per_page": 5}, "response_path": "contacts",
     "paging_number_request_path": "page", "unique_key": "id"}');
+SELECT * FROM mock_requests('/pages/contacts');
+-- with a page size sent along
+SELECT status, pages, fetched, error FROM sync_once('/pages/contacts',
+  '{"response_path": "contacts", "paging_number_request_path": "page",
+    "paging_limit_request_path": "per_page", "paging_limit": 6, "unique_key": "id"}');
 SELECT * FROM mock_requests('/pages/contacts');
 SELECT status, pages, fetched, error FROM sync_once('/pages0/contacts?page=7',
   '{"response_path": "contacts", "paging_number_request_path": "page",

@@ -107,6 +107,25 @@ SELECT status, pages, fetched, error FROM sync_once('/faults/missing-later',
   '{"response_path": "data", "paging_cursor_metadata_response_path": "next",
     "paging_cursor_request_path": "cursor"}');
 
+-- an empty body on a later page (a 204) ends the data; on page 1 it fails
+SELECT status, pages, fetched, error FROM sync_once('/faults/empty-later',
+  '{"response_path": "data", "paging_cursor_metadata_response_path": "next",
+    "paging_cursor_request_path": "cursor"}');
+SELECT status, pages, fetched, error FROM sync_once('/faults/empty-later?cursor=x',
+  '{"response_path": "data"}');
+-- a real empty array on page 1 is a success: overwrite mode then removes
+-- the sync's rows (the API said there is nothing)
+SELECT mock_get('/__reset');
+SELECT add_paused(mock('/faults/maybe-empty?id=e'), '{"auto_mapping": false,
+  "response_path": "data"}') AS empty \gset
+SELECT run_quiet(:empty);
+SELECT count(*) FROM nango.raw WHERE sync_id = :empty;
+SELECT mock_get('/faults/break?id=e&on=1');
+SELECT run_quiet(:empty);
+SELECT count(*) FROM nango.raw WHERE sync_id = :empty;
+SELECT status, page_count, fetched_count, added_count, deleted_count
+  FROM nango.jobs WHERE sync_id = :empty ORDER BY id;
+
 -- nango.max_response_size is enforced while receiving, also after gzip.
 SET nango.max_response_size = '64kB';
 SELECT status, error FROM sync_once('/faults/big?kb=50', '{"response_path": "data"}');

@@ -265,6 +265,8 @@ replace_nul_escapes(char *s, size_t len)
 /*
  * parse_page: validates and parses a response body with PostgreSQL's
  * jsonb parser (every digit of every number kept).  Errors name the page.
+ * An empty body is an error on page 1 and the end of the data later
+ * (NULL), like a missing response_path.
  */
 static Jsonb *
 parse_page(JobRun *run, const NangoResponse *resp)
@@ -273,6 +275,8 @@ parse_page(JobRun *run, const NangoResponse *resp)
 	Jsonb	   *jb = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	if (resp->body_len == 0 && run->page > 1)
+		return NULL;			/* an empty later page: the end of the data */
 	if (resp->body_len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -597,7 +601,13 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		run->page++;
 		fetch_page(run, &pager, &resp);
 		body = parse_page(run, &resp);
-		extract_records(run, body, &pr);
+		if (body != NULL)
+			extract_records(run, body, &pr);
+		else
+		{
+			memset(&pr, 0, sizeof(pr));
+			pr.missing = true;
+		}
 		if (pr.missing)
 		{
 			run->counts.pages++;

@@ -108,6 +108,9 @@ request_values(NangoPager *p, ReqValues *rv)
 		case NANGO_PAGING_NUMBER:
 			add_value(rv, cfg->paging_number_request_path,
 					  psprintf(INT64_FORMAT, p->page_number), true);
+			if (cfg->paging_limit_request_path != NULL && cfg->paging_limit > 0)
+				add_value(rv, cfg->paging_limit_request_path,
+						  psprintf(INT64_FORMAT, cfg->paging_limit), true);
 			break;
 		default:
 			break;
