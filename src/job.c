@@ -246,18 +246,23 @@ static int64
 replace_nul_escapes(char *s, size_t len)
 {
 	int64		n = 0;
-	size_t		i;
+	size_t		i = 0;
 
-	for (i = 0; i + 1 < len; i++)
+	for (;;)
 	{
-		if (s[i] != '\\')
-			continue;
+		char	   *bs = memchr(s + i, '\\', len - i);
+
+		if (bs == NULL)
+			break;
+		i = bs - s;
+		if (i + 1 >= len)
+			break;
 		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
 		{
 			memcpy(s + i + 2, "FFFD", 4);
 			n++;
 		}
-		i++;					/* skip the escaped character */
+		i += 2;					/* skip the escaped character */
 	}
 	return n;
 }
@@ -281,8 +286,8 @@ parse_page(JobRun *run, const NangoResponse *resp)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("page %d: the response body is empty (HTTP %ld)", run->page, resp->status)));
-	if (strlen(text) != resp->body_len ||
-		!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
+	/* also refuses NUL bytes */
+	if (!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("page %d: the response body is not valid UTF-8", run->page)));
@@ -362,8 +367,10 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("page %d: the value at response_path \"%s\" is a JSON scalar, not an array or object",
 						run->page, cfg->response_path ? cfg->response_path : "")));
-	pr->hash = hash_bytes_extended((const unsigned char *) v.val.binary.data,
-								   v.val.binary.len, 0);
+	/* the loop check of offset and page-number paging compares pages */
+	if (cfg->paging == NANGO_PAGING_OFFSET || cfg->paging == NANGO_PAGING_NUMBER)
+		pr->hash = hash_bytes_extended((const unsigned char *) v.val.binary.data,
+									   v.val.binary.len, 0);
 	if (!JsonContainerIsArray(v.val.binary.data))
 	{
 		pr->n = limit == 0 ? 0 : 1;
