@@ -228,6 +228,22 @@ SELECT status, pages, fetched, error FROM sync_once('/lastrec-loop/items',
   '{"response_path": "results", "paging_cursor_object_response_path": "cursor",
     "paging_cursor_request_path": "after"}');
 
+-- Unusable keys (missing, null, object, array) are skipped and counted; a
+-- key seen again (in the page or a later one) keeps its last version and is
+-- counted once; numbers and booleans are usable keys.
+SELECT status, pages, fetched, added, updated, unchanged, skipped, error FROM sync_once('/keys/mixed',
+  '{"response_path": "data", "unique_key": "id", "paging_cursor_metadata_response_path": "next",
+    "paging_cursor_request_path": "cursor"}');
+SELECT unique_key, data FROM nango.raw WHERE sync_id = (SELECT max(id) FROM nango.syncs) ORDER BY 1;
+-- without unique_key every record is stored, scalars included
+SELECT status, pages, fetched, added, skipped FROM sync_once('/keys/mixed',
+  '{"response_path": "data", "paging_cursor_metadata_response_path": "next",
+    "paging_cursor_request_path": "cursor"}');
+SELECT count(*), count(*) FILTER (WHERE jsonb_typeof(data) = 'string') AS strings
+  FROM nango.raw WHERE sync_id = (SELECT max(id) FROM nango.syncs);
+-- a UTF-8 byte order mark before the JSON is ignored
+SELECT status, fetched, error FROM sync_once('/bom/items', '{"response_path": "data"}');
+
 -- A failed job leaves nothing behind.
 SELECT count(*) AS leftover FROM nango.raw r JOIN nango.jobs j ON j.id = r.job_id
  WHERE j.status <> 'succeeded';

@@ -292,8 +292,11 @@ parse_page(JobRun *run, const NangoResponse *resp)
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("page %d: the response body is not valid UTF-8", run->page)));
 	run->nul_replaced += replace_nul_escapes(text, resp->body_len);
+	/* a UTF-8 byte order mark is not JSON: skip it */
+	if (resp->body_len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		text += 3;
 	if (GetDatabaseEncoding() != PG_UTF8)
-		text = pg_any_to_server(text, (int) resp->body_len, PG_UTF8);
+		text = pg_any_to_server(text, (int) strlen(text), PG_UTF8);
 
 	PG_TRY();
 	{
