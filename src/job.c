@@ -859,20 +859,23 @@ failure_detail(JobRun *run, ErrorData *edata)
 
 /*
  * load_job: the job's sync id and its sync row (as the extension owner),
- * allocated in cxt.  A job that is not 'running' is an error.
+ * allocated in cxt; the job row's pid becomes this process.  A job that is
+ * not 'running' is an error.
  */
 static void
 load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 {
 	NangoSavedRole saved;
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(run->job_id)};
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		vals[2] = {Int64GetDatum(run->job_id), Int32GetDatum(MyProcPid)};
 	bool		isnull;
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT sync_id FROM nango.jobs WHERE id = $1 AND status = 'running'",
-							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
+	/* the process that executes the job may not be the one that created it */
+	if (SPI_execute_with_args("UPDATE nango.jobs SET pid = $2 WHERE id = $1 AND status = 'running' "
+							  "RETURNING sync_id",
+							  2, types, vals, NULL, false, 1) != SPI_OK_UPDATE_RETURNING ||
 		SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
