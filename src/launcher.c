@@ -103,8 +103,14 @@ nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what)
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(L.loop_cxt);
 		pgstat_report_activity(STATE_IDLE, NULL);
-		nango_log(NANGO_LOG_WARNING, WARNING, "nango launcher: %s failed: %s",
-				  what, edata->message);
+		/* Expected while DROP EXTENSION runs: say it only when debugging. */
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+			edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE)
+			nango_log(NANGO_LOG_DEBUG, LOG, "nango launcher: %s failed: %s",
+					  what, edata->message);
+		else
+			nango_log(NANGO_LOG_WARNING, WARNING, "nango launcher: %s failed: %s",
+					  what, edata->message);
 		FreeErrorData(edata);
 		ok = false;
 	}

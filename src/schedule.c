@@ -33,13 +33,11 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "cron.h"
 #include "launcher.h"
 #include "nango.h"
 #include "worker.h"
 #include "worker_int.h"
-
-/* Provided by cron.c; a weak reference until that part is linked in. */
-extern TimestampTz nango_cron_next(const char *expr, TimestampTz after) __attribute__((weak));
 
 #define NANGO_MAX_RETRIES 3
 #define NANGO_FIRST_RETRY_MS 5000
@@ -67,16 +65,6 @@ typedef struct RunEnd
 	NangoJobSlot slot;			/* copy of the worker's slot */
 	bool		failed;
 } RunEnd;
-
-/* cron_next: next tick of expr after `after` (UTC). */
-static TimestampTz
-cron_next(const char *expr, TimestampTz after)
-{
-	if (nango_cron_next != NULL)
-		return nango_cron_next(expr, after);
-	/* Without the cron module: the next whole minute. */
-	return after - (after % USECS_PER_MINUTE) + USECS_PER_MINUTE;
-}
 
 /* make_label: "sync 12 (friendly name)", clipped to fit a worker name. */
 static void
@@ -154,7 +142,7 @@ advance_schedule(int64 sync_id, bool scheduled, TimestampTz due_at, bool *found)
 	if (cron == NULL)
 		nulls[3] = 'n';
 	else
-		values[3] = TimestampTzGetDatum(cron_next(cron, GetCurrentTimestamp()));
+		values[3] = TimestampTzGetDatum(nango_cron_next(cron, GetCurrentTimestamp()));
 	if (!scheduled)
 		nulls[2] = 'n';
 
@@ -288,8 +276,7 @@ free_slot(int i)
 }
 
 /*
- * nango_launcher_reap: handle every job worker of this database that has
- * ended.  Without the extension there is nothing to record; the slot is
+ * nango_launcher_reap: handle every job worker that has ended.  Without the extension there is nothing to record; the slot is
  * just freed.  When recording fails (a lock timeout), it is tried again on
  * the next turn.
  */
@@ -303,9 +290,10 @@ nango_launcher_reap(void)
 		SpinLockAcquire(&nango_shared->mutex);
 		end.slot = *nango_slot(i);
 		SpinLockRelease(&nango_shared->mutex);
-		if (!end.slot.in_use || end.slot.dboid != MyDatabaseId || !slot_done(i, &end.slot))
+		if (!end.slot.in_use || !slot_done(i, &end.slot))
 			continue;
-		if (OidIsValid(L.ext_oid) &&
+		/* A worker of a dropped database is just forgotten. */
+		if (end.slot.dboid == MyDatabaseId && OidIsValid(L.ext_oid) &&
 			!nango_launcher_run_step(finish_run, &end, "recording the end of a job"))
 			continue;
 		free_slot(i);
@@ -328,7 +316,7 @@ fetch_due(int limit, int *count)
 
 	SpinLockAcquire(&nango_shared->mutex);
 	for (int i = 0; i < nango_shared->nslots; i++)
-		if (nango_slot(i)->in_use)
+		if (nango_slot(i)->in_use && nango_slot(i)->dboid == MyDatabaseId)
 			busy[nbusy++] = Int64GetDatum(nango_slot(i)->sync_id);
 	SpinLockRelease(&nango_shared->mutex);
 	values[0] = PointerGetDatum(construct_array(busy, nbusy, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

@@ -6,16 +6,18 @@ versioned data set.
                                    `delay` seconds, linked by next_page
 /worker/fail                       always HTTP 500
 /worker/version                    3 records carrying the current version;
-                                   POST /worker/version?v=N sets it
+                                   POST /worker/version?v=N&delay=S sets the
+                                   version and the delay of later GETs
 """
 from mockcore import route, on_reset, Response
 
-STATE = {'version': 1}
+STATE = {'version': 1, 'delay': 0.0}
 
 
 @on_reset
 def reset():
     STATE['version'] = 1
+    STATE['delay'] = 0.0
 
 
 def _delay(req, default='0'):
@@ -50,8 +52,9 @@ def fail(req):
 @route('/worker/version')
 def version(req):
     if req.method == 'POST':
-        STATE['version'] = int(req.arg('v', '1'))
-        return Response.json({'version': STATE['version']})
+        STATE['version'] = int(req.arg('v', str(STATE['version'])))
+        STATE['delay'] = _delay(req, '0')
+        return Response.json({'version': STATE['version'], 'delay': STATE['delay']})
     v = STATE['version']
     data = [{'id': i, 'version': v} for i in range(1, 4)]
-    return Response.json({'data': data}, delay=_delay(req, '0'))
+    return Response.json({'data': data}, delay=STATE['delay'])
