@@ -16,6 +16,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
@@ -130,6 +132,7 @@ supervise_once(BackgroundWorkerHandle *handle, TimestampTz *last_start)
 	const char *why;
 	Oid			dboid;
 	bool		blocked;
+	pid_t		other;
 
 	if (handle != NULL && GetBackgroundWorkerPid(handle, &pid) != BGWH_STOPPED)
 		return handle;
@@ -149,7 +152,11 @@ supervise_once(BackgroundWorkerHandle *handle, TimestampTz *last_start)
 	}
 	SpinLockAcquire(&nango_shared->mutex);
 	blocked = (nango_shared->blocked_dboid == dboid);
+	other = nango_shared->launcher_pid;
 	SpinLockRelease(&nango_shared->mutex);
+	/* A launcher started before this supervisor restarted still runs. */
+	if (other != 0 && kill(other, 0) == 0)
+		return NULL;
 	if (blocked || !TimestampDifferenceExceeds(*last_start, GetCurrentTimestamp(),
 											   LAUNCHER_RESTART_MS))
 		return NULL;
