@@ -26,6 +26,7 @@
 #include <errno.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -36,11 +37,13 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -54,17 +57,42 @@ LauncherState L;
 
 /*
  * nango_launcher_tx_begin: start a short transaction with SPI, shown in
- * pg_stat_activity as what.
+ * pg_stat_activity as what, holding the locks on nango.syncs and
+ * nango.jobs that the launcher's statements need.  They are taken without
+ * waiting: when someone else holds a conflicting lock (DROP EXTENSION,
+ * TRUNCATE, VACUUM FULL, ...) the transaction is abandoned and false
+ * returned, so the launcher never waits inside a transaction for a lock a
+ * DDL command could be waiting for in turn (no deadlock, no blocking).
  */
-void
+bool
 nango_launcher_tx_begin(const char *what)
 {
+	Oid			nsp;
+	Oid			syncs = InvalidOid;
+	Oid			jobs = InvalidOid;
+
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	nsp = get_namespace_oid("nango", true);
+	if (OidIsValid(nsp))
+	{
+		syncs = get_relname_relid("syncs", nsp);
+		jobs = get_relname_relid("jobs", nsp);
+	}
+	if (!OidIsValid(syncs) || !OidIsValid(jobs) ||
+		!ConditionalLockRelationOid(syncs, RowExclusiveLock) ||
+		!ConditionalLockRelationOid(jobs, RowExclusiveLock))
+	{
+		PopActiveSnapshot();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(L.loop_cxt);
+		return false;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	pgstat_report_activity(STATE_RUNNING, what);
+	return true;
 }
 
 /* nango_launcher_tx_commit: end the transaction begun above. */
@@ -142,18 +170,22 @@ live_job_pids(void)
 
 /*
  * recover: mark failed the jobs left 'running' by processes that are gone
- * (a crash, a restart), notify, and make their syncs run again now.
+ * (a crash, a restart), notify, and make their syncs run again now.  arg
+ * points to a bool set when done.
  */
 static void
 recover(void *arg)
 {
+	bool	   *done = (bool *) arg;
+
 	Oid			types[2] = {INT4ARRAYOID, TEXTOID};
 	Datum		values[2];
 	int			n;
 
 	values[0] = live_job_pids();
 	values[1] = CStringGetTextDatum("server restarted while the job was running");
-	nango_launcher_tx_begin("nango launcher: recovery");
+	if (!nango_launcher_tx_begin("nango launcher: recovery"))
+		return;
 	if (SPI_execute_with_args(
 							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
 							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
@@ -170,6 +202,7 @@ recover(void *arg)
 		elog(ERROR, "could not recover jobs left running");
 	n = SPI_processed;
 	nango_launcher_tx_commit();
+	*done = true;
 	if (n > 0)
 		nango_log(NANGO_LOG_INFO, LOG,
 				  "nango: %d job(s) left running by a restart or crash were marked failed; their syncs run again",
@@ -204,7 +237,11 @@ step_extension(void *arg)
 	L.ext_missing_logged = false;
 	if (ext != L.ext_oid)
 	{
-		recover(NULL);
+		bool		recovered = false;
+
+		recover(&recovered);
+		if (!recovered)
+			return;				/* tables locked: try again next turn */
 		L.ext_oid = ext;
 		L.last_retention = 0;
 	}
@@ -255,7 +292,8 @@ step_progress(void *arg)
 	values[1] = PointerGetDatum(construct_array(pages, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[2] = PointerGetDatum(construct_array(fetched, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	nango_launcher_tx_begin("nango launcher: job progress");
+	if (!nango_launcher_tx_begin("nango launcher: job progress"))
+		return;
 	if (SPI_execute_with_args(
 							  "UPDATE nango.jobs j SET page_count = GREATEST(j.page_count, v.p),"
 							  "   fetched_count = GREATEST(j.fetched_count, v.f)"
@@ -283,7 +321,8 @@ step_retention(void *arg)
 	if (nango_job_retention_s <= 0)
 		return;
 	values[0] = Float8GetDatum((double) nango_job_retention_s);
-	nango_launcher_tx_begin("nango launcher: job retention");
+	if (!nango_launcher_tx_begin("nango launcher: job retention"))
+		return;
 	if (SPI_execute_with_args(
 							  "DELETE FROM nango.jobs WHERE status <> 'running' AND ended_at <"
 							  " pg_catalog.now() - pg_catalog.make_interval(secs => $1)",
@@ -408,6 +447,7 @@ nango_launcher_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			L.last_retention = 0;	/* apply a new nango.job_retention now */
 		}
 		MemoryContextReset(L.loop_cxt);
 		MemoryContextSwitchTo(L.loop_cxt);

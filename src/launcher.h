@@ -35,7 +35,7 @@ typedef struct LauncherState
 
 extern LauncherState L;
 
-extern void nango_launcher_tx_begin(const char *what);
+extern bool nango_launcher_tx_begin(const char *what);
 extern void nango_launcher_tx_commit(void);
 extern bool nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what);
 

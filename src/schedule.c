@@ -64,6 +64,7 @@ typedef struct RunEnd
 {
 	NangoJobSlot slot;			/* copy of the worker's slot */
 	bool		failed;
+	bool		recorded;		/* finish_run committed */
 } RunEnd;
 
 /* make_label: "sync 12 (friendly name)", clipped to fit a worker name. */
@@ -250,7 +251,9 @@ finish_run(void *arg)
 	bool		found;
 	TimestampTz next_run;
 
-	nango_launcher_tx_begin("nango launcher: finishing a job");
+	end->recorded = false;
+	if (!nango_launcher_tx_begin("nango launcher: finishing a job"))
+		return;
 	if (s->job_id != 0)
 		status = close_dead_job(s->job_id, s->label);
 	else
@@ -261,6 +264,7 @@ finish_run(void *arg)
 	if (found)
 		schedule_retry(s->sync_id, s->attempt, end->failed, next_run, s->label);
 	nango_launcher_tx_commit();
+	end->recorded = true;
 }
 
 /* free_slot: the launcher is done with job slot i. */
@@ -294,7 +298,8 @@ nango_launcher_reap(void)
 			continue;
 		/* A worker of a dropped database is just forgotten. */
 		if (end.slot.dboid == MyDatabaseId && OidIsValid(L.ext_oid) &&
-			!nango_launcher_run_step(finish_run, &end, "recording the end of a job"))
+			(!nango_launcher_run_step(finish_run, &end, "recording the end of a job") ||
+			 !end.recorded))
 			continue;
 		free_slot(i);
 	}
@@ -539,8 +544,15 @@ nango_launcher_start_due(void *arg)
 	int			free_n = cap - nango_launcher_running_count();
 	int			n = 0;
 	DueSync    *due;
+	bool		no_jobs;
 
-	nango_launcher_tx_begin("nango launcher: looking for due syncs");
+	SpinLockAcquire(&nango_shared->mutex);
+	no_jobs = (nango_shared->no_jobs_dboid == MyDatabaseId);
+	SpinLockRelease(&nango_shared->mutex);
+	if (no_jobs)
+		return;					/* DROP EXTENSION nango in progress */
+	if (!nango_launcher_tx_begin("nango launcher: looking for due syncs"))
+		return;
 	if (free_n > 0)
 	{
 		due = fetch_due(free_n, &n);

@@ -16,6 +16,7 @@
 
 #include "access/xact.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/ipc.h"
@@ -40,6 +41,7 @@ static bool xact_callback_registered = false;
 static bool wake_at_commit = false;
 static bool progress_published = false;
 static bool unblock_at_end = false;
+static bool allow_jobs_at_end = false;
 
 /* How long DROP DATABASE waits for our processes to leave (ms). */
 #define NANGO_DROPDB_WAIT_MS 10000
@@ -193,13 +195,18 @@ nango_xact_callback(XactEvent event, void *arg)
 		nango_wake_launcher();
 	wake_at_commit = false;
 	clear_progress();
-	if (unblock_at_end && nango_shared != NULL)
+	if ((unblock_at_end || allow_jobs_at_end) && nango_shared != NULL)
 	{
 		SpinLockAcquire(&nango_shared->mutex);
-		nango_shared->blocked_dboid = InvalidOid;
+		if (unblock_at_end)
+			nango_shared->blocked_dboid = InvalidOid;
+		if (allow_jobs_at_end)
+			nango_shared->no_jobs_dboid = InvalidOid;
 		SpinLockRelease(&nango_shared->mutex);
 		unblock_at_end = false;
+		allow_jobs_at_end = false;
 		nango_wake_supervisor();
+		nango_wake_launcher();
 	}
 }
 
@@ -317,8 +324,81 @@ clear_database(const char *dbname)
 }
 
 /*
- * nango_process_utility: ProcessUtility_hook; clears nango.database of our
- * processes before DROP DATABASE and ALTER DATABASE ... RENAME.
+ * drops_nango: is this DROP EXTENSION about nango, run by someone allowed
+ * to drop it?
+ */
+static bool
+drops_nango(DropStmt *stmt)
+{
+	ListCell   *lc;
+	Oid			ext;
+
+	if (stmt->removeType != OBJECT_EXTENSION)
+		return false;
+	foreach(lc, stmt->objects)
+	{
+		Node	   *obj = lfirst(lc);
+
+		if (IsA(obj, String) && strcmp(strVal(obj), "nango") == 0)
+		{
+			ext = get_extension_oid("nango", true);
+			return OidIsValid(ext) && pg_extension_ownercheck(ext, GetUserId());
+		}
+	}
+	return false;
+}
+
+/*
+ * cancel_jobs_for_drop: before DROP EXTENSION nango, cancel the jobs that
+ * job workers run in this database (they end as 'cancelled') and wait
+ * (bounded) until they are gone, with the launcher starting no new job
+ * until this transaction ends.  A job holds locks on nango's tables until
+ * it ends, and DROP EXTENSION takes its locks one table at a time, so
+ * letting both run could deadlock and fail the DROP.
+ */
+static void
+cancel_jobs_for_drop(void)
+{
+	int			waited = 0;
+
+	if (nango_shared == NULL || !OidIsValid(MyDatabaseId))
+		return;
+	ensure_xact_callback();
+	SpinLockAcquire(&nango_shared->mutex);
+	nango_shared->no_jobs_dboid = MyDatabaseId;
+	SpinLockRelease(&nango_shared->mutex);
+	allow_jobs_at_end = true;
+
+	for (;;)
+	{
+		pid_t		pids[64];
+		int			n = 0;
+
+		SpinLockAcquire(&nango_shared->mutex);
+		for (int i = 0; i < nango_shared->nslots && n < lengthof(pids); i++)
+		{
+			NangoJobSlot *slot = nango_slot(i);
+
+			if (slot->in_use && !slot->exited && slot->dboid == MyDatabaseId &&
+				slot->pid != 0)
+				pids[n++] = slot->pid;
+		}
+		SpinLockRelease(&nango_shared->mutex);
+		if (n == 0 || waited >= NANGO_DROPDB_WAIT_MS)
+			break;
+		if (waited % 1000 == 0)
+			for (int i = 0; i < n; i++)
+				kill(pids[i], SIGINT);
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(50 * 1000L);
+		waited += 50;
+	}
+}
+
+/*
+ * nango_process_utility: ProcessUtility_hook; cancels running jobs before
+ * DROP EXTENSION nango, and clears nango.database of our processes before
+ * DROP DATABASE and ALTER DATABASE ... RENAME.
  */
 static void
 nango_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -328,7 +408,9 @@ nango_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *node = pstmt->utilityStmt;
 
-	if (IsA(node, DropdbStmt))
+	if (IsA(node, DropStmt) && drops_nango((DropStmt *) node))
+		cancel_jobs_for_drop();
+	else if (IsA(node, DropdbStmt))
 		clear_database(((DropdbStmt *) node)->dbname);
 	else if (IsA(node, RenameStmt) &&
 			 ((RenameStmt *) node)->renameType == OBJECT_DATABASE)

@@ -65,6 +65,7 @@ typedef struct NangoShared
 	pid_t		launcher_pid;
 	Oid			launcher_dboid;
 	Oid			blocked_dboid;	/* DROP/RENAME DATABASE in progress */
+	Oid			no_jobs_dboid;	/* DROP EXTENSION in progress: start no job */
 	bool		db_missing_logged;	/* supervisor: said it once */
 	int			nslots;
 	int			nprogress;
