@@ -57,6 +57,13 @@
 
 #define NANGO_LOCK_FIELD4 0x6e67
 
+/*
+ * The longest usable unique key, in bytes: a btree index entry must fit in
+ * a third of a page (about 2700 bytes), and the key shares it with the
+ * sync id (nango.raw and the mapped table's unique constraint).
+ */
+#define NANGO_MAX_KEY_BYTES 2000
+
 PG_FUNCTION_INFO_V1(nango_run_sync);
 
 /* What a running job knows; read again by the error path. */
@@ -74,6 +81,7 @@ typedef struct JobRun
 	char	   *url;			/* redacted URL of the current request */
 	char	   *method;
 	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
+	int64		long_keys;		/* records skipped for a too long unique key */
 	NangoIncremental *incr;		/* incremental sync, or NULL */
 	bool		truncated;		/* paging stopped by max_total */
 	MemoryContext jobcxt;
@@ -332,7 +340,8 @@ typedef struct PageRecords
 	int			n;
 	Jsonb	  **records;
 	char	  **keys;
-	JsonbValue	last;			/* the last record kept, for the object cursor */
+	int			received;		/* records received, before key filtering */
+	JsonbValue	last;			/* the page's last record, for the object cursor */
 	uint64		hash;			/* hash of the records' content (loop check) */
 	bool		missing;		/* response_path missing: end of data */
 } PageRecords;
@@ -376,7 +385,7 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 									   v.val.binary.len, 0);
 	if (!JsonContainerIsArray(v.val.binary.data))
 	{
-		pr->n = limit == 0 ? 0 : 1;
+		pr->n = pr->received = limit == 0 ? 0 : 1;
 		pr->records = palloc(sizeof(Jsonb *));
 		pr->records[0] = JsonbValueToJsonb(&v);
 		pr->last = v;
@@ -394,13 +403,15 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 		if (i == total - 1)
 			pr->last = *e;
 	}
-	pr->n = total;
+	pr->n = pr->received = total;
 }
 
 /*
  * record_keys: in upsert mode, the unique key of each record; records
- * without a usable key (missing, null, object or array) are dropped from
- * the page and counted as skipped.
+ * without a usable key (missing, null, object or array, or longer than
+ * NANGO_MAX_KEY_BYTES, which the unique indexes of nango.raw and of the
+ * mapped table could not hold) are dropped from the page and counted as
+ * skipped.
  */
 static void
 record_keys(JobRun *run, PageRecords *pr)
@@ -417,6 +428,11 @@ record_keys(JobRun *run, PageRecords *pr)
 
 		if (nango_jsonb_path_get(pr->records[i], path, &kv))
 			key = nango_scalar_text(&kv);
+		if (key != NULL && strlen(key) > NANGO_MAX_KEY_BYTES)
+		{
+			run->long_keys++;
+			key = NULL;
+		}
 		if (key == NULL)
 		{
 			run->counts.skipped++;
@@ -641,8 +657,9 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		/* whatever the callees left current, the page's work stays in pagecxt */
 		MemoryContextSwitchTo(run->pagecxt);
 		remaining = cfg->max_total > 0 ? cfg->max_total - run->counts.fetched : -1;
-		nango_pager_advance(&pager, body, pr.n, pr.n > 0 ? &pr.last : NULL, pr.hash,
-							&resp, remaining);
+		/* paging sees every record received, keyless ones too */
+		nango_pager_advance(&pager, body, pr.received, pr.received > 0 ? &pr.last : NULL,
+							pr.hash, &resp, remaining);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
 	run->truncated = (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
@@ -652,7 +669,10 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 
 /*
  * collect_secrets: every header value (and its token part after a scheme
- * word such as Bearer) and every secret-looking query parameter value.
+ * word such as Bearer), and every secret-looking query parameter value,
+ * of query_params and of the sync URL's own query (with its user-info
+ * password), in every form an echo of the request may show it.  Error
+ * messages, details and body excerpts are redacted with these values.
  */
 static void
 collect_secrets(JobRun *run)
@@ -671,7 +691,8 @@ collect_secrets(JobRun *run)
 	}
 	for (i = 0; i < cfg->nparams; i++)
 		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
-			nango_secrets_add(&run->secrets, cfg->params[i].value);
+			nango_secrets_add_forms(&run->secrets, cfg->params[i].value, -1);
+	nango_secrets_add_url(&run->secrets, cfg->url);
 }
 
 /*
@@ -747,6 +768,10 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_log(NANGO_LOG_INFO, LOG,
 				  "nango: sync \"%s\": replaced " INT64_FORMAT " \\u0000 escapes by U+FFFD",
 				  run->name, run->nul_replaced);
+	if (run->long_keys > 0)
+		nango_log(NANGO_LOG_WARNING, LOG,
+				  "nango: sync \"%s\": skipped " INT64_FORMAT " records whose unique key is longer than %d bytes",
+				  run->name, run->long_keys, NANGO_MAX_KEY_BYTES);
 }
 
 /* ---------------------------------------------------------------------

@@ -62,6 +62,119 @@ nango_secrets_add(NangoSecrets *secrets, const char *value)
 	secrets->values[secrets->n++] = pstrdup(value);
 }
 
+/* hexval: the value of a hex digit, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * nango_secrets_add_forms: remembers a query parameter's secret value in
+ * every form a request, a response or an error text may show it: as
+ * given, percent-decoded (with '+' as a space too) and percent-encoded
+ * (RFC 3986 unreserved characters kept), so that an API echoing the
+ * request back cannot show it.
+ */
+void
+nango_secrets_add_forms(NangoSecrets *secrets, const char *value, int len)
+{
+	StringInfoData raw;
+	StringInfoData dec;
+	StringInfoData plus;
+	StringInfoData enc;
+	int			i;
+
+	if (len < 0)
+		len = strlen(value);
+	initStringInfo(&raw);
+	initStringInfo(&dec);
+	initStringInfo(&plus);
+	initStringInfo(&enc);
+	appendBinaryStringInfo(&raw, value, len);
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) value[i];
+
+		if (c == '%' && i + 2 < len &&
+			hexval(value[i + 1]) >= 0 && hexval(value[i + 2]) >= 0)
+		{
+			char		d = (char) (hexval(value[i + 1]) * 16 + hexval(value[i + 2]));
+
+			appendStringInfoChar(&dec, d);
+			appendStringInfoChar(&plus, d);
+			i += 2;
+			continue;
+		}
+		appendStringInfoChar(&dec, (char) c);
+		appendStringInfoChar(&plus, c == '+' ? ' ' : (char) c);
+	}
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) value[i];
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+			appendStringInfoChar(&enc, (char) c);
+		else
+			appendStringInfo(&enc, "%%%02X", c);
+	}
+	nango_secrets_add(secrets, raw.data);
+	if (strcmp(dec.data, raw.data) != 0)
+		nango_secrets_add(secrets, dec.data);
+	if (strcmp(plus.data, dec.data) != 0)
+		nango_secrets_add(secrets, plus.data);
+	if (strcmp(enc.data, raw.data) != 0)
+		nango_secrets_add(secrets, enc.data);
+	pfree(raw.data);
+	pfree(dec.data);
+	pfree(plus.data);
+	pfree(enc.data);
+}
+
+/*
+ * nango_secrets_add_url: remembers the secrets written into a URL itself:
+ * the user-info password and the value of every secret-looking query
+ * parameter (in every form, see nango_secrets_add_forms).
+ */
+void
+nango_secrets_add_url(NangoSecrets *secrets, const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *auth_start = scheme_end ? scheme_end + 3 : url;
+	const char *path_start = auth_start + strcspn(auth_start, "/?#");
+	const char *at = memchr(auth_start, '@', path_start - auth_start);
+	const char *q = strchr(path_start, '?');
+	const char *end;
+
+	if (at != NULL)
+	{
+		const char *colon = memchr(auth_start, ':', at - auth_start);
+
+		if (colon != NULL)
+			nango_secrets_add_forms(secrets, colon + 1, at - colon - 1);
+	}
+	if (q == NULL)
+		return;
+	end = q + strcspn(q, "#");
+	q++;
+	while (q < end)
+	{
+		const char *amp = memchr(q, '&', end - q);
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(q, '=', stop - q);
+
+		if (eq != NULL && nango_secret_name(q, eq - q))
+			nango_secrets_add_forms(secrets, eq + 1, stop - eq - 1);
+		q = stop + 1;
+	}
+}
+
 /*
  * nango_redact_text: replaces every occurrence of every secret value, and of
  * the part after "Bearer "/"Basic " of a secret header value, by REDACTED.

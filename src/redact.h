@@ -42,4 +42,16 @@ extern char *nango_redact_text(const char *text, const NangoSecrets *secrets);
 /* Adds a secret value (copied into the current memory context). */
 extern void nango_secrets_add(NangoSecrets *secrets, const char *value);
 
+/*
+ * Adds a query parameter's secret value (len bytes, or -1 for all) as given,
+ * percent-decoded and percent-encoded.
+ */
+extern void nango_secrets_add_forms(NangoSecrets *secrets, const char *value, int len);
+
+/*
+ * Adds the secrets written into a URL: its user-info password and the
+ * values of its secret-looking query parameters.
+ */
+extern void nango_secrets_add_url(NangoSecrets *secrets, const char *url);
+
 #endif							/* NANGO_REDACT_H */
