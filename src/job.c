@@ -669,16 +669,22 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 
 /*
  * collect_secrets: every header value (and its token part after a scheme
- * word such as Bearer), and every secret-looking query parameter value,
- * of query_params and of the sync URL's own query (with its user-info
- * password), in every form an echo of the request may show it.  Error
- * messages, details and body excerpts are redacted with these values.
+ * word such as Bearer) and every secret-looking query parameter value.
  */
 static void
 collect_secrets(JobRun *run)
 {
 	const NangoConfig *cfg = run->cfg;
 	int			i;
+
+	/*
+	 * query_params values as sent (URL-encoded), the form in which an API
+	 * echoing the request shows them; the sync URL's own secrets (as
+	 * written and decoded) and the body's are added below.
+	 */
+	for (i = 0; i < cfg->nparams; i++)
+		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
+			nango_secrets_add(&run->secrets, nango_url_escape(NULL, cfg->params[i].value));
 
 	for (i = 0; i < cfg->nheaders; i++)
 	{
@@ -691,8 +697,9 @@ collect_secrets(JobRun *run)
 	}
 	for (i = 0; i < cfg->nparams; i++)
 		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
-			nango_secrets_add_forms(&run->secrets, cfg->params[i].value, -1);
+			nango_secrets_add(&run->secrets, cfg->params[i].value);
 	nango_secrets_add_url(&run->secrets, cfg->url);
+	nango_secrets_add_json(&run->secrets, cfg->body);
 }
 
 /*

@@ -11,6 +11,8 @@
 
 #include <ctype.h>
 
+#include <cjson/cJSON.h>
+
 #include "lib/stringinfo.h"
 
 #include "redact.h"
@@ -53,126 +55,18 @@ nango_secret_name(const char *name, int len)
 void
 nango_secrets_add(NangoSecrets *secrets, const char *value)
 {
+	int			i;
+
 	if (value == NULL || strlen(value) < 4)
 		return;
+	for (i = 0; i < secrets->n; i++)
+		if (strcmp(secrets->values[i], value) == 0)
+			return;
 	if (secrets->n == 0)
 		secrets->values = palloc(sizeof(char *) * 8);
 	else if ((secrets->n & 7) == 0)
 		secrets->values = repalloc(secrets->values, sizeof(char *) * (secrets->n + 8));
 	secrets->values[secrets->n++] = pstrdup(value);
-}
-
-/* hexval: the value of a hex digit, or -1. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * nango_secrets_add_forms: remembers a query parameter's secret value in
- * every form a request, a response or an error text may show it: as
- * given, percent-decoded (with '+' as a space too) and percent-encoded
- * (RFC 3986 unreserved characters kept), so that an API echoing the
- * request back cannot show it.
- */
-void
-nango_secrets_add_forms(NangoSecrets *secrets, const char *value, int len)
-{
-	StringInfoData raw;
-	StringInfoData dec;
-	StringInfoData plus;
-	StringInfoData enc;
-	int			i;
-
-	if (len < 0)
-		len = strlen(value);
-	initStringInfo(&raw);
-	initStringInfo(&dec);
-	initStringInfo(&plus);
-	initStringInfo(&enc);
-	appendBinaryStringInfo(&raw, value, len);
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) value[i];
-
-		if (c == '%' && i + 2 < len &&
-			hexval(value[i + 1]) >= 0 && hexval(value[i + 2]) >= 0)
-		{
-			char		d = (char) (hexval(value[i + 1]) * 16 + hexval(value[i + 2]));
-
-			appendStringInfoChar(&dec, d);
-			appendStringInfoChar(&plus, d);
-			i += 2;
-			continue;
-		}
-		appendStringInfoChar(&dec, (char) c);
-		appendStringInfoChar(&plus, c == '+' ? ' ' : (char) c);
-	}
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) value[i];
-
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
-			appendStringInfoChar(&enc, (char) c);
-		else
-			appendStringInfo(&enc, "%%%02X", c);
-	}
-	nango_secrets_add(secrets, raw.data);
-	if (strcmp(dec.data, raw.data) != 0)
-		nango_secrets_add(secrets, dec.data);
-	if (strcmp(plus.data, dec.data) != 0)
-		nango_secrets_add(secrets, plus.data);
-	if (strcmp(enc.data, raw.data) != 0)
-		nango_secrets_add(secrets, enc.data);
-	pfree(raw.data);
-	pfree(dec.data);
-	pfree(plus.data);
-	pfree(enc.data);
-}
-
-/*
- * nango_secrets_add_url: remembers the secrets written into a URL itself:
- * the user-info password and the value of every secret-looking query
- * parameter (in every form, see nango_secrets_add_forms).
- */
-void
-nango_secrets_add_url(NangoSecrets *secrets, const char *url)
-{
-	const char *scheme_end = strstr(url, "://");
-	const char *auth_start = scheme_end ? scheme_end + 3 : url;
-	const char *path_start = auth_start + strcspn(auth_start, "/?#");
-	const char *at = memchr(auth_start, '@', path_start - auth_start);
-	const char *q = strchr(path_start, '?');
-	const char *end;
-
-	if (at != NULL)
-	{
-		const char *colon = memchr(auth_start, ':', at - auth_start);
-
-		if (colon != NULL)
-			nango_secrets_add_forms(secrets, colon + 1, at - colon - 1);
-	}
-	if (q == NULL)
-		return;
-	end = q + strcspn(q, "#");
-	q++;
-	while (q < end)
-	{
-		const char *amp = memchr(q, '&', end - q);
-		const char *stop = amp ? amp : end;
-		const char *eq = memchr(q, '=', stop - q);
-
-		if (eq != NULL && nango_secret_name(q, eq - q))
-			nango_secrets_add_forms(secrets, eq + 1, stop - eq - 1);
-		q = stop + 1;
-	}
 }
 
 /*
@@ -305,4 +199,138 @@ nango_redact_url(const char *url, const NangoSecrets *secrets)
 	result = nango_redact_text(buf.data, secrets);
 	pfree(buf.data);
 	return result;
+}
+
+/* hexval: the value of a hex digit, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * add_value: adds a URL component value as written and percent-decoded
+ * ('+' read as a space too).
+ */
+static void
+add_value(NangoSecrets *secrets, const char *v, int len)
+{
+	char	   *raw = pnstrdup(v, len);
+	char	   *dec = palloc(len + 1);
+	int			i;
+	int			n = 0;
+
+	for (i = 0; i < len; i++)
+	{
+		if (v[i] == '%' && i + 2 < len &&
+			hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0)
+		{
+			dec[n++] = (char) (hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+			i += 2;
+		}
+		else
+			dec[n++] = v[i] == '+' ? ' ' : v[i];
+	}
+	dec[n] = '\0';
+	nango_secrets_add(secrets, raw);
+	if (strlen(dec) == (size_t) n)
+		nango_secrets_add(secrets, dec);
+}
+
+void
+nango_secrets_add_url(NangoSecrets *secrets, const char *url)
+{
+	const char *auth_start;
+	const char *path_start;
+	const char *at;
+	const char *p;
+	const char *end;
+
+	if (url == NULL)
+		return;
+	auth_start = strstr(url, "://");
+	auth_start = auth_start ? auth_start + 3 : url;
+	path_start = auth_start + strcspn(auth_start, "/?#");
+	at = memchr(auth_start, '@', path_start - auth_start);
+	if (at != NULL)
+	{
+		const char *colon = memchr(auth_start, ':', at - auth_start);
+
+		if (colon != NULL)
+			add_value(secrets, colon + 1, at - colon - 1);
+	}
+	p = strchr(path_start, '?');
+	if (p == NULL)
+		return;
+	p++;
+	end = p + strcspn(p, "#");
+	while (p < end)
+	{
+		const char *amp = memchr(p, '&', end - p);
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', stop - p);
+
+		if (eq != NULL && nango_secret_name(p, eq - p))
+			add_value(secrets, eq + 1, stop - eq - 1);
+		p = stop + 1;
+	}
+}
+
+/*
+ * add_json_secrets: walks a cJSON tree; values under a secret-looking key
+ * (strings, numbers, and every scalar inside an object or array under
+ * such a key) are secrets.
+ */
+static void
+add_json_secrets(NangoSecrets *secrets, const cJSON *item, bool secret)
+{
+	const cJSON *child;
+
+	if (cJSON_IsString(item) && secret)
+		nango_secrets_add(secrets, item->valuestring);
+	else if (cJSON_IsNumber(item) && secret)
+	{
+		char	   *printed = cJSON_PrintUnformatted(item);
+
+		if (printed != NULL)
+		{
+			nango_secrets_add(secrets, printed);
+			cJSON_free(printed);
+		}
+	}
+	cJSON_ArrayForEach(child, item)
+	{
+		bool		s = secret ||
+			(child->string != NULL && nango_secret_name(child->string, strlen(child->string)));
+
+		add_json_secrets(secrets, child, s);
+	}
+}
+
+void
+nango_secrets_add_json(NangoSecrets *secrets, const char *json)
+{
+	cJSON	   *root;
+
+	if (json == NULL)
+		return;
+	root = cJSON_Parse(json);
+	if (root == NULL)
+		return;
+	/* nango_secrets_add pallocs; an out-of-memory ERROR would leak root */
+	PG_TRY();
+	{
+		add_json_secrets(secrets, root, false);
+	}
+	PG_FINALLY();
+	{
+		cJSON_Delete(root);
+	}
+	PG_END_TRY();
 }

@@ -43,15 +43,17 @@ extern char *nango_redact_text(const char *text, const NangoSecrets *secrets);
 extern void nango_secrets_add(NangoSecrets *secrets, const char *value);
 
 /*
- * Adds a query parameter's secret value (len bytes, or -1 for all) as given,
- * percent-decoded and percent-encoded.
- */
-extern void nango_secrets_add_forms(NangoSecrets *secrets, const char *value, int len);
-
-/*
- * Adds the secrets written into a URL: its user-info password and the
- * values of its secret-looking query parameters.
+ * nango_secrets_add_url: adds the secrets a URL carries (the user-info
+ * password and the values of secret-looking query parameters, as written
+ * and percent-decoded), so that an API echoing them is redacted too.
  */
 extern void nango_secrets_add_url(NangoSecrets *secrets, const char *url);
+
+/*
+ * nango_secrets_add_json: adds the string (and number) values of
+ * secret-looking keys at any depth of a JSON text (a request body such as
+ * {"client_secret": "..."}), so that an API echoing them is redacted too.
+ */
+extern void nango_secrets_add_json(NangoSecrets *secrets, const char *json);
 
 #endif							/* NANGO_REDACT_H */
