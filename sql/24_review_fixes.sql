@@ -127,6 +127,8 @@ SELECT nango.update_sync(:s_meta, '{"metadata": null}');
 SELECT run_quiet(:s_meta) > 0 AS ran;
 SELECT * FROM last_job(:s_meta);
 SELECT count(*) AS with_metadata FROM nango.raw WHERE sync_id = :s_meta AND metadata IS NOT NULL;
+SELECT format('SELECT count(*) AS mapped_with_metadata FROM nango.%I WHERE tenant IS NOT NULL OR region IS NOT NULL', '_nango_sync_' || :s_meta) AS q \gset
+:q;
 
 -- 5. A key seen again later in the job is counted once: unchanged twice
 -- is one unchanged; unchanged then a new version is one updated.
