@@ -178,5 +178,16 @@ SELECT * FROM last_job(:s_max2);
 SELECT count(*) AS raw_rows FROM nango.raw WHERE sync_id = :s_max2;
 SELECT mapped_rows(:s_max2) AS mapped;
 
+-- clean up: the mapped tables too (they outlive the extension)
+SELECT count(nango.delete_sync(id, true)) AS deleted FROM nango.syncs;
+DROP FUNCTION keys_of(bigint);
+DROP FUNCTION mapped_rows(bigint);
+DROP FUNCTION mock_reset();
+DROP FUNCTION mock_requests(text);
+DROP FUNCTION last_job(bigint);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION add_paused(text, jsonb);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock(text);
 SET client_min_messages = warning;
 DROP EXTENSION nango CASCADE;
