@@ -53,8 +53,13 @@ nango_secret_name(const char *name, int len)
 void
 nango_secrets_add(NangoSecrets *secrets, const char *value)
 {
+	int			i;
+
 	if (value == NULL || strlen(value) < 4)
 		return;
+	for (i = 0; i < secrets->n; i++)
+		if (strcmp(secrets->values[i], value) == 0)
+			return;
 	if (secrets->n == 0)
 		secrets->values = palloc(sizeof(char *) * 8);
 	else if ((secrets->n & 7) == 0)
@@ -192,4 +197,85 @@ nango_redact_url(const char *url, const NangoSecrets *secrets)
 	result = nango_redact_text(buf.data, secrets);
 	pfree(buf.data);
 	return result;
+}
+
+/* hexval: the value of a hex digit, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * add_value: adds a URL component value as written and percent-decoded
+ * ('+' read as a space too).
+ */
+static void
+add_value(NangoSecrets *secrets, const char *v, int len)
+{
+	char	   *raw = pnstrdup(v, len);
+	char	   *dec = palloc(len + 1);
+	int			i;
+	int			n = 0;
+
+	for (i = 0; i < len; i++)
+	{
+		if (v[i] == '%' && i + 2 < len &&
+			hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0)
+		{
+			dec[n++] = (char) (hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+			i += 2;
+		}
+		else
+			dec[n++] = v[i] == '+' ? ' ' : v[i];
+	}
+	dec[n] = '\0';
+	nango_secrets_add(secrets, raw);
+	if (strlen(dec) == (size_t) n)
+		nango_secrets_add(secrets, dec);
+}
+
+void
+nango_secrets_add_url(NangoSecrets *secrets, const char *url)
+{
+	const char *auth_start;
+	const char *path_start;
+	const char *at;
+	const char *p;
+	const char *end;
+
+	if (url == NULL)
+		return;
+	auth_start = strstr(url, "://");
+	auth_start = auth_start ? auth_start + 3 : url;
+	path_start = auth_start + strcspn(auth_start, "/?#");
+	at = memchr(auth_start, '@', path_start - auth_start);
+	if (at != NULL)
+	{
+		const char *colon = memchr(auth_start, ':', at - auth_start);
+
+		if (colon != NULL)
+			add_value(secrets, colon + 1, at - colon - 1);
+	}
+	p = strchr(path_start, '?');
+	if (p == NULL)
+		return;
+	p++;
+	end = p + strcspn(p, "#");
+	while (p < end)
+	{
+		const char *amp = memchr(p, '&', end - p);
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', stop - p);
+
+		if (eq != NULL && nango_secret_name(p, eq - p))
+			add_value(secrets, eq + 1, stop - eq - 1);
+		p = stop + 1;
+	}
 }

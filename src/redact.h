@@ -42,4 +42,11 @@ extern char *nango_redact_text(const char *text, const NangoSecrets *secrets);
 /* Adds a secret value (copied into the current memory context). */
 extern void nango_secrets_add(NangoSecrets *secrets, const char *value);
 
+/*
+ * nango_secrets_add_url: adds the secrets a URL carries (the user-info
+ * password and the values of secret-looking query parameters, as written
+ * and percent-decoded), so that an API echoing them is redacted too.
+ */
+extern void nango_secrets_add_url(NangoSecrets *secrets, const char *url);
+
 #endif							/* NANGO_REDACT_H */
