@@ -392,37 +392,57 @@ retryable_curl_error(CURLcode rc)
 	}
 }
 
-/* excerpt of the last body, secrets redacted, at most maxlen bytes */
+/*
+ * excerpt of the last body, secrets redacted, at most maxlen bytes.  The
+ * body is redacted before it is cut, with a margin of the longest secret,
+ * so that a secret straddling the cut cannot leave its first bytes behind.
+ */
 char *
 nango_http_body_excerpt(NangoHttp *h, int maxlen)
 {
 	char	   *s;
 	int			len;
+	int			margin = 0;
+	int			copied;
+	int			i;
 
 	if (h == NULL || h->body.data == NULL || h->body.len == 0)
 		return NULL;
-	len = h->body.len < (size_t) maxlen ? (int) h->body.len : maxlen;
-	/* cut at a character boundary */
+	if (h->secrets != NULL)
+		for (i = 0; i < h->secrets->n; i++)
+			margin = Max(margin, (int) strlen(h->secrets->values[i]));
+	len = h->body.len < (size_t) (maxlen + margin) ? (int) h->body.len : maxlen + margin;
+	/* cut the window at a character boundary */
 	while (len > 0 && (size_t) len < h->body.len &&
 		   (((unsigned char) h->body.data[len]) & 0xC0) == 0x80)
 		len--;
+	copied = len;
 	s = palloc(len + 1);
 	memcpy(s, h->body.data, len);
 	s[len] = '\0';
 	if (!pg_verify_mbstr(PG_UTF8, s, len, true))
 	{
-		int			i;
-
 		/* not UTF-8 (or NUL bytes): keep ASCII only */
 		for (i = 0; i < len; i++)
 			if (s[i] == '\0' || IS_HIGHBIT_SET(s[i]))
 				s[i] = '?';
 	}
-	else if (GetDatabaseEncoding() != PG_UTF8)
-		s = pg_any_to_server(s, len, PG_UTF8);
-	if (h->body.len > (size_t) len)
+	s = nango_redact_text(s, h->secrets);
+	len = strlen(s);
+	if (len > maxlen)
+	{
+		len = maxlen;
+		/* cut at a character boundary */
+		while (len > 0 && (((unsigned char) s[len]) & 0xC0) == 0x80)
+			len--;
+		s[len] = '\0';
 		s = psprintf("%s...", s);
-	return nango_redact_text(s, h->secrets);
+	}
+	else if (h->body.len > (size_t) copied)
+		s = psprintf("%s...", s);
+	if (GetDatabaseEncoding() != PG_UTF8)
+		s = pg_any_to_server(s, strlen(s), PG_UTF8);
+	return s;
 }
 
 long

@@ -98,6 +98,9 @@ for my $s (@secrets)
 	unlike($out, qr/\Q$s\E/, "NOTIFY payloads and WARNINGs: no $s");
 }
 
+# A secret cut by the body excerpt's end leaves no first bytes behind.
+unlike($log . $jobs, qr/(?:hdr|xkey|urlkey|qp|pw|sig)-?S?3?C?R?E?T?-?\d?\.\.\./, 'no secret prefix before an excerpt cut');
+
 # Another role sees nothing of sec_alice's syncs, jobs or raw rows.
 my $seen = $node->safe_psql('sec', q{
 	SELECT (SELECT count(*) FROM nango.syncs) || ',' || (SELECT count(*) FROM nango.jobs) || ',' ||
