@@ -39,6 +39,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "common/hashfn.h"
 
@@ -206,6 +207,8 @@ nango_job_create(int64 sync_id, int attempt)
 	bool		isnull;
 	int64		job_id;
 
+	int			pinned = nango_pin_search_path();
+
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
 	sync_lock_tag(&tag, sync_id);
@@ -223,6 +226,7 @@ nango_job_create(int64 sync_id, int attempt)
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	nango_pop_role(&saved);
+	nango_unpin_search_path(pinned);
 	return job_id;
 }
 
@@ -581,6 +585,14 @@ run_job(JobRun *run, SyncRow *sync)
 	sync_lock_tag(&tag, run->sync_id);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
+	/* a dropped owner: nobody's rights to act with (syncs keep its OID) */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(run->owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the owner of sync " INT64_FORMAT " (role with OID %u) no longer exists",
+						run->sync_id, run->owner),
+				 errhint("Delete the sync with nango.delete_sync, or add it again as an existing role.")));
+
 	cfg = run->cfg = nango_config_parse(sync->url, sync->config);
 	collect_secrets(run);
 	run->method = cfg->method;
@@ -748,6 +760,7 @@ nango_job_execute(int64 job_id)
 	NangoJobStatus status = NANGO_JOB_SUCCEEDED;
 	char	   *message = NULL;
 	char	   *detail = NULL;
+	int			pinned = nango_pin_search_path();
 
 	run->job_id = job_id;
 	nango_push_role(nango_extension_owner(), &saved);
@@ -815,6 +828,7 @@ nango_job_execute(int64 job_id)
 	run->http = NULL;
 	run->pizzly = NULL;
 	finish_job(run, status, message, detail);
+	nango_unpin_search_path(pinned);
 	return status;
 }
 
@@ -903,10 +917,13 @@ nango_run_sync(PG_FUNCTION_ARGS)
 	int64		job_id;
 	NangoJobStatus status;
 
+	int			pinned = nango_pin_search_path();
+
 	check_run_allowed(sync_id);
 	job_id = nango_job_create(sync_id, 1);
 	status = nango_job_execute(job_id);
 	if (status != NANGO_JOB_SUCCEEDED)
 		warn_failed_job(job_id, status);
+	nango_unpin_search_path(pinned);
 	PG_RETURN_INT64(job_id);
 }

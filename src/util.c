@@ -15,6 +15,7 @@
 #include "access/table.h"
 #include "access/genam.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
 #include "util.h"
@@ -68,4 +69,21 @@ void
 nango_pop_role(NangoSavedRole *saved)
 {
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+int
+nango_pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+void
+nango_unpin_search_path(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
 }
