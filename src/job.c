@@ -274,8 +274,11 @@ parse_page(JobRun *run, const NangoResponse *resp)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("page %d: the response body is empty (HTTP %ld)", run->page, resp->status)));
-	if (strlen(text) != resp->body_len ||
-		!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
+	if (strlen(text) != resp->body_len)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("page %d: the response body contains a NUL byte, so it is not JSON text", run->page)));
+	if (!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("page %d: the response body is not valid UTF-8", run->page)));
