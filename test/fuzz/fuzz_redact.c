@@ -1,0 +1,79 @@
+/*-------------------------------------------------------------------------
+ *
+ * fuzz_redact.c
+ *	  Fuzz target: secret redaction of URLs (redact.c), which sees URLs an
+ *	  API sends (next URLs, Link headers) and echoed texts.  Input: a URL.
+ *	  Checks that every secret the URL carries (password, values of
+ *	  secret-looking query parameters) is gone from the redacted URL and
+ *	  from an echoing text.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "redact.h"
+#include "shim.h"
+
+typedef struct Args
+{
+	const char *url;
+	NangoSecrets secrets;
+	char	   *redacted;
+	char	   *echo;
+} Args;
+
+static void
+run(void *p)
+{
+	Args	   *a = p;
+
+	nango_secrets_add_url(&a->secrets, a->url);
+	a->redacted = nango_redact_url(a->url, &a->secrets);
+	a->echo = nango_redact_text(psprintf("error: %s (%s)", a->url, a->url), &a->secrets);
+	(void) nango_redact_url(a->url, NULL);
+}
+
+/*
+ * A secret made of REDACTED's own letters may reappear where REDACTED was
+ * written; such inputs are not checked.
+ */
+static bool
+checkable(const char *s)
+{
+	return strpbrk(s, "REDACT") == NULL;
+}
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	   *buf = malloc(size + 1);
+	Args		a;
+	int			i;
+
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	memset(&a, 0, sizeof(a));
+	a.url = buf;
+	if (fuzz_try(run, &a))
+	{
+		bool		all = true;
+
+		for (i = 0; i < a.secrets.n; i++)
+			all = all && checkable(a.secrets.values[i]);
+		for (i = 0; all && i < a.secrets.n; i++)
+		{
+			if (strstr(a.redacted, a.secrets.values[i]) != NULL ||
+				strstr(a.echo, a.secrets.values[i]) != NULL)
+			{
+				fprintf(stderr, "secret \"%s\" survived redaction: %s\n",
+						a.secrets.values[i], a.redacted);
+				abort();
+			}
+		}
+	}
+	fuzz_reset();
+	free(buf);
+	return 0;
+}
