@@ -249,7 +249,14 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) h->max_size);
 	if (!req->trusted)
+	{
 		nango_guard_install(c, &h->guard);
+		/*
+		 * No proxy from the server's environment (http_proxy, ...): through
+		 * a proxy the guard would only see the proxy's address.
+		 */
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+	}
 
 	if (strcmp(req->method, "GET") == 0)
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);

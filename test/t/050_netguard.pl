@@ -13,6 +13,11 @@ use Time::HiRes qw(time);
 my $mock = $ENV{NANGO_MOCK_URL} or die "NANGO_MOCK_URL is not set";
 my ($mock_port) = $mock =~ /:(\d+)$/;
 
+# A proxy in the server's environment is not used (through it the guard
+# would see only the proxy): requests below still reach the mock directly.
+$ENV{http_proxy} = 'http://127.0.0.1:9';
+$ENV{all_proxy}  = 'http://127.0.0.1:9';
+
 my $node = PostgreSQL::Test::Cluster->new('netguard');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'nango'\nlc_messages = 'C'\n");
@@ -65,7 +70,7 @@ for my $r (@refused)
 }
 
 # The mock saw none of those requests.
-my $log = `curl -s '$mock/__requests?path=/simple/items'`;
+my $log = `curl -s --noproxy '*' '$mock/__requests?path=/simple/items'`;
 is($log, '[]', 'no refused request reached the server');
 
 # A redirect from an allowed address to a refused one is refused.  The
@@ -123,7 +128,7 @@ s.serve_forever()
 	like(run_job("http://$public:$port/to-loopback", '{"retries": 3}'),
 		qr/^failed\|.*refused by nango\.allow_private_networks: 127\.0\.0\.1 is a loopback address/,
 		'a redirect from an allowed address to loopback is refused');
-	$log = `curl -s '$mock/__requests?path=/simple/items'`;
+	$log = `curl -s --noproxy '*' '$mock/__requests?path=/simple/items'`;
 	is($log, '[]', 'the redirect target saw no request');
 	kill 'TERM', $pid;
 	waitpid($pid, 0);
@@ -145,6 +150,7 @@ $node->append_conf('postgresql.conf', "nango.allow_private_networks = on\n");
 $node->reload;
 like(run_job("http://127.0.0.1:$mock_port/simple/items"), qr/^succeeded\|$/, 'loopback allowed when on');
 like(run_job("http://localhost:$mock_port/simple/items"), qr/^succeeded\|$/, 'localhost allowed when on');
+like($node->safe_psql('guard', 'SELECT 1'), qr/1/, 'the server runs with http_proxy set to a dead proxy, which nango ignored');
 
 $node->safe_psql('guard', 'DROP EXTENSION nango CASCADE');
 $node->safe_psql('postgres', 'DROP ROLE guard_user');
