@@ -58,7 +58,14 @@ nango_extension_owner(void)
 void
 nango_push_role(Oid role, NangoSavedRole *saved)
 {
+	bool		pin = (role == nango_extension_owner());
+
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	saved->guc_level = NewGUCNestLevel();
+	if (pin)
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	SetUserIdAndSecContext(role, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
 }
 
@@ -69,6 +76,7 @@ void
 nango_pop_role(NangoSavedRole *saved)
 {
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+	AtEOXact_GUC(true, saved->guc_level);
 }
 
 int
