@@ -25,6 +25,7 @@ Security responses:
                     secret tests: the request log shows what was sent)
   /sec/fail?...     500 {"error": "..."} echoing the query string and headers
   /sec/redirect?to=URL  302 to URL
+  /sec/guard        {"data": [{"id": 1}]} (only the network guard test uses it)
 """
 import base64
 import json
@@ -123,3 +124,9 @@ def fail(req):
 @route('/sec/redirect')
 def redirect(req):
     return Response(302, b'', {'Location': req.arg('to', '/sec/echo')})
+
+
+@route('/sec/guard')
+def guard(req):
+    """The network guard's target: no test but 050_netguard calls it."""
+    return Response.json({'data': [{'id': 1}]})

@@ -43,12 +43,12 @@ sub run_job
 # Every refused form: loopback by IP and by name, the IPv6 forms, private,
 # link-local (cloud metadata), CGNAT, "this network".
 my @refused = (
-	[ "http://127.0.0.1:$mock_port/simple/items", 'loopback' ],
-	[ "http://localhost:$mock_port/simple/items", 'loopback' ],
-	[ "http://[::1]:$mock_port/simple/items", 'loopback' ],
-	[ "http://[::ffff:127.0.0.1]:$mock_port/simple/items", 'loopback' ],
-	[ "http://127.1.2.3:$mock_port/simple/items", 'loopback' ],
-	[ "http://0.0.0.0:$mock_port/simple/items", 'this network' ],
+	[ "http://127.0.0.1:$mock_port/sec/guard", 'loopback' ],
+	[ "http://localhost:$mock_port/sec/guard", 'loopback' ],
+	[ "http://[::1]:$mock_port/sec/guard", 'loopback' ],
+	[ "http://[::ffff:127.0.0.1]:$mock_port/sec/guard", 'loopback' ],
+	[ "http://127.1.2.3:$mock_port/sec/guard", 'loopback' ],
+	[ "http://0.0.0.0:$mock_port/sec/guard", 'this network' ],
 	[ "http://169.254.169.254/latest/meta-data/", 'link-local' ],
 	[ "http://10.1.2.3/x", 'RFC 1918' ],
 	[ "http://192.168.0.1/x", 'RFC 1918' ],
@@ -70,7 +70,7 @@ for my $r (@refused)
 }
 
 # The mock saw none of those requests.
-my $log = `curl -s --noproxy '*' '$mock/__requests?path=/simple/items'`;
+my $log = `curl -s --noproxy '*' '$mock/__requests?path=/sec/guard'`;
 is($log, '[]', 'no refused request reached the server');
 
 # A redirect from an allowed address to a refused one is refused.  The
@@ -107,7 +107,7 @@ class H(http.server.BaseHTTPRequestHandler):
             b = b'{"data": [{"id": 1}]}'
             self.send_response(200); self.send_header('Content-Length', str(len(b))); self.end_headers(); self.wfile.write(b)
             return
-        to = '$mock/simple/items' if self.path.startswith('/to-loopback') else '/data'
+        to = '$mock/sec/guard' if self.path.startswith('/to-loopback') else '/data'
         self.send_response(302); self.send_header('Location', to); self.send_header('Content-Length', '0'); self.end_headers()
     def log_message(self, *a): pass
 s = http.server.HTTPServer(('$public', 0), H)
@@ -128,7 +128,7 @@ s.serve_forever()
 	like(run_job("http://$public:$port/to-loopback", '{"retries": 3}'),
 		qr/^failed\|.*refused by nango\.allow_private_networks: 127\.0\.0\.1 is a loopback address/,
 		'a redirect from an allowed address to loopback is refused');
-	$log = `curl -s --noproxy '*' '$mock/__requests?path=/simple/items'`;
+	$log = `curl -s --noproxy '*' '$mock/__requests?path=/sec/guard'`;
 	is($log, '[]', 'the redirect target saw no request');
 	kill 'TERM', $pid;
 	waitpid($pid, 0);
@@ -136,7 +136,7 @@ s.serve_forever()
 
 # run_sync's WARNING names the setting; only a superuser may change it.
 my ($ret, $stdout, $stderr) = $node->psql('guard', qq{
-	SELECT nango.run_sync(nango.add_sync('$mock/simple/items', '{"auto_mapping": false}'))});
+	SELECT nango.run_sync(nango.add_sync('$mock/sec/guard', '{"auto_mapping": false}'))});
 like($stderr, qr/WARNING:.*refused by nango\.allow_private_networks: 127\.0\.0\.1 is a loopback address/,
 	'run_sync warns naming the setting and the refused range');
 $node->safe_psql('guard', 'CREATE ROLE guard_user LOGIN');
@@ -148,8 +148,8 @@ like($stderr, qr/permission denied to set parameter "nango\.allow_private_networ
 # With the setting on, the same requests go through.
 $node->append_conf('postgresql.conf', "nango.allow_private_networks = on\n");
 $node->reload;
-like(run_job("http://127.0.0.1:$mock_port/simple/items"), qr/^succeeded\|$/, 'loopback allowed when on');
-like(run_job("http://localhost:$mock_port/simple/items"), qr/^succeeded\|$/, 'localhost allowed when on');
+like(run_job("http://127.0.0.1:$mock_port/sec/guard"), qr/^succeeded\|$/, 'loopback allowed when on');
+like(run_job("http://localhost:$mock_port/sec/guard"), qr/^succeeded\|$/, 'localhost allowed when on');
 like($node->safe_psql('guard', 'SELECT 1'), qr/1/, 'the server runs with http_proxy set to a dead proxy, which nango ignored');
 
 $node->safe_psql('guard', 'DROP EXTENSION nango CASCADE');
