@@ -25,45 +25,45 @@ declare -A SRCS=(
 	[pizzly]="src/pizzly.c"
 )
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly records)
+[ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly records flatten)
 
-# records: the jsonb parsers, fuzzed inside a single-user backend (see
-# backend_fuzz.c).  Coverage-guided; not under ASan (the server is not).
-run_records() {
-	local rt work runas=()
+# records, flatten: the jsonb parsers, fuzzed inside a single-user backend
+# (see backend_fuzz.c).  Coverage-guided; not under ASan (the server is not).
+run_backend() {
+	local t=$1 rt work runas=()
 	rt=$(dirname "$($CC -print-file-name=libclang_rt.fuzzer_no_main-x86_64.a)")
 	[ -f "$rt/libclang_rt.fuzzer_no_main-x86_64.a" ] || rt=$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux | tail -1)
-	echo "== building the backend fuzz library (records)"
+	echo "== building the backend fuzz library ($t)"
 	$CC -g -O1 -fPIC -shared -fsanitize=fuzzer-no-link -Wno-ignored-attributes -I"$top/src" -I"$inc" \
-		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/jsonpath.c" \
+		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/jsonpath.c" "$top/src/flatten.c" \
 		-Wl,--whole-archive "$rt/libclang_rt.fuzzer_no_main-x86_64.a" -Wl,--no-whole-archive -lstdc++
 	work=$(mktemp -d /tmp/nango-fuzz.XXXXXX)
 	chmod 755 "$work"
 	cp "$build/nango_fuzz.so" "$here/json.dict" "$work/"
 	mkdir -p "$work/corpus" "$work/artifacts"
-	cp "$here/corpus/records/"* "$work/corpus/" 2>/dev/null || true
-	[ -d "$build/corpus_records" ] && cp "$build/corpus_records/"* "$work/corpus/" 2>/dev/null || true
+	cp "$here/corpus/$t/"* "$work/corpus/" 2>/dev/null || true
+	[ -d "$build/corpus_$t" ] && cp "$build/corpus_$t/"* "$work/corpus/" 2>/dev/null || true
 	if [ "$(id -u)" = 0 ]; then chown -R postgres "$work"; runas=(runuser -u postgres --); fi
 	"${runas[@]}" "$($PG_CONFIG --bindir)/initdb" -D "$work/data" -A trust --no-sync >/dev/null
-	echo "== running records for ${secs}s"
-	echo "CREATE FUNCTION nango_fuzz(int, text, text, text) RETURNS void AS '$work/nango_fuzz.so' LANGUAGE C STRICT;
-SELECT nango_fuzz($secs, '$work/corpus', '$work/json.dict', '$work/artifacts');" |
-		"${runas[@]}" "$($PG_CONFIG --bindir)/postgres" --single -D "$work/data" postgres >"$build/fuzz_records.log" 2>&1 || true
-	mkdir -p "$build/corpus_records"
-	cp "$work/corpus/"* "$build/corpus_records/" 2>/dev/null || true
-	if ls "$work/artifacts/"* >/dev/null 2>&1 || ! grep -q "^Done [0-9]* runs" "$build/fuzz_records.log"; then
+	echo "== running $t for ${secs}s"
+	echo "CREATE FUNCTION nango_fuzz(text, int, text, text, text) RETURNS void AS '$work/nango_fuzz.so' LANGUAGE C STRICT;
+SELECT nango_fuzz('$t', $secs, '$work/corpus', '$work/json.dict', '$work/artifacts');" |
+		"${runas[@]}" "$($PG_CONFIG --bindir)/postgres" --single -D "$work/data" postgres >"$build/fuzz_$t.log" 2>&1 || true
+	mkdir -p "$build/corpus_$t"
+	cp "$work/corpus/"* "$build/corpus_$t/" 2>/dev/null || true
+	if ls "$work/artifacts/"* >/dev/null 2>&1 || ! grep -q "^Done [0-9]* runs" "$build/fuzz_$t.log"; then
 		cp "$work/artifacts/"* "$build/" 2>/dev/null || true
-		echo "!! records found a problem: see $build/fuzz_records.log"; tail -30 "$build/fuzz_records.log"
+		echo "!! $t found a problem: see $build/fuzz_$t.log"; tail -30 "$build/fuzz_$t.log"
 		status=1
 	else
-		grep -E "^stat::number_of_executed_units|^stat::new_units_added" "$build/fuzz_records.log" | sed "s/^/   records /"
+		grep -E "^stat::number_of_executed_units|^stat::new_units_added" "$build/fuzz_$t.log" | sed "s/^/   $t /"
 	fi
 	rm -rf "$work"
 }
 
 status=0
 for t in "${targets[@]}"; do
-	if [ "$t" = records ]; then run_records; continue; fi
+	if [ "$t" = records ] || [ "$t" = flatten ]; then run_backend "$t"; continue; fi
 	srcs=""
 	for s in ${SRCS[$t]}; do srcs="$srcs $top/$s"; done
 	echo "== building fuzz_$t"
