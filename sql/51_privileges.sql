@@ -124,6 +124,57 @@ RESET search_path;
 SELECT count(*) AS hostile_calls FROM nango_sec_evil.calls;
 SELECT status, fetched_count FROM nango.jobs WHERE sync_id = :a ORDER BY id DESC LIMIT 1;
 
+-- mapped_table with an attacker's eyes.  Alice's table in her schema:
+CREATE SCHEMA nango_sec_alice_s AUTHORIZATION nango_sec_alice;
+SET ROLE nango_sec_alice;
+CREATE TABLE nango_sec_alice_s.precious (v text);
+INSERT INTO nango_sec_alice_s.precious VALUES ('keep me');
+RESET ROLE;
+-- bob aims his sync at alice's schema: his job fails (he has no rights
+-- there), alice's schema is untouched
+SET ROLE nango_sec_bob;
+SELECT nango.add_sync(mock('/simple/items'),
+  '{"response_path": "data", "mapped_table": "nango_sec_alice_s.items"}') AS bm \gset
+SET client_min_messages = error;
+SELECT nango.run_sync(:bm) AS bm_job \gset
+RESET client_min_messages;
+RESET ROLE;
+SELECT status, error_message FROM nango.jobs WHERE id = :bm_job;
+SELECT count(*) AS tables_in_alices_schema FROM pg_class WHERE relnamespace = 'nango_sec_alice_s'::regnamespace;
+-- a superuser running bob's sync does not lend bob the superuser's rights
+SET client_min_messages = error;
+SELECT nango.run_sync(:bm) AS bm_job2 \gset
+RESET client_min_messages;
+SELECT status, error_message FROM nango.jobs WHERE id = :bm_job2;
+-- alice's own sync into her schema; a trigger on its mapped table sees who
+-- writes: alice, also when a superuser runs the sync
+SET ROLE nango_sec_alice;
+SELECT nango.add_sync(mock('/simple/items'),
+  '{"response_path": "data", "mapped_table": "nango_sec_alice_s.items"}') AS am \gset
+SELECT nango.run_sync(:am) > 0 AS ran;
+CREATE TABLE nango_sec_alice_s.writers (who name);
+CREATE FUNCTION nango_sec_alice_s.who() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO nango_sec_alice_s.writers VALUES (current_user); RETURN NEW; END $$;
+CREATE TRIGGER who BEFORE INSERT OR UPDATE ON nango_sec_alice_s.items
+  FOR EACH ROW EXECUTE FUNCTION nango_sec_alice_s.who();
+DELETE FROM nango_sec_alice_s.items;
+RESET ROLE;
+SELECT nango.run_sync(:am) > 0 AS ran_by_superuser;
+SELECT DISTINCT who FROM nango_sec_alice_s.writers;
+-- alice loses her rights on the table (an administrator moves it away from
+-- her): her next job fails, nothing is written
+ALTER TABLE nango_sec_alice_s.items OWNER TO postgres;
+DELETE FROM nango_sec_alice_s.items;
+SET client_min_messages = error;
+SELECT nango.run_sync(:am) AS lost_job \gset
+RESET client_min_messages;
+SELECT status, error_message FROM nango.jobs WHERE id = :lost_job;
+SELECT count(*) AS rows_written FROM nango_sec_alice_s.items;
+SELECT v FROM nango_sec_alice_s.precious;
+DROP SCHEMA nango_sec_alice_s CASCADE;
+SELECT nango.delete_sync(:am);
+SELECT nango.delete_sync(:bm);
+
 -- The owner is dropped: other roles still read nango's tables, and running
 -- the orphaned sync fails its job with a clear message.
 DROP ROLE nango_sec_alice;
