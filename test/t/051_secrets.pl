@@ -118,6 +118,23 @@ unlike($settings, qr/pzkey/, 'pg_settings does not show the secret key to anothe
 is($node->safe_psql('sec', 'SELECT count(*) FROM nango.syncs', extra_params => [ '-U', 'sec_alice' ]),
 	'5', 'the owner sees its syncs');
 
+# The same syncs run by the background worker (connected as their owner):
+# restart with nango.database = 'sec', wait until every sync ran again.
+$node->append_conf('postgresql.conf', "nango.database = 'sec'\nnango.poll_interval = '200ms'\n");
+$node->restart;
+ok($node->poll_query_until('sec', q{
+	SELECT count(*) >= 10 AND bool_and(status <> 'running') FROM nango.jobs}),
+	'the worker ran every sync again');
+$jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
+$log = slurp_file($node->logfile);
+like($jobs, qr/REDACTED/, 'worker jobs: errors show REDACTED');
+for my $s (@secrets)
+{
+	unlike($log, qr/\Q$s\E/, "server log after worker jobs: no $s");
+	unlike($jobs, qr/\Q$s\E/, "nango.jobs after worker jobs: no $s");
+}
+$node->safe_psql('sec', 'UPDATE nango.syncs SET status = \'paused\'');
+
 $node->safe_psql('sec', 'DROP EXTENSION nango CASCADE');
 $node->safe_psql('postgres', 'DROP ROLE sec_alice; DROP ROLE sec_mallory');
 $node->stop;
