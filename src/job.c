@@ -698,6 +698,7 @@ collect_secrets(JobRun *run)
 		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
 			nango_secrets_add(&run->secrets, cfg->params[i].value);
 	nango_secrets_add_url(&run->secrets, cfg->url);
+	nango_secrets_add_json(&run->secrets, cfg->body);
 }
 
 /*

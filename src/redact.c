@@ -11,6 +11,8 @@
 
 #include <ctype.h>
 
+#include <cjson/cJSON.h>
+
 #include "lib/stringinfo.h"
 
 #include "redact.h"
@@ -278,4 +280,57 @@ nango_secrets_add_url(NangoSecrets *secrets, const char *url)
 			add_value(secrets, eq + 1, stop - eq - 1);
 		p = stop + 1;
 	}
+}
+
+/*
+ * add_json_secrets: walks a cJSON tree; values under a secret-looking key
+ * (strings, numbers, and every scalar inside an object or array under
+ * such a key) are secrets.
+ */
+static void
+add_json_secrets(NangoSecrets *secrets, const cJSON *item, bool secret)
+{
+	const cJSON *child;
+
+	if (cJSON_IsString(item) && secret)
+		nango_secrets_add(secrets, item->valuestring);
+	else if (cJSON_IsNumber(item) && secret)
+	{
+		char	   *printed = cJSON_PrintUnformatted(item);
+
+		if (printed != NULL)
+		{
+			nango_secrets_add(secrets, printed);
+			cJSON_free(printed);
+		}
+	}
+	cJSON_ArrayForEach(child, item)
+	{
+		bool		s = secret ||
+			(child->string != NULL && nango_secret_name(child->string, strlen(child->string)));
+
+		add_json_secrets(secrets, child, s);
+	}
+}
+
+void
+nango_secrets_add_json(NangoSecrets *secrets, const char *json)
+{
+	cJSON	   *root;
+
+	if (json == NULL)
+		return;
+	root = cJSON_Parse(json);
+	if (root == NULL)
+		return;
+	/* nango_secrets_add pallocs; an out-of-memory ERROR would leak root */
+	PG_TRY();
+	{
+		add_json_secrets(secrets, root, false);
+	}
+	PG_FINALLY();
+	{
+		cJSON_Delete(root);
+	}
+	PG_END_TRY();
 }

@@ -49,4 +49,11 @@ extern void nango_secrets_add(NangoSecrets *secrets, const char *value);
  */
 extern void nango_secrets_add_url(NangoSecrets *secrets, const char *url);
 
+/*
+ * nango_secrets_add_json: adds the string (and number) values of
+ * secret-looking keys at any depth of a JSON text (a request body such as
+ * {"client_secret": "..."}), so that an API echoing them is redacted too.
+ */
+extern void nango_secrets_add_json(NangoSecrets *secrets, const char *json);
+
 #endif							/* NANGO_REDACT_H */

@@ -23,7 +23,7 @@ Security responses:
   /sec/deeparray?depth=N    [[[...]]] N levels deep inside "data"
   /sec/echo?...     200 {"data": [{"id": 1}]} whatever the request (for the
                     secret tests: the request log shows what was sent)
-  /sec/fail?...     500 {"error": "..."} echoing the query string and headers
+  /sec/fail?...     500 {"error": "..."} echoing the query string, headers and body
   /sec/redirect?to=URL  302 to URL
   /sec/guard        {"data": [{"id": 1}]} (only the network guard test uses it)
 """
@@ -116,7 +116,8 @@ def echo(req):
 
 @route('/sec/fail')
 def fail(req):
-    return Response.json({'error': 'failed', 'query': req.raw_query,
+    return Response.json({'error': 'failed', 'body': req.body.decode('utf-8', 'replace'),
+                          'query': req.raw_query,
                           'headers': {k: v for k, v in req.headers.items()}},
                          status=500)
 
