@@ -2,10 +2,11 @@
  *
  * fuzz_redact.c
  *	  Fuzz target: secret redaction of URLs (redact.c), which sees URLs an
- *	  API sends (next URLs, Link headers) and echoed texts.  Input: a URL.
- *	  Checks that every secret the URL carries (password, values of
- *	  secret-looking query parameters) is gone from the redacted URL and
- *	  from an echoing text.
+ *	  API sends (next URLs, Link headers) and echoed texts, and the secrets
+ *	  of a JSON request body.  Input: a URL, or a JSON body.  Checks that
+ *	  every secret found (URL password, values of secret-looking query
+ *	  parameters or body keys) is gone from the redacted URL and from an
+ *	  echoing text.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +29,7 @@ run(void *p)
 	Args	   *a = p;
 
 	nango_secrets_add_url(&a->secrets, a->url);
+	nango_secrets_add_json(&a->secrets, a->url);
 	a->redacted = nango_redact_url(a->url, &a->secrets);
 	a->echo = nango_redact_text(psprintf("error: %s (%s)", a->url, a->url), &a->secrets);
 	(void) nango_redact_url(a->url, NULL);
