@@ -97,7 +97,7 @@ if (!defined $public)
 }
 SKIP:
 {
-	skip 'no local address outside the refused ranges', 4 unless defined $public;
+	skip 'no local address outside the refused ranges', 5 unless defined $public;
 	my $portfile = "$PostgreSQL::Test::Utils::tmp_check/redirector.port";
 	my $script = qq{
 import http.server, sys
@@ -105,6 +105,10 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.startswith('/data'):
             b = b'{"data": [{"id": 1}]}'
+            self.send_response(200); self.send_header('Content-Length', str(len(b))); self.end_headers(); self.wfile.write(b)
+            return
+        if self.path.startswith('/page'):
+            b = ('{"data": [{"id": 1}], "next": "$mock/sec/guard"}').encode()
             self.send_response(200); self.send_header('Content-Length', str(len(b))); self.end_headers(); self.wfile.write(b)
             return
         to = '$mock/sec/guard' if self.path.startswith('/to-loopback') else '/data'
@@ -128,8 +132,11 @@ s.serve_forever()
 	like(run_job("http://$public:$port/to-loopback", '{"retries": 3}'),
 		qr/^failed\|.*refused by nango\.allow_private_networks: 127\.0\.0\.1 is a loopback address/,
 		'a redirect from an allowed address to loopback is refused');
+	like(run_job("http://$public:$port/page", '{"paging_url_path": "next"}'),
+		qr/^failed\|.*refused by nango\.allow_private_networks: 127\.0\.0\.1 is a loopback address/,
+		'a next URL (paging) pointing at loopback is refused');
 	$log = `curl -s --noproxy '*' '$mock/__requests?path=/sec/guard'`;
-	is($log, '[]', 'the redirect target saw no request');
+	is($log, '[]', 'the redirect and next-URL target saw no request');
 	kill 'TERM', $pid;
 	waitpid($pid, 0);
 }
