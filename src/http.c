@@ -418,9 +418,7 @@ nango_http_body_excerpt(NangoHttp *h, int maxlen)
 
 	if (h == NULL || h->body.data == NULL || h->body.len == 0)
 		return NULL;
-	if (h->secrets != NULL)
-		for (i = 0; i < h->secrets->n; i++)
-			margin = Max(margin, (int) strlen(h->secrets->values[i]));
+	margin = nango_secrets_maxlen(h->secrets);
 	len = h->body.len < (size_t) (maxlen + margin) ? (int) h->body.len : maxlen + margin;
 	/* cut the window at a character boundary */
 	while (len > 0 && (size_t) len < h->body.len &&

@@ -499,7 +499,7 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 		nango_pager_request(pager, &url, &body);
 		/* a next URL from the API may carry new secrets (e.g. a signature) */
 		cur = MemoryContextSwitchTo(run->jobcxt);
-		nango_secrets_add_url(&run->secrets, url);
+		nango_secrets_add_url(&run->secrets, url, false);
 		MemoryContextSwitchTo(cur);
 		run->url = nango_redact_url(url, &run->secrets);
 		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
@@ -697,7 +697,7 @@ collect_secrets(JobRun *run)
 	for (i = 0; i < cfg->nparams; i++)
 		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
 			nango_secrets_add(&run->secrets, cfg->params[i].value);
-	nango_secrets_add_url(&run->secrets, cfg->url);
+	nango_secrets_add_url(&run->secrets, cfg->url, true);
 	nango_secrets_add_json(&run->secrets, cfg->body);
 }
 

@@ -62,6 +62,9 @@ nango_secrets_add(NangoSecrets *secrets, const char *value)
 	for (i = 0; i < secrets->n; i++)
 		if (strcmp(secrets->values[i], value) == 0)
 			return;
+	for (i = 0; i < secrets->nurl; i++)
+		if (strcmp(secrets->url_values[i], value) == 0)
+			return;
 	if (secrets->n == 0)
 		secrets->values = palloc(sizeof(char *) * 8);
 	else if ((secrets->n & 7) == 0)
@@ -84,9 +87,9 @@ nango_redact_text(const char *text, const NangoSecrets *secrets)
 	cur = pstrdup(text);
 	if (secrets == NULL)
 		return cur;
-	for (i = 0; i < secrets->n; i++)
+	for (i = 0; i < secrets->n + secrets->nurl; i++)
 	{
-		const char *secret = secrets->values[i];
+		const char *secret = i < secrets->n ? secrets->values[i] : secrets->url_values[i - secrets->n];
 		size_t		slen = strlen(secret);
 		const char *p;
 		const char *hit;
@@ -201,6 +204,48 @@ nango_redact_url(const char *url, const NangoSecrets *secrets)
 	return result;
 }
 
+int
+nango_secrets_maxlen(const NangoSecrets *secrets)
+{
+	int			max = 0;
+	int			i;
+
+	if (secrets == NULL)
+		return 0;
+	for (i = 0; i < secrets->n; i++)
+		max = Max(max, (int) strlen(secrets->values[i]));
+	for (i = 0; i < secrets->nurl; i++)
+		max = Max(max, (int) strlen(secrets->url_values[i]));
+	return max;
+}
+
+/*
+ * add_url_secret: adds a secret found in a URL to the ring of URL secrets
+ * (the oldest one leaves when it is full); known values are skipped.
+ */
+static void
+add_url_secret(NangoSecrets *secrets, char *value)
+{
+	int			i;
+
+	if (strlen(value) < 4)
+		return;
+	for (i = 0; i < secrets->n; i++)
+		if (strcmp(secrets->values[i], value) == 0)
+			return;
+	for (i = 0; i < secrets->nurl; i++)
+		if (strcmp(secrets->url_values[i], value) == 0)
+			return;
+	if (secrets->nurl < NANGO_URL_SECRETS)
+		secrets->url_values[secrets->nurl++] = pstrdup(value);
+	else
+	{
+		pfree(secrets->url_values[secrets->url_next]);
+		secrets->url_values[secrets->url_next] = pstrdup(value);
+		secrets->url_next = (secrets->url_next + 1) % NANGO_URL_SECRETS;
+	}
+}
+
 /* hexval: the value of a hex digit, or -1. */
 static int
 hexval(char c)
@@ -216,10 +261,10 @@ hexval(char c)
 
 /*
  * add_value: adds a URL component value as written and percent-decoded
- * ('+' read as a space too).
+ * ('+' read as a space too), for the whole job (keep) or to the ring.
  */
 static void
-add_value(NangoSecrets *secrets, const char *v, int len)
+add_value(NangoSecrets *secrets, const char *v, int len, bool keep)
 {
 	char	   *raw = pnstrdup(v, len);
 	char	   *dec = palloc(len + 1);
@@ -238,13 +283,22 @@ add_value(NangoSecrets *secrets, const char *v, int len)
 			dec[n++] = v[i] == '+' ? ' ' : v[i];
 	}
 	dec[n] = '\0';
-	nango_secrets_add(secrets, raw);
-	if (strlen(dec) == (size_t) n)
-		nango_secrets_add(secrets, dec);
+	if (keep)
+	{
+		nango_secrets_add(secrets, raw);
+		if (strlen(dec) == (size_t) n)
+			nango_secrets_add(secrets, dec);
+	}
+	else
+	{
+		add_url_secret(secrets, raw);
+		if (strlen(dec) == (size_t) n)
+			add_url_secret(secrets, dec);
+	}
 }
 
 void
-nango_secrets_add_url(NangoSecrets *secrets, const char *url)
+nango_secrets_add_url(NangoSecrets *secrets, const char *url, bool keep)
 {
 	const char *auth_start;
 	const char *path_start;
@@ -263,7 +317,7 @@ nango_secrets_add_url(NangoSecrets *secrets, const char *url)
 		const char *colon = memchr(auth_start, ':', at - auth_start);
 
 		if (colon != NULL)
-			add_value(secrets, colon + 1, at - colon - 1);
+			add_value(secrets, colon + 1, at - colon - 1, keep);
 	}
 	p = strchr(path_start, '?');
 	if (p == NULL)
@@ -277,7 +331,7 @@ nango_secrets_add_url(NangoSecrets *secrets, const char *url)
 		const char *eq = memchr(p, '=', stop - p);
 
 		if (eq != NULL && nango_secret_name(p, eq - p))
-			add_value(secrets, eq + 1, stop - eq - 1);
+			add_value(secrets, eq + 1, stop - eq - 1, keep);
 		p = stop + 1;
 	}
 }

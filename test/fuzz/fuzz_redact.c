@@ -15,6 +15,9 @@
 #include "redact.h"
 #include "shim.h"
 
+/* the i-th secret of a set, kept ones first, then the URL ring */
+#define SECRET(s, i) ((i) < (s)->n ? (s)->values[i] : (s)->url_values[(i) - (s)->n])
+
 typedef struct Args
 {
 	const char *url;
@@ -28,7 +31,7 @@ run(void *p)
 {
 	Args	   *a = p;
 
-	nango_secrets_add_url(&a->secrets, a->url);
+	nango_secrets_add_url(&a->secrets, a->url, (a->url[0] & 1) != 0);
 	nango_secrets_add_json(&a->secrets, a->url);
 	a->redacted = nango_redact_url(a->url, &a->secrets);
 	a->echo = nango_redact_text(psprintf("error: %s (%s)", a->url, a->url), &a->secrets);
@@ -62,15 +65,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		bool		all = true;
 
-		for (i = 0; i < a.secrets.n; i++)
-			all = all && checkable(a.secrets.values[i]);
-		for (i = 0; all && i < a.secrets.n; i++)
+		int			n = a.secrets.n + a.secrets.nurl;
+
+		for (i = 0; i < n; i++)
+			all = all && checkable(SECRET(&a.secrets, i));
+		for (i = 0; all && i < n; i++)
 		{
-			if (strstr(a.redacted, a.secrets.values[i]) != NULL ||
-				strstr(a.echo, a.secrets.values[i]) != NULL)
+			if (strstr(a.redacted, SECRET(&a.secrets, i)) != NULL ||
+				strstr(a.echo, SECRET(&a.secrets, i)) != NULL)
 			{
 				fprintf(stderr, "secret \"%s\" survived redaction: %s\n",
-						a.secrets.values[i], a.redacted);
+						SECRET(&a.secrets, i), a.redacted);
 				abort();
 			}
 		}
