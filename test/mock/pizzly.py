@@ -131,3 +131,14 @@ def redirect(req):
 def guard(req):
     """The network guard's target: no test but 050_netguard calls it."""
     return Response.json({'data': [{'id': 1}]})
+
+
+@route('/sec/signed')
+def signed(req):
+    """Pages whose next URL carries a new signature each time; page 20
+    fails with a 500 echoing its query (the signature of that page)."""
+    page = int(req.arg('page', '1'))
+    if page >= 20:
+        return Response.json({'error': 'failed', 'query': req.raw_query}, status=500)
+    nxt = '%s/sec/signed?page=%d&signature=nextsig-%d-S3CRET' % (req.base_url, page + 1, page + 1)
+    return Response.json({'data': [{'id': page}], 'next': nxt})

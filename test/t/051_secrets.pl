@@ -13,7 +13,7 @@ use Test::More;
 my $mock = $ENV{NANGO_MOCK_URL} or die "NANGO_MOCK_URL is not set";
 
 my @secrets = qw(hdr-S3CRET-bearer1 xkey-S3CRET-2 urlkey-S3CRET-3 qp-S3CRET-4
-  pw-S3CRET-5 sig-S3CRET-6 body-S3CRET-7 pzt_ pzkey-s3cr3t refresh_s3cr3t cHprZXktczNjcjN0Og);
+  pw-S3CRET-5 sig-S3CRET-6 body-S3CRET-7 nextsig- pzt_ pzkey-s3cr3t refresh_s3cr3t cHprZXktczNjcjN0Og);
 
 my $node = PostgreSQL::Test::Cluster->new('secrets');
 $node->init;
@@ -60,6 +60,9 @@ my $out = $node->safe_psql('sec', qq{
 	SELECT nango.run_sync(nango.add_sync('$mock/sec/fail',
 		'{"auto_mapping": false, "response_path": "data", "retries": 0, "method": "POST",
 		  "body": {"grant": {"client_secret": "body-S3CRET-7", "scope": "read"}}, "friendly_name": "failing post"}'));
+	SELECT nango.run_sync(nango.add_sync('$mock/sec/signed?page=1',
+		'{"auto_mapping": false, "response_path": "data", "retries": 0, "paging_url_path": "next",
+		  "friendly_name": "signed pages"}'));
 	SELECT nango.run_sync(nango.add_sync('$mock/pizzly/api/items?trace=\${pizzlyAccessToken}',
 		'{"auto_mapping": false, "response_path": "data", "pizzly_connection_id": "stale",
 		  "pizzly_provider_config_key": "github", "friendly_name": "pizzly ok"}'));
@@ -79,16 +82,17 @@ like($sent, qr/urlkey-S3CRET-3/, 'the API received the URL api_key');
 like($sent, qr/qp-S3CRET-4/, 'the API received the access_token query parameter');
 like($sent, qr/pzt_ok_1_s3cr3t/, 'the API received the Pizzly token');
 like($sent, qr/body-S3CRET-7/, 'the API received the body secret');
+like(`curl -s '$mock/__requests?path=/sec/signed'`, qr/nextsig-20-S3CRET/, 'the API received the 20th signature');
 like(`curl -s '$mock/__requests?path=/pizzly/connection/ok'`, qr/cHprZXktczNjcjN0Og/,
 	'Pizzly received the secret key');
 
 my $statuses = $node->safe_psql('sec',
 	q{SELECT string_agg(friendly_name || ':' || j.status, ',' ORDER BY j.id) FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id});
-is($statuses, 'failing:failed,succeeding:succeeded,failing post:failed,pizzly ok:succeeded,pizzly failing:failed,pizzly revoked:failed',
+is($statuses, 'failing:failed,succeeding:succeeded,failing post:failed,signed pages:failed,pizzly ok:succeeded,pizzly failing:failed,pizzly revoked:failed',
 	'the jobs failed and succeeded as planned');
 
 my $notifies = () = $out =~ /Asynchronous notification "nango_jobs"/g;
-is($notifies, 6, 'six NOTIFY payloads received');
+is($notifies, 7, 'seven NOTIFY payloads received');
 my $jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
 my $job_errors = $node->safe_psql('sec', "SELECT string_agg(error_message || ' ' || coalesce(error_detail, ''), E'\\n') FROM nango.jobs");
 like($job_errors, qr/REDACTED/, 'job errors show REDACTED where secrets were');
@@ -120,14 +124,14 @@ my $settings = $node->safe_psql('sec', q{SELECT string_agg(name || '=' || settin
 unlike($settings, qr/pzkey/, 'pg_settings does not show the secret key to another role');
 # the owner sees its syncs' config (its own secrets), nobody else's
 is($node->safe_psql('sec', 'SELECT count(*) FROM nango.syncs', extra_params => [ '-U', 'sec_alice' ]),
-	'6', 'the owner sees its syncs');
+	'7', 'the owner sees its syncs');
 
 # The same syncs run by the background worker (connected as their owner):
 # restart with nango.database = 'sec', wait until every sync ran again.
 $node->append_conf('postgresql.conf', "nango.database = 'sec'\nnango.poll_interval = '200ms'\n");
 $node->restart;
 ok($node->poll_query_until('sec', q{
-	SELECT count(*) >= 12 AND bool_and(status <> 'running') FROM nango.jobs}),
+	SELECT count(*) >= 14 AND bool_and(status <> 'running') FROM nango.jobs}),
 	'the worker ran every sync again');
 $jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
 $log = slurp_file($node->logfile);
