@@ -736,7 +736,10 @@ run_job(JobRun *run, SyncRow *sync)
 
 	SPI_connect();
 	MemoryContextSwitchTo(run->jobcxt);
+	/* plans are prepared as the extension owner too (search_path pinned) */
+	nango_push_role(nango_extension_owner(), &saved);
 	st = nango_store_open(run->sync_id, run->job_id, cfg->unique_key != NULL, metadata);
+	nango_pop_role(&saved);
 	if (cfg->incremental_cursor_path != NULL)
 	{
 		run->incr = palloc0(sizeof(NangoIncremental));
