@@ -394,6 +394,45 @@ class Bench:
                 (b["peak_RssAnon"] / a["peak_RssAnon"] - 1) * 100))
 
 
+def profile(b, workload):
+    """perf profile of the backend running nango's run_sync on one workload
+    (W2 runs W1 first, untimed): where the time goes, by symbol."""
+    log("\n== profile: nango %s (perf record of the run_sync backend)" % workload)
+    b.fresh_database()
+    try:
+        sid = b.add_nango_sync("W3" if workload == "W3" else "W1")
+        if workload == "W2":
+            b.run_nango("W1", sid)
+        b.checkpoint()
+        conn = b.connect()
+        cur = conn.cursor()
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+        data = os.path.join(b.args.work, "perf.data")
+        perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", "-g", "-p", str(pid),
+                                 "-o", data], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        t0 = time.perf_counter()
+        try:
+            cur.execute("SELECT nango.run_sync(%s)", (sid,))
+        except psycopg2.Error as e:
+            raise Failed("run_sync: %s" % first_line(e))
+        finally:
+            t = time.perf_counter() - t0
+            perf.send_signal(2)
+            perf.wait()
+            conn.close()
+        log("  run_sync %.3f s; perf data in %s" % (t, data))
+        out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                              "--sort", "dso,symbol", "--percent-limit", "0.7", "-g", "none"],
+                             capture_output=True, text=True)
+        for line in out.stdout.splitlines():
+            if line.strip() and not line.startswith("#"):
+                log("  " + line.rstrip())
+    except Failed as e:
+        log("  FAILED: %s" % e)
+
+
 class MemorySampler:
     """Samples /proc/<pid>/status of a backend every 10 ms while it runs."""
 
@@ -452,6 +491,9 @@ def main():
     ap.add_argument("--only", default="")
     args = ap.parse_args()
     b = Bench(args)
+    if args.only == "profile":
+        profile(b, os.environ.get("PROFILE_WORKLOAD", "W1"))
+        return
     if args.only != "memory":
         b.mock_ceiling()
         b.warm_up()

@@ -11,8 +11,8 @@
 # everything it started.
 #
 # Environment: RECORDS (200000) records in W1/W3, REPS (3) repetitions,
-# SEED (20240607), ONLY=memory (only the memory probe) or ONLY=sync (no
-# memory probe), BENCH_DATA (/var/tmp/nango-bench-data) where generated data
+# SEED (20240607), ONLY=memory (only the memory probe), ONLY=sync (no
+# memory probe) or ONLY=profile (bench/profile.sh), BENCH_DATA (/var/tmp/nango-bench-data) where generated data
 # is cached, KEEP=1 keeps the work directory (server log, nginx log).
 set -uo pipefail
 
@@ -24,6 +24,7 @@ REPS=${REPS:-3}
 SEED=${SEED:-20240607}
 ONLY=${ONLY:-}
 PKGS="postgresql-$PGVER postgresql-server-dev-$PGVER libcurl4-openssl-dev libcjson-dev make gcc python3 python3-psycopg2 curl nginx-light wrk"
+[ "$ONLY" = profile ] && PKGS="$PKGS linux-perf"
 
 die() { echo "bench: $*" >&2; exit 1; }
 
