@@ -185,8 +185,12 @@ class Bench:
         url = "%s/%s/contacts?limit=%d" % (self.args.mock, "w3" if w == "W3" else "w1",
                                            1000 if w == "W3" else 100)
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "script_peer.py"),
-                              url, self.dsn, table + "_raw", table], capture_output=True, text=True)
+        try:
+            out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "script_peer.py"),
+                                  url, self.dsn, table + "_raw", table], capture_output=True,
+                                 text=True, timeout=self.args.timeout)
+        except subprocess.TimeoutExpired:
+            raise Failed("script did not finish within %d s" % self.args.timeout)
         t = time.perf_counter() - t0
         if out.returncode != 0:
             raise Failed("script exited %d: %s" % (out.returncode, out.stderr.strip()[-300:]))
@@ -217,7 +221,8 @@ class Bench:
         """Times run_sync of sync_id; checks the job and the rows."""
         conn = self.connect()
         cur = conn.cursor()
-        cur.execute("SELECT pg_backend_pid()")
+        cur.execute("SELECT pg_backend_pid(), set_config('statement_timeout', %s, false)",
+                    ("%ds" % self.args.timeout,))
         pid = cur.fetchone()[0]
         sampler = MemorySampler(pid) if probe else None
         try:
@@ -489,6 +494,8 @@ def main():
     ap.add_argument("--port", required=True)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", default="")
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("TIMEOUT", "1800")),
+                    help="seconds after which a contender's run counts as FAILED")
     args = ap.parse_args()
     b = Bench(args)
     if args.only == "profile":

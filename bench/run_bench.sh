@@ -12,8 +12,10 @@
 #
 # Environment: RECORDS (200000) records in W1/W3, REPS (3) repetitions,
 # SEED (20240607), ONLY=memory (only the memory probe), ONLY=sync (no
-# memory probe) or ONLY=profile (bench/profile.sh), BENCH_DATA (/var/tmp/nango-bench-data) where generated data
-# is cached, KEEP=1 keeps the work directory (server log, nginx log).
+# memory probe) or ONLY=profile (bench/profile.sh), BENCH_DATA
+# (/var/tmp/nango-bench-data) where generated data is cached, TIMEOUT
+# (1800) seconds after which a run counts as FAILED,
+# KEEP=1 keeps the work directory (server log, nginx log).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
