@@ -72,6 +72,8 @@ typedef struct NangoConfig
 	/* mapping and storage */
 	bool		auto_mapping;	/* [true] */
 	char	   *mapped_table;	/* as given (maybe schema-qualified), NULL: default */
+	char	   *mapped_schema;	/* resolved schema (unquoted), NULL: default */
+	char	   *mapped_name;	/* resolved table name (unquoted), NULL: default */
 	char	   *metadata;		/* JSON text of a flat object of scalars, or NULL */
 	NangoDeleteMode delete_mode;
 
@@ -99,5 +101,13 @@ typedef struct NangoConfig
  * naming the key, and a hint where one helps.
  */
 extern NangoConfig *nango_config_parse(const char *url, Jsonb *config);
+
+/*
+ * nango_config_mapped_table: the schema-qualified, quoted name of the sync's
+ * mapped table (default nango._nango_sync_<id>; an unqualified mapped_table
+ * is in schema nango), or NULL when auto_mapping is false.  This is the text
+ * stored in nango.syncs.mapped_table.
+ */
+extern char *nango_config_mapped_table(const NangoConfig *cfg, int64 sync_id);
 
 #endif							/* NANGO_CONFIG_H */
