@@ -18,11 +18,14 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "api.h"
 #include "config.h"
+#include "cron.h"
 #include "nango.h"
 #include "util.h"
 #include "worker.h"
@@ -95,10 +98,10 @@ nango_add_sync(PG_FUNCTION_ARGS)
 {
 	NangoConfig *cfg;
 	ApiScope	scope;
-	Datum		values[9];
-	char		nulls[9];
-	Oid			types[9] = {INT8OID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID,
-	INTERVALOID, TEXTOID, TEXTOID, INT4OID};
+	Datum		values[8];
+	char		nulls[8];
+	Oid			types[8] = {INT8OID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID,
+	INTERVALOID, TEXTOID, TEXTOID};
 	bool		isnull;
 	int64		id;
 	char	   *mapped;
@@ -142,16 +145,359 @@ nango_add_sync(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
-#define NOT_YET(fn) \
-Datum \
-fn(PG_FUNCTION_ARGS) \
-{ \
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg(#fn " is not available yet"))); \
-	PG_RETURN_NULL(); \
+/* One sync as read by fetch_sync, valid until api_end. */
+typedef struct SyncRow
+{
+	int64		id;
+	Oid			owner;
+	char	   *url;
+	Jsonb	   *config;
+	char	   *mapped_table;	/* NULL when not mapped */
+} SyncRow;
+
+/*
+ * How fetch_sync_ext locks the sync's row: not at all, for a change of
+ * non-key columns (which does not wait for a running job's foreign-key
+ * locks), or for deleting it.
+ */
+typedef enum SyncLock
+{
+	SYNC_LOCK_NONE,
+	SYNC_LOCK_CHANGE,
+	SYNC_LOCK_DELETE
+} SyncLock;
+
+/*
+ * fetch_sync_ext: reads sync id (locking its row as lock says) inside
+ * an api_begin scope and checks that caller may manage it: the owner, a
+ * member of the owner role, or a superuser.  A missing sync is 42704,
+ * someone else's sync 42501.
+ */
+static void
+fetch_sync_ext(int64 id, Oid caller, SyncLock lock, SyncRow *row)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	if (SPI_execute_with_args(psprintf("SELECT owner, url, config, mapped_table FROM nango.syncs "
+									   "WHERE id OPERATOR(pg_catalog.=) $1%s",
+									   lock == SYNC_LOCK_NONE ? "" :
+									   lock == SYNC_LOCK_CHANGE ? " FOR NO KEY UPDATE" : " FOR UPDATE"),
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read sync " INT64_FORMAT, id);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync " INT64_FORMAT " does not exist", id)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	row->id = id;
+	row->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	row->url = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+	row->config = DatumGetJsonbP(SPI_getbinval(tup, desc, 3, &isnull));
+	row->mapped_table = SPI_getvalue(tup, desc, 4);
+
+	if (!superuser_arg(caller) && !has_privs_of_role(caller, row->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for sync " INT64_FORMAT, id),
+				 errdetail("Only the role that added a sync (or a member of it) and superusers may change, run or delete it.")));
 }
 
-NOT_YET(nango_update_sync)
-NOT_YET(nango_pause_sync)
-NOT_YET(nango_resume_sync)
-NOT_YET(nango_trigger_sync)
-NOT_YET(nango_delete_sync)
+/*
+ * fetch_sync: fetch_sync_ext, locking the sync's row for the change that
+ * follows.
+ */
+static void
+fetch_sync(int64 id, Oid caller, SyncRow *row)
+{
+	fetch_sync_ext(id, caller, SYNC_LOCK_CHANGE, row);
+}
+
+/*
+ * nango_sync_check_access: see api.h.
+ */
+Oid
+nango_sync_check_access(int64 sync_id)
+{
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+
+	api_begin(&scope);
+	fetch_sync_ext(sync_id, caller, SYNC_LOCK_NONE, &row);
+	api_end(&scope);
+	return row.owner;
+}
+
+/*
+ * exec_sync_update: runs an UPDATE of nango.syncs for sync id; $1 is the id,
+ * the other parameters follow.
+ */
+static void
+exec_sync_update(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update sync");
+}
+
+/*
+ * merge_config: old || changes, where a key of changes also replaces its
+ * alias in old (nango_connection_id and pizzly_connection_id are one key).
+ * JSON nulls stay in the result; nango_config_parse treats them as absent
+ * and drops them from the stored form.
+ */
+static Jsonb *
+merge_config(Jsonb *old, Jsonb *changes)
+{
+	static const char *const aliases[][2] = {
+		{"pizzly_connection_id", "nango_connection_id"},
+		{"pizzly_provider_config_key", "nango_provider_config_key"},
+	};
+	Datum		merged = JsonbPGetDatum(old);
+
+	if (!JB_ROOT_IS_OBJECT(changes))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config must be a JSON object"),
+				 errhint("Give the keys to change, e.g. '{\"frequency\": \"15 minutes\"}'; a key set to null is removed.")));
+	for (int i = 0; i < lengthof(aliases); i++)
+	{
+		for (int j = 0; j < 2; j++)
+		{
+			if (getKeyJsonValueFromContainer(&changes->root, aliases[i][j], strlen(aliases[i][j]), NULL))
+				merged = DirectFunctionCall2(jsonb_delete, merged,
+											 CStringGetTextDatum(aliases[i][1 - j]));
+		}
+	}
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, merged, JsonbPGetDatum(changes)));
+}
+
+/*
+ * nango_update_sync: nango.update_sync(id, config): merges config into the
+ * sync's config, revalidates the whole, and recomputes the columns derived
+ * from it.  When the schedule changes, next_run_at becomes the earlier of
+ * the pending run and the first run of the new schedule counted from now.
+ * The incremental state is forgotten when an incremental_* key changes.
+ */
+Datum
+nango_update_sync(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Jsonb	   *changes = PG_GETARG_JSONB_P(1);
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+	NangoConfig *cfg;
+	char	   *mapped;
+	TimestampTz first_run;
+	Oid			types[8] = {INT8OID, JSONBOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, BOOLOID};
+	Datum		values[8];
+	char		nulls[8];
+
+	api_begin(&scope);
+	fetch_sync(id, caller, &row);
+	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
+	mapped = nango_config_mapped_table(cfg, id);
+
+	if (cfg->cron)
+		first_run = nango_cron_next(cfg->cron, GetCurrentTransactionStartTimestamp());
+	else
+		first_run = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+															TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+															IntervalPGetDatum(cfg->frequency)));
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(id);
+	values[1] = JsonbPGetDatum(cfg->normalized);
+	values[2] = cfg->friendly_name ? CStringGetTextDatum(cfg->friendly_name) : (Datum) 0;
+	nulls[2] = cfg->friendly_name ? ' ' : 'n';
+	values[3] = cfg->frequency ? IntervalPGetDatum(cfg->frequency) : (Datum) 0;
+	nulls[3] = cfg->frequency ? ' ' : 'n';
+	values[4] = cfg->cron ? CStringGetTextDatum(cfg->cron) : (Datum) 0;
+	nulls[4] = cfg->cron ? ' ' : 'n';
+	values[5] = mapped ? CStringGetTextDatum(mapped) : (Datum) 0;
+	nulls[5] = mapped ? ' ' : 'n';
+	values[6] = TimestampTzGetDatum(first_run);
+	values[7] = BoolGetDatum(cfg->incremental_cursor_path != NULL);
+	exec_sync_update("UPDATE nango.syncs SET "
+					 "  next_run_at = CASE WHEN frequency IS NOT DISTINCT FROM $4 AND cron IS NOT DISTINCT FROM $5 "
+					 "                     THEN next_run_at "
+					 "                     ELSE LEAST(next_run_at, $7) END, "
+					 "  incremental_state = CASE WHEN $8 "
+					 "    AND config OPERATOR(pg_catalog.->) 'incremental_cursor_path' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_cursor_path' "
+					 "    AND config OPERATOR(pg_catalog.->) 'incremental_request_path' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_request_path' "
+					 "    AND config OPERATOR(pg_catalog.->) 'incremental_initial_value' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_initial_value' "
+					 "    THEN incremental_state END, "
+					 "  config = $2, friendly_name = $3, frequency = $4, cron = $5, mapped_table = $6, "
+					 "  updated_at = pg_catalog.now() "
+					 "WHERE id OPERATOR(pg_catalog.=) $1",
+					 8, types, values, nulls);
+	api_end(&scope);
+
+	nango_wake_launcher_at_commit();
+	PG_RETURN_VOID();
+}
+
+/*
+ * nango_pause_sync: nango.pause_sync(id): no scheduled run until resumed;
+ * a pending trigger_sync is forgotten; a running job finishes.
+ */
+Datum
+nango_pause_sync(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	api_begin(&scope);
+	fetch_sync(id, caller, &row);
+	exec_sync_update("UPDATE nango.syncs SET status = 'paused', triggered_at = NULL, "
+					 "updated_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1",
+					 1, types, values, NULL);
+	api_end(&scope);
+	PG_RETURN_VOID();
+}
+
+/*
+ * nango_resume_sync: nango.resume_sync(id): back on schedule, and due now.
+ */
+Datum
+nango_resume_sync(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	api_begin(&scope);
+	fetch_sync(id, caller, &row);
+	exec_sync_update("UPDATE nango.syncs SET status = 'active', next_run_at = pg_catalog.now(), "
+					 "retry_attempt = 0, updated_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1",
+					 1, types, values, NULL);
+	api_end(&scope);
+
+	nango_wake_launcher_at_commit();
+	PG_RETURN_VOID();
+}
+
+/*
+ * nango_trigger_sync: nango.trigger_sync(id): one run as soon as a worker
+ * is free, the schedule unchanged.  A paused sync also runs once and stays
+ * paused.
+ */
+Datum
+nango_trigger_sync(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	api_begin(&scope);
+	fetch_sync(id, caller, &row);
+	exec_sync_update("UPDATE nango.syncs SET triggered_at = pg_catalog.now() "
+					 "WHERE id OPERATOR(pg_catalog.=) $1",
+					 1, types, values, NULL);
+	api_end(&scope);
+
+	nango_wake_launcher_at_commit();
+	PG_RETURN_VOID();
+}
+
+/*
+ * drop_mapped_data: deletes the sync's rows from its mapped table and drops
+ * the table when no other sync uses it and no row is left in it.  A table
+ * in schema nango is handled as the extension owner (nango's own schema),
+ * any other as the sync's owner, with that role's rights.  A missing table
+ * is fine; a table without the _nango_sync_id column is not nango's and is
+ * left alone.
+ */
+static void
+drop_mapped_data(const SyncRow *row)
+{
+	NangoSavedRole saved;
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		values[2] = {CStringGetTextDatum(row->mapped_table), Int64GetDatum(row->id)};
+	bool		shared;
+	bool		in_nango;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE mapped_table OPERATOR(pg_catalog.=) $1 "
+							  "AND id OPERATOR(pg_catalog.<>) $2 LIMIT 1",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for other syncs");
+	shared = SPI_processed > 0;
+
+	if (SPI_execute_with_args("SELECT n.nspname OPERATOR(pg_catalog.=) 'nango' "
+							  "FROM pg_catalog.pg_class c "
+							  "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+							  "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
+							  "WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
+							  "AND a.attname OPERATOR(pg_catalog.=) '_nango_sync_id' AND NOT a.attisdropped "
+							  "AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}')",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the mapped table");
+	if (SPI_processed == 0)
+		return;					/* no such table (or not a nango table) */
+	in_nango = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	if (!in_nango)
+		nango_push_role(row->owner, &saved);
+	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE _nango_sync_id OPERATOR(pg_catalog.=) $1",
+									   row->mapped_table),
+							  1, &types[1], &values[1], NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the rows of sync " INT64_FORMAT, row->id);
+	if (!shared)
+	{
+		if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", row->mapped_table), false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the mapped table");
+		if (SPI_processed == 0)
+		{
+			if (SPI_execute(psprintf("DROP TABLE %s", row->mapped_table), false, 0) != SPI_OK_UTILITY)
+				elog(ERROR, "could not drop the mapped table");
+		}
+		else
+			ereport(NOTICE,
+					(errmsg("mapped table %s is kept: it still has rows of other syncs", row->mapped_table)));
+	}
+	if (!in_nango)
+		nango_pop_role(&saved);
+}
+
+/*
+ * nango_delete_sync: nango.delete_sync(id, drop_data): removes the sync and,
+ * by cascade, its jobs and raw rows; with drop_data also its mapped rows
+ * (and the mapped table when no other sync uses it).
+ */
+Datum
+nango_delete_sync(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	bool		drop_data = PG_GETARG_BOOL(1);
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+
+	api_begin(&scope);
+	fetch_sync_ext(id, caller, SYNC_LOCK_DELETE, &row);
+	if (drop_data && row.mapped_table)
+		drop_mapped_data(&row);
+	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete sync " INT64_FORMAT, id);
+	api_end(&scope);
+	PG_RETURN_VOID();
+}

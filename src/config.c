@@ -24,6 +24,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/extension.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/datetime.h"
@@ -115,6 +116,9 @@ static const char *const nango_own_relations[] = {
 	"syncs", "jobs", "raw", "_nango_syncs", "_nango_jobs", "_nango_raw",
 	"syncs_id_seq", "jobs_id_seq", "raw_id_seq", NULL
 };
+
+/* The longest frequency: 100 years (of 365.25 days). */
+#define MAX_FREQUENCY_MINUTES (100 * 365.25 * 24 * 60)
 
 /* Largest integer a JSON number (a double in cJSON) carries exactly. */
 #define MAX_EXACT_INT 9007199254740992.0
@@ -227,7 +231,7 @@ get_int(ConfigKey k, const cJSON *item, double min, double max, const char *rang
 	if (v < min || v > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"%s\" must be %s, not %.0f", KEY(k), range_text, v)));
+				 errmsg("config key \"%s\" must be %s, not %.*g", KEY(k), range_text, fabs(v) < 1e15 ? 15 : 6, v)));
 	return (int64) v;
 }
 
@@ -300,7 +304,7 @@ closest_key(const char *key, int *distance)
 		*c = pg_tolower((unsigned char) *c);
 	for (int i = 0; i < NUM_CONFIG_KEYS; i++)
 	{
-		int			d = varstr_levenshtein(lower, Min(strlen(lower), 255),
+		int			d = varstr_levenshtein(lower, pg_mbcliplen(lower, strlen(lower), 200),
 										   config_key_names[i], strlen(config_key_names[i]),
 										   1, 1, 1, false);
 
@@ -325,6 +329,11 @@ unknown_key(const char *key)
 	int			d;
 	const char *best = closest_key(key, &d);
 
+	if (strcmp(key, "url") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown config key \"%s\"", key),
+				 errhint("The URL is the first argument of nango.add_sync, not a config key.")));
 	if (d <= Max(2, (int) strlen(best) / 3))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -337,7 +346,8 @@ unknown_key(const char *key)
 }
 
 /*
- * check_url: url must be an absolute http or https URL with a host.
+ * check_url: url must be an absolute http or https URL with a host.  The
+ * URL itself is not repeated in the error: it may carry a secret.
  */
 static void
 check_url(const char *url)
@@ -367,7 +377,7 @@ check_url(const char *url)
 	if (problem[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("url must be an absolute http or https URL: \"%s\"", url),
+				 errmsg("url must be an absolute http or https URL"),
 				 errdetail("%s", problem),
 				 errhint("Write it as in a browser, e.g. \"https://api.example.com/items?limit=100\".")));
 }
@@ -426,7 +436,7 @@ plain_number(const char *s, double *v)
 
 	while (isspace((unsigned char) *s))
 		s++;
-	if (*s == '\0')
+	if (*s == '\0' || strpbrk(s, "xX") != NULL)
 		return false;
 	*v = strtod(s, &end);
 	if (end == s)
@@ -451,7 +461,11 @@ parse_frequency(const cJSON *item)
 	{
 		if (cJSON_IsNumber(item))
 			minutes = item->valuedouble;
-		if (!(minutes * 60.0 >= 1.0) || minutes > 1e9)
+		if (minutes > MAX_FREQUENCY_MINUTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"frequency\" must be at most 100 years, not %g minutes", minutes)));
+		if (!(minutes * 60.0 >= 1.0))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("config key \"frequency\" must be at least 1 second, not %g minutes", minutes),
@@ -466,6 +480,10 @@ parse_frequency(const cJSON *item)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("config key \"frequency\" is not a valid interval: \"%s\"", item->valuestring),
 				 errhint("Use a number of minutes, or a string such as '30 seconds', '15 minutes', '1h' or '2 days'.")));
+	if (interval_seconds(iv) > MAX_FREQUENCY_MINUTES * 60.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"frequency\" must be at most 100 years, not \"%s\"", item->valuestring)));
 	if (!(interval_seconds(iv) >= 1.0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -626,8 +644,13 @@ parse_headers(NangoConfig *cfg, const cJSON *item)
  */
 static void
 pg_attribute_noreturn()
-query_param_error(const char *name, const cJSON *v)
+query_param_error(const char *name, const cJSON *v, bool element)
 {
+	if (element)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"query_params\": an element of \"%s\" must be a string, number or boolean, not %s",
+						name, json_type_name(v))));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("config key \"query_params\": the value of \"%s\" must be a string, number, boolean or array of those, not %s",
@@ -662,7 +685,7 @@ parse_query_params(ConfigParse *p, const cJSON *item)
 			const cJSON *v = cJSON_IsArray(q) ? cJSON_GetArrayItem(q, i) : q;
 
 			if (!cJSON_IsString(v) && !cJSON_IsNumber(v) && !cJSON_IsBool(v))
-				query_param_error(q->string, v);
+				query_param_error(q->string, v, cJSON_IsArray(q));
 			if (cfg->nparams == cap)
 			{
 				cap *= 2;
@@ -773,8 +796,15 @@ parse_mapped_table(NangoConfig *cfg, const cJSON *item)
 {
 	const char *whole = get_string(K_MAPPED_TABLE, item);
 	const char *s = whole;
-	char	   *first = mapped_ident(&s, whole);
+	char	   *first;
 	char	   *second = NULL;
+
+	if (*whole == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("config key \"mapped_table\" must not be empty"),
+				 errhint("Remove the key for the default nango._nango_sync_<id>, or write [schema.]table.")));
+	first = mapped_ident(&s, whole);
 
 	if (*s == '.')
 	{

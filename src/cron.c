@@ -17,6 +17,8 @@
 
 #include <ctype.h>
 
+#include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
@@ -407,4 +409,28 @@ nango_cron_next(const char *expr, TimestampTz after)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid cron expression \"%s\": %s", expr, why)));
 	return nango_cron_next_parsed(&c, after);
+}
+
+PG_FUNCTION_INFO_V1(nango_cron_next_sql);
+
+/*
+ * nango_cron_next_sql: nango.cron_next(cron, after): the next tick of a
+ * cron expression after a time, so users can check a schedule.  NULL when
+ * it has no tick in the next 10 years.
+ */
+Datum
+nango_cron_next_sql(PG_FUNCTION_ARGS)
+{
+	char	   *expr = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
+	TimestampTz next;
+
+	if (TIMESTAMP_NOT_FINITE(after))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("the time after which to look for a cron tick must be finite")));
+	next = nango_cron_next(expr, after);
+	if (TIMESTAMP_NOT_FINITE(next))
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(next);
 }

@@ -1,38 +1,891 @@
 /*-------------------------------------------------------------------------
  *
  * job.c
- *	  One job of a sync, end to end.
+ *	  One job of a sync, end to end: fetch every page, store every record,
+ *	  map it, and record the outcome in nango.jobs.
+ *
+ *	  nango_job_create inserts the 'running' job row.  nango_job_execute
+ *	  runs the whole job in one subtransaction of the caller's transaction,
+ *	  so all of a job's data changes commit together or not at all; an
+ *	  ERROR inside the job is caught, the subtransaction rolled back, and
+ *	  the failure recorded on the job row (with the page, the redacted URL,
+ *	  the HTTP status and a body excerpt).  nango.run_sync is create +
+ *	  execute in the calling session; the background worker commits between
+ *	  the two.
+ *
+ *	  One job per sync at a time: a transaction-level lock on an advisory
+ *	  lock tag of the sync (field4 NANGO_LOCK_FIELD4, so it never collides
+ *	  with pg_advisory_lock) is held by the job's transaction.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/sinvaladt.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 
+#include "common/hashfn.h"
+
+#include "config.h"
+#include "http.h"
 #include "job.h"
+#include "jsonpath.h"
+#include "mapping.h"
+#include "nango.h"
+#include "paging.h"
+#include "redact.h"
+#include "store.h"
+#include "util.h"
+#include "worker.h"
+
+#define NANGO_LOCK_FIELD4 0x6e67
 
 PG_FUNCTION_INFO_V1(nango_run_sync);
 
-/*
- * nango_run_sync: SQL function nango.run_sync(sync_id).
- */
-Datum
-nango_run_sync(PG_FUNCTION_ARGS)
+/* What a running job knows; read again by the error path. */
+typedef struct JobRun
 {
+	int64		job_id;
+	int64		sync_id;
+	Oid			owner;
+	char	   *name;			/* friendly name, or the id */
+	const NangoConfig *cfg;
+	NangoSecrets secrets;
+	NangoHttp  *http;
+	NangoCounts counts;
+	int			page;			/* page being fetched (1-based), 0 before */
+	char	   *url;			/* redacted URL of the current request */
+	char	   *method;
+	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
+	MemoryContext jobcxt;
+	MemoryContext pagecxt;
+} JobRun;
+
+/* The sync row as the job needs it. */
+typedef struct SyncRow
+{
+	Oid			owner;
+	char	   *url;
+	Jsonb	   *config;
+	char	   *friendly_name;
+	char	   *mapped_table;
+} SyncRow;
+
+/*
+ * sync_lock_tag: the lock that serializes jobs of one sync.
+ */
+static void
+sync_lock_tag(LOCKTAG *tag, int64 sync_id)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) ((uint64) sync_id >> 32),
+						 (uint32) sync_id, NANGO_LOCK_FIELD4);
+}
+
+/*
+ * read_sync: the sync row (as the extension owner, with SPI connected);
+ * false when there is none.
+ */
+static bool
+read_sync(int64 sync_id, SyncRow *row, MemoryContext cxt)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(sync_id)};
+	HeapTuple	tup;
+	TupleDesc	td;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT owner::pg_catalog.oid, url, config, friendly_name, mapped_table "
+							  "FROM nango.syncs WHERE id = $1",
+							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.syncs");
+	MemoryContextSwitchTo(cxt);
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	td = SPI_tuptable->tupdesc;
+	row->owner = DatumGetObjectId(SPI_getbinval(tup, td, 1, &isnull));
+	row->url = SPI_getvalue(tup, td, 2);
+	row->config = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 3, &isnull));
+	row->friendly_name = SPI_getvalue(tup, td, 4);
+	row->mapped_table = SPI_getvalue(tup, td, 5);
+	return true;
+}
+
+/*
+ * raise_busy: the 55006 error for a sync whose job is running elsewhere,
+ * naming the job when its row is visible, else the holder's pid.
+ */
+static void
+raise_busy(int64 sync_id, LOCKTAG *tag)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(sync_id)};
+	char	   *job = NULL;
+	int			pid = 0;
+
+	if (SPI_execute_with_args("SELECT id, pid FROM nango.jobs WHERE sync_id = $1 "
+							  "AND status = 'running' ORDER BY id DESC LIMIT 1",
+							  1, types, vals, NULL, false, 1) == SPI_OK_SELECT &&
+		SPI_processed > 0)
+		job = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (job == NULL && tag != NULL)
+	{
+		VirtualTransactionId *vx = GetLockConflicts(tag, ExclusiveLock, NULL);
+
+		if (VirtualTransactionIdIsValid(vx[0]))
+		{
+			PGPROC	   *proc = BackendIdGetProc(vx[0].backendId);
+
+			if (proc != NULL)
+				pid = proc->pid;
+		}
+	}
+	if (job != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("sync " INT64_FORMAT " already has a running job: job %s", sync_id, job),
+				 errhint("Wait for job %s to end.", job)));
 	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("nango.run_sync is not available yet")));
-	PG_RETURN_NULL();
+			(errcode(ERRCODE_OBJECT_IN_USE),
+			 errmsg("sync " INT64_FORMAT " already has a running job (in process %d)", sync_id, pid),
+			 errhint("Wait for that job to end.")));
+}
+
+/*
+ * other_running_job: true when a committed 'running' row of the sync
+ * belongs to a live process other than this one (a worker that committed
+ * its job row and has not yet started it).
+ */
+static bool
+other_running_job(int64 sync_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(sync_id)};
+	uint64		i;
+
+	if (SPI_execute_with_args("SELECT pid FROM nango.jobs WHERE sync_id = $1 AND status = 'running'",
+							  1, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.jobs");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && pid != MyProcPid && BackendPidGetProc(pid) != NULL)
+			return true;
+	}
+	return false;
 }
 
 int64
 nango_job_create(int64 sync_id, int attempt)
 {
-	return 0;
+	NangoSavedRole saved;
+	LOCKTAG		tag;
+	Oid			types[3] = {INT8OID, INT4OID, INT4OID};
+	Datum		vals[3];
+	bool		isnull;
+	int64		job_id;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	sync_lock_tag(&tag, sync_id);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		raise_busy(sync_id, &tag);
+	if (other_running_job(sync_id))
+		raise_busy(sync_id, NULL);
+	vals[0] = Int64GetDatum(sync_id);
+	vals[1] = Int32GetDatum(attempt);
+	vals[2] = Int32GetDatum(MyProcPid);
+	if (SPI_execute_with_args("INSERT INTO nango.jobs (sync_id, attempt, pid, status) "
+							  "VALUES ($1, $2, $3, 'running') RETURNING id",
+							  3, types, vals, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert a job row");
+	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	nango_pop_role(&saved);
+	return job_id;
+}
+
+/* ---------------------------------------------------------------------
+ * One page
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * replace_nul_escapes: rewrites \u0000 escapes (which jsonb cannot store)
+ * as \uFFFD in place; the same length, so no copy.  Returns how many.
+ */
+static int64
+replace_nul_escapes(char *s, size_t len)
+{
+	int64		n = 0;
+	size_t		i;
+
+	for (i = 0; i + 1 < len; i++)
+	{
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+		{
+			memcpy(s + i + 2, "FFFD", 4);
+			n++;
+		}
+		i++;					/* skip the escaped character */
+	}
+	return n;
+}
+
+/*
+ * parse_page: validates and parses a response body with PostgreSQL's
+ * jsonb parser (every digit of every number kept).  Errors name the page.
+ */
+static Jsonb *
+parse_page(JobRun *run, const NangoResponse *resp)
+{
+	char	   *volatile text = (char *) resp->body;
+	Jsonb	   *jb = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (resp->body_len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("page %d: the response body is empty (HTTP %ld)", run->page, resp->status)));
+	if (strlen(text) != resp->body_len ||
+		!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("page %d: the response body is not valid UTF-8", run->page)));
+	run->nul_replaced += replace_nul_escapes(text, resp->body_len);
+	if (GetDatabaseEncoding() != PG_UTF8)
+		text = pg_any_to_server(text, (int) resp->body_len, PG_UTF8);
+
+	PG_TRY();
+	{
+		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->sqlerrcode == ERRCODE_INVALID_TEXT_REPRESENTATION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_JSON_TEXT),
+					 errmsg("page %d: the response body is not valid JSON", run->page),
+					 errdetail("%s%s%s", edata->message,
+							   edata->detail ? ": " : "", edata->detail ? edata->detail : "")));
+		/* e.g. nesting deeper than max_stack_depth */
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("page %d: the response body could not be parsed: %s",
+						run->page, edata->message),
+				 edata->hint ? errhint("%s", edata->hint) : 0));
+	}
+	PG_END_TRY();
+	return jb;
+}
+
+/* Records of a page, as separate Jsonb values. */
+typedef struct PageRecords
+{
+	int			n;
+	Jsonb	  **records;
+	char	  **keys;
+	JsonbValue	last;			/* the last record kept, for the object cursor */
+	uint64		hash;			/* hash of the records' content (loop check) */
+	bool		missing;		/* response_path missing: end of data */
+} PageRecords;
+
+/*
+ * extract_records: the records at response_path (an array gives its
+ * elements, an object one record), cut to max_total.  Missing on page 1
+ * fails the job (it never empties a table); missing later ends the data.
+ */
+static void
+extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
+{
+	const NangoConfig *cfg = run->cfg;
+	JsonbValue	v;
+	int64		limit = -1;
+	int			total;
+	int			i;
+
+	memset(pr, 0, sizeof(*pr));
+	if (!nango_jsonb_path_get(body, cfg->response_path, &v) || v.type == jbvNull)
+	{
+		if (run->page == 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("page 1: response_path \"%s\" is missing from the response",
+							cfg->response_path ? cfg->response_path : ""),
+					 errhint("The API may have answered with an error; the sync's rows were left as they were.")));
+		pr->missing = true;
+		return;
+	}
+	if (cfg->max_total > 0)
+		limit = cfg->max_total - run->counts.fetched;
+	if (v.type != jbvBinary)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("page %d: the value at response_path \"%s\" is a JSON scalar, not an array or object",
+						run->page, cfg->response_path ? cfg->response_path : "")));
+	pr->hash = hash_bytes_extended((const unsigned char *) v.val.binary.data,
+								   v.val.binary.len, 0);
+	if (!JsonContainerIsArray(v.val.binary.data))
+	{
+		pr->n = limit == 0 ? 0 : 1;
+		pr->records = palloc(sizeof(Jsonb *));
+		pr->records[0] = JsonbValueToJsonb(&v);
+		pr->last = v;
+		return;
+	}
+	total = JsonContainerSize(v.val.binary.data);
+	if (limit >= 0 && total > limit)
+		total = (int) limit;
+	pr->records = palloc(sizeof(Jsonb *) * (total > 0 ? total : 1));
+	for (i = 0; i < total; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(v.val.binary.data, i);
+
+		pr->records[i] = JsonbValueToJsonb(e);
+		if (i == total - 1)
+			pr->last = *e;
+	}
+	pr->n = total;
+}
+
+/*
+ * record_keys: in upsert mode, the unique key of each record; records
+ * without a usable key (missing, null, object or array) are dropped from
+ * the page and counted as skipped.
+ */
+static void
+record_keys(JobRun *run, PageRecords *pr)
+{
+	const char *path = run->cfg->unique_key;
+	int			i;
+	int			m = 0;
+
+	pr->keys = palloc(sizeof(char *) * (pr->n > 0 ? pr->n : 1));
+	for (i = 0; i < pr->n; i++)
+	{
+		JsonbValue	kv;
+		char	   *key = NULL;
+
+		if (nango_jsonb_path_get(pr->records[i], path, &kv))
+			key = nango_scalar_text(&kv);
+		if (key == NULL)
+		{
+			run->counts.skipped++;
+			continue;
+		}
+		pr->records[m] = pr->records[i];
+		pr->keys[m] = key;
+		m++;
+	}
+	pr->n = m;
+}
+
+/*
+ * store_page: writes a page's records to nango.raw (as the extension
+ * owner) and to the mapped table (as the sync's owner).
+ */
+static void
+store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
+{
+	NangoSavedRole saved;
+	bool	   *changed = palloc0(sizeof(bool) * (pr->n > 0 ? pr->n : 1));
+
+	if (pr->n == 0)
+		return;
+	nango_push_role(nango_extension_owner(), &saved);
+	nango_store_write(st, pr->n, pr->records, pr->keys, &run->counts, changed);
+	nango_pop_role(&saved);
+
+	if (mt != NULL)
+	{
+		Jsonb	  **recs = palloc(sizeof(Jsonb *) * pr->n);
+		char	  **keys = palloc(sizeof(char *) * pr->n);
+		int			m = 0;
+		int			i;
+		NangoMapCounts mc = {0, 0};
+
+		for (i = 0; i < pr->n; i++)
+			if (changed[i])
+			{
+				recs[m] = pr->records[i];
+				keys[m] = pr->keys ? pr->keys[i] : NULL;
+				m++;
+			}
+		if (m > 0)
+		{
+			nango_push_role(run->owner, &saved);
+			nango_map_write(mt, run->job_id, m, recs, keys, &mc);
+			nango_pop_role(&saved);
+			run->counts.mismatch += mc.mismatch;
+			run->counts.skipped += mc.skipped;
+		}
+	}
+}
+
+/*
+ * fetch_page: builds and sends one page's request; returns the response.
+ */
+static void
+fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
+{
+	const NangoConfig *cfg = run->cfg;
+	NangoRequest req;
+	char	   *url;
+	char	   *body;
+
+	nango_pager_request(pager, &url, &body);
+	run->url = nango_redact_url(url, &run->secrets);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
+			  run->name, run->page, cfg->method, run->url);
+	memset(&req, 0, sizeof(req));
+	req.method = cfg->method;
+	req.url = url;
+	req.nheaders = cfg->nheaders;
+	req.headers = cfg->headers;
+	req.body = body;
+	req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
+	req.retries = cfg->retries;
+	nango_http_fetch(run->http, &req, resp);
+}
+
+/*
+ * run_pages: the page loop.  Each page is handled in a memory context
+ * reset before the next one, so memory does not grow with pages.
+ */
+static void
+run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
+{
+	const NangoConfig *cfg = run->cfg;
+	NangoPager	pager;
+
+	nango_pager_init(&pager, cfg, run->http, run->jobcxt);
+	while (!pager.done)
+	{
+		NangoResponse resp;
+		PageRecords pr;
+		Jsonb	   *body;
+		int64		remaining;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(run->pagecxt);
+		MemoryContextSwitchTo(run->pagecxt);
+		run->page++;
+		fetch_page(run, &pager, &resp);
+		body = parse_page(run, &resp);
+		extract_records(run, body, &pr);
+		if (pr.missing)
+		{
+			run->counts.pages++;
+			pager.done = true;
+			pager.stop_reason = "response_path missing";
+			break;
+		}
+		run->counts.fetched += pr.n;
+		run->counts.pages++;
+		if (cfg->unique_key != NULL)
+			record_keys(run, &pr);
+		store_page(run, st, mt, &pr);
+		nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
+		/* whatever the callees left current, the page's work stays in pagecxt */
+		MemoryContextSwitchTo(run->pagecxt);
+		remaining = cfg->max_total > 0 ? cfg->max_total - run->counts.fetched : -1;
+		nango_pager_advance(&pager, body, pr.n, pr.n > 0 ? &pr.last : NULL, pr.hash,
+							&resp, remaining);
+	}
+	MemoryContextSwitchTo(run->jobcxt);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": paging ended after page %d: %s",
+			  run->name, run->page, pager.stop_reason ? pager.stop_reason : "done");
+}
+
+/*
+ * collect_secrets: every header value (and its token part after a scheme
+ * word such as Bearer) and every secret-looking query parameter value.
+ */
+static void
+collect_secrets(JobRun *run)
+{
+	const NangoConfig *cfg = run->cfg;
+	int			i;
+
+	for (i = 0; i < cfg->nheaders; i++)
+	{
+		const char *v = cfg->headers[i].value;
+		const char *sp = strchr(v, ' ');
+
+		nango_secrets_add(&run->secrets, v);
+		if (sp != NULL)
+			nango_secrets_add(&run->secrets, sp + 1);
+	}
+	for (i = 0; i < cfg->nparams; i++)
+		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
+			nango_secrets_add(&run->secrets, cfg->params[i].value);
+}
+
+/*
+ * run_job: everything a job does inside its subtransaction.
+ */
+static void
+run_job(JobRun *run, SyncRow *sync)
+{
+	const NangoConfig *cfg;
+	NangoStore *st;
+	NangoMapTable *mt = NULL;
+	Jsonb	   *metadata = NULL;
+	NangoSavedRole saved;
+	LOCKTAG		tag;
+
+	sync_lock_tag(&tag, run->sync_id);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	cfg = run->cfg = nango_config_parse(sync->url, sync->config);
+	collect_secrets(run);
+	run->method = cfg->method;
+	run->http = nango_http_create(run->jobcxt, &run->secrets);
+	if (cfg->metadata != NULL)
+		metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cfg->metadata)));
+
+	SPI_connect();
+	MemoryContextSwitchTo(run->jobcxt);
+	st = nango_store_open(run->sync_id, run->job_id, cfg->unique_key != NULL, metadata);
+	if (cfg->auto_mapping)
+	{
+		nango_push_role(run->owner, &saved);
+		mt = nango_map_open(run->sync_id,
+							sync->mapped_table ? sync->mapped_table : cfg->mapped_table,
+							metadata);
+		if (cfg->unique_key == NULL)
+			nango_map_clear_sync(mt);
+		nango_pop_role(&saved);
+	}
+	if (cfg->unique_key == NULL)
+	{
+		nango_push_role(nango_extension_owner(), &saved);
+		run->counts.deleted = nango_store_clear(st);
+		nango_pop_role(&saved);
+	}
+
+	run_pages(run, st, mt);
+
+	if (mt != NULL)
+	{
+		nango_push_role(run->owner, &saved);
+		nango_map_close(mt);
+		nango_pop_role(&saved);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(run->jobcxt);
+	if (run->nul_replaced > 0)
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": replaced " INT64_FORMAT " \\u0000 escapes by U+FFFD",
+				  run->name, run->nul_replaced);
+}
+
+/* ---------------------------------------------------------------------
+ * Job outcome
+ * ---------------------------------------------------------------------
+ */
+
+static const char *
+status_name(NangoJobStatus s)
+{
+	switch (s)
+	{
+		case NANGO_JOB_RUNNING:
+			return "running";
+		case NANGO_JOB_SUCCEEDED:
+			return "succeeded";
+		case NANGO_JOB_FAILED:
+			return "failed";
+		case NANGO_JOB_CANCELLED:
+			return "cancelled";
+	}
+	return "failed";
+}
+
+/*
+ * finish_job: records the outcome on the job row (as the extension owner),
+ * sends NOTIFY nango_jobs and logs a line.
+ */
+static void
+finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *detail)
+{
+	NangoSavedRole saved;
+	Oid			types[12] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	Datum		v[12];
+	char		nulls[12] = "            ";
+	NangoCounts *c = &run->counts;
+	const char *sname = status_name(status);
+
+	v[0] = Int64GetDatum(run->job_id);
+	v[1] = CStringGetTextDatum(sname);
+	v[2] = message ? CStringGetTextDatum(message) : (Datum) 0;
+	v[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
+	if (!message)
+		nulls[2] = 'n';
+	if (!detail)
+		nulls[3] = 'n';
+	v[4] = Int64GetDatum(c->pages);
+	v[5] = Int64GetDatum(c->fetched);
+	v[6] = Int64GetDatum(c->added);
+	v[7] = Int64GetDatum(c->updated);
+	v[8] = Int64GetDatum(c->deleted);
+	v[9] = Int64GetDatum(c->unchanged);
+	v[10] = Int64GetDatum(c->skipped);
+	v[11] = Int64GetDatum(c->mismatch);
+
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	if (SPI_execute_with_args("UPDATE nango.jobs SET status = $2, ended_at = pg_catalog.clock_timestamp(), "
+							  "error_message = $3, error_detail = $4, page_count = $5, fetched_count = $6, "
+							  "added_count = $7, updated_count = $8, deleted_count = $9, "
+							  "unchanged_count = $10, skipped_count = $11, mismatch_count = $12 "
+							  "WHERE id = $1",
+							  12, types, v, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update job " INT64_FORMAT, run->job_id);
+	SPI_finish();
+	nango_pop_role(&saved);
+
+	Async_Notify("nango_jobs",
+				 psprintf("{\"sync_id\": " INT64_FORMAT ", \"job_id\": " INT64_FORMAT
+						  ", \"status\": \"%s\", \"added\": " INT64_FORMAT
+						  ", \"updated\": " INT64_FORMAT ", \"deleted\": " INT64_FORMAT "}",
+						  run->sync_id, run->job_id, sname, c->added, c->updated, c->deleted));
+
+	if (status == NANGO_JOB_SUCCEEDED)
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": job " INT64_FORMAT " succeeded: " INT64_FORMAT " pages, "
+				  INT64_FORMAT " fetched, " INT64_FORMAT " added, " INT64_FORMAT " updated, "
+				  INT64_FORMAT " unchanged, " INT64_FORMAT " deleted, " INT64_FORMAT " skipped",
+				  run->name, run->job_id, c->pages, c->fetched, c->added, c->updated,
+				  c->unchanged, c->deleted, c->skipped);
+	else
+		nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": job " INT64_FORMAT " %s: %s (%s)",
+				  run->name, run->job_id, sname, message ? message : "", detail ? detail : "");
+}
+
+/*
+ * failure_detail: where the job failed: page, request, HTTP status, body
+ * excerpt, and the error's own detail; secrets redacted.
+ */
+static char *
+failure_detail(JobRun *run, ErrorData *edata)
+{
+	StringInfoData buf;
+	long		status = nango_http_last_status(run->http);
+	char	   *excerpt = nango_http_body_excerpt(run->http, 300);
+
+	initStringInfo(&buf);
+	if (run->page > 0)
+		appendStringInfo(&buf, "page %d", run->page);
+	else
+		appendStringInfoString(&buf, "before the first request");
+	if (run->url != NULL)
+		appendStringInfo(&buf, ", request %s %s", run->method ? run->method : "GET", run->url);
+	if (status > 0)
+		appendStringInfo(&buf, ", HTTP status %ld", status);
+	if (edata->detail != NULL)
+		appendStringInfo(&buf, "\n%s", edata->detail);
+	if (excerpt != NULL && status > 0 && (edata->detail == NULL || strstr(edata->detail, "Response body") == NULL))
+		appendStringInfo(&buf, "\nresponse body (excerpt): %s", excerpt);
+	return nango_redact_text(buf.data, &run->secrets);
 }
 
 NangoJobStatus
 nango_job_execute(int64 job_id)
 {
-	return NANGO_JOB_FAILED;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	JobRun	   *run = palloc0(sizeof(JobRun));
+	SyncRow		sync;
+	NangoSavedRole saved;
+	NangoJobStatus status = NANGO_JOB_SUCCEEDED;
+	char	   *message = NULL;
+	char	   *detail = NULL;
+
+	run->job_id = job_id;
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		vals[1] = {Int64GetDatum(job_id)};
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT sync_id FROM nango.jobs WHERE id = $1 AND status = 'running'",
+								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("job " INT64_FORMAT " does not exist or is not running", job_id)));
+		run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	MemoryContextSwitchTo(oldcxt);
+	if (!read_sync(run->sync_id, &sync, oldcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
+	MemoryContextSwitchTo(oldcxt);
+	SPI_finish();
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(oldcxt);
+	run->owner = sync.owner;
+	run->name = sync.friendly_name ? sync.friendly_name : psprintf(INT64_FORMAT, run->sync_id);
+
+	run->jobcxt = AllocSetContextCreate(oldcxt, "nango job", ALLOCSET_DEFAULT_SIZES);
+	run->pagecxt = AllocSetContextCreate(run->jobcxt, "nango page", ALLOCSET_DEFAULT_SIZES);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(run->jobcxt);
+	PG_TRY();
+	{
+		run_job(run, &sync);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		status = (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) ? NANGO_JOB_CANCELLED : NANGO_JOB_FAILED;
+		message = nango_redact_text(edata->message, &run->secrets);
+		detail = failure_detail(run, edata);
+		/* nothing the job wrote was kept */
+		run->counts.added = run->counts.updated = run->counts.unchanged = 0;
+		run->counts.deleted = run->counts.skipped = run->counts.mismatch = 0;
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+
+	MemoryContextDelete(run->jobcxt);
+	run->jobcxt = run->pagecxt = NULL;
+	run->http = NULL;
+	finish_job(run, status, message, detail);
+	return status;
+}
+
+/* ---------------------------------------------------------------------
+ * SQL
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * check_run_allowed: the sync exists and the caller is its owner (or a
+ * member of the owner role) or a superuser.
+ */
+static void
+check_run_allowed(int64 sync_id)
+{
+	NangoSavedRole saved;
+	SyncRow		sync;
+	Oid			caller = GetUserId();
+	bool		found;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	found = read_sync(sync_id, &sync, CurrentMemoryContext);
+	SPI_finish();
+	nango_pop_role(&saved);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync " INT64_FORMAT " does not exist", sync_id)));
+	if (!superuser_arg(caller) && !has_privs_of_role(caller, sync.owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to run sync " INT64_FORMAT, sync_id),
+				 errdetail("Only the owner of a sync or a superuser may run it.")));
+}
+
+/*
+ * warn_failed_job: the WARNING run_sync gives for a failed or cancelled
+ * job, from what the job row recorded (no ids, so outputs are stable).
+ */
+static void
+warn_failed_job(int64 job_id, NangoJobStatus status)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	NangoSavedRole saved;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(job_id)};
+	char	   *name = NULL;
+	char	   *msg = NULL;
+	char	   *detail = NULL;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT COALESCE(s.friendly_name, s.id::pg_catalog.text), "
+							  "j.error_message, j.error_detail "
+							  "FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id WHERE j.id = $1",
+							  1, types, vals, NULL, false, 1) == SPI_OK_SELECT &&
+		SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		name = SPI_getvalue(tup, td, 1);
+		msg = SPI_getvalue(tup, td, 2);
+		detail = SPI_getvalue(tup, td, 3);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	nango_pop_role(&saved);
+	ereport(WARNING,
+			(errcode(status == NANGO_JOB_CANCELLED ? ERRCODE_QUERY_CANCELED : ERRCODE_WARNING),
+			 errmsg("sync \"%s\": job %s: %s", name ? name : "?", status_name(status),
+					msg ? msg : "unknown error"),
+			 detail ? errdetail("%s", detail) : 0));
+}
+
+/*
+ * nango_run_sync: nango.run_sync(sync_id): one job now, in this session.
+ * A failed or cancelled job is recorded and reported as a WARNING.
+ */
+Datum
+nango_run_sync(PG_FUNCTION_ARGS)
+{
+	int64		sync_id = PG_GETARG_INT64(0);
+	int64		job_id;
+	NangoJobStatus status;
+
+	check_run_allowed(sync_id);
+	job_id = nango_job_create(sync_id, 1);
+	status = nango_job_execute(job_id);
+	if (status != NANGO_JOB_SUCCEEDED)
+		warn_failed_job(job_id, status);
+	PG_RETURN_INT64(job_id);
 }

@@ -50,10 +50,16 @@ void		_PG_init(void);
 static void
 define_settings(void)
 {
+	/*
+	 * A postmaster-level setting can only be defined while preloading; when
+	 * the library is loaded later (no worker runs then) it is a reload-level
+	 * setting, so loading nango on demand never fails.
+	 */
 	DefineCustomStringVariable("nango.database",
 							   "Database whose syncs the nango background worker runs.",
 							   NULL, &nango_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							   0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("nango.max_workers",
 							"Maximum number of syncs running at the same time.",

@@ -1,0 +1,141 @@
+-- nango.run_sync end to end against a HubSpot-like API: cursor in the
+-- response metadata, records at response_path, both storage modes.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS nango CASCADE;
+RESET client_min_messages;
+CREATE EXTENSION nango;
+SET nango.log_level = warning;
+
+CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
+  AS $$ SELECT current_setting('nango_test.mock_url') || path $$;
+-- calls a control URL of the mock through a throwaway sync
+CREATE FUNCTION mock_get(path text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE sid bigint;
+BEGIN
+  sid := nango.add_sync(mock(path), '{"auto_mapping": false}');
+  PERFORM nango.run_sync(sid);
+  DELETE FROM nango.syncs WHERE id = sid;
+END $$;
+-- the query strings (or bodies) the mock received for a path, oldest first
+CREATE FUNCTION mock_requests(path text, what text DEFAULT 'query') RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE sid bigint;
+BEGIN
+  sid := nango.add_sync(mock('/__requests?path=' || path), '{"auto_mapping": false}');
+  PERFORM nango.run_sync(sid);
+  RETURN QUERY SELECT r.data->>what FROM nango.raw r WHERE r.sync_id = sid ORDER BY r.id;
+  DELETE FROM nango.syncs WHERE id = sid;
+END $$;
+-- runs a sync whose job is expected to fail, without the WARNING (its text
+-- has the mock's port); the job row is shown instead
+CREATE FUNCTION run_quiet(sid bigint) RETURNS text LANGUAGE plpgsql
+  SET client_min_messages = error AS $$
+DECLARE jid bigint;
+BEGIN
+  jid := nango.run_sync(sid);
+  RETURN (SELECT status FROM nango.jobs WHERE id = jid);
+END $$;
+CREATE FUNCTION unport(t text) RETURNS text LANGUAGE sql
+  AS $$ SELECT regexp_replace(t, '127\.0\.0\.1:[0-9]+', 'mock', 'g') $$;
+-- job rows without timestamps, ids or pids
+CREATE VIEW job AS
+  SELECT sync_id, id, status, page_count AS pages, fetched_count AS fetched,
+         added_count AS added, updated_count AS updated, unchanged_count AS unchanged,
+         deleted_count AS deleted, skipped_count AS skipped, error_message, error_detail
+    FROM nango.jobs;
+
+SELECT mock_get('/__reset');
+
+-- Upsert mode (unique_key), 3 records per page: 7 contacts in 3 pages.
+SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts'), '{
+  "friendly_name": "HubSpot contacts",
+  "headers": {"authorization": "Bearer hs-secret-token-123"},
+  "query_params": {"limit": 3},
+  "paging_cursor_request_path": "after",
+  "paging_cursor_metadata_response_path": "paging.next.after",
+  "response_path": "results",
+  "unique_key": "id",
+  "auto_mapping": false
+}') AS hs \gset
+SELECT nango.run_sync(:hs) > 0 AS ran;
+SELECT status, pages, fetched, added, updated, unchanged, deleted, skipped, error_message
+  FROM job WHERE sync_id = :hs ORDER BY id;
+SELECT unique_key, data->'properties'->>'email' AS email, job_id IS NOT NULL AS has_job,
+       length(data_hash) AS hash_len, metadata, deleted_at
+  FROM nango.raw WHERE sync_id = :hs ORDER BY unique_key;
+-- the requests: limit from query_params, then the cursor
+SELECT * FROM mock_requests('/hubspot/crm/v3/objects/contacts');
+
+-- Run again: nothing changed, every row is unchanged and not rewritten.
+CREATE TEMP TABLE before AS
+  SELECT unique_key, ctid::text AS tid, job_id FROM nango.raw WHERE sync_id = :hs;
+SELECT nango.run_sync(:hs) > 0 AS ran;
+SELECT status, pages, fetched, added, updated, unchanged FROM job WHERE sync_id = :hs ORDER BY id;
+SELECT count(*) AS rewritten FROM nango.raw r JOIN before b USING (unique_key)
+ WHERE r.ctid::text <> b.tid OR r.job_id <> b.job_id;
+
+-- v2: 53 changed, 58 added, 55 gone (delete_mode none keeps it), key order
+-- of every record reversed: the content hash does not depend on key order.
+SELECT mock_get('/hubspot/__dataset?name=v2');
+SELECT nango.run_sync(:hs) > 0 AS ran;
+SELECT status, pages, fetched, added, updated, unchanged, deleted
+  FROM job WHERE sync_id = :hs ORDER BY id;
+SELECT unique_key, data->'properties'->>'lastname' AS lastname, deleted_at
+  FROM nango.raw WHERE sync_id = :hs ORDER BY unique_key;
+
+-- Overwrite mode (no unique_key): the rows are replaced.
+SELECT mock_get('/hubspot/__dataset?name=v1');
+SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts'), '{
+  "headers": {"authorization": "Bearer hs-secret-token-123"},
+  "query_params": {"limit": 5},
+  "paging_cursor_request_path": "after",
+  "paging_cursor_metadata_response_path": "paging.next.after",
+  "response_path": "results",
+  "metadata": {"source": "hubspot", "account": 7},
+  "auto_mapping": false
+}') AS ow \gset
+SELECT nango.run_sync(:ow) > 0 AS ran;
+SELECT nango.run_sync(:ow) > 0 AS ran;
+SELECT status, pages, fetched, added, updated, unchanged, deleted
+  FROM job WHERE sync_id = :ow ORDER BY id;
+SELECT count(*) AS rows, count(DISTINCT job_id) AS jobs, count(unique_key) AS keys,
+       min(metadata::text) AS metadata
+  FROM nango.raw WHERE sync_id = :ow;
+
+-- POST with the cursor in the JSON body (HubSpot search).
+SELECT mock_get('/__reset');
+SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts/search'), '{
+  "method": "post",
+  "headers": {"authorization": "Bearer hs-secret-token-123"},
+  "body": {"limit": 4, "filterGroups": []},
+  "paging_cursor_request_path": "after",
+  "paging_cursor_metadata_response_path": "paging.next.after",
+  "response_path": "results",
+  "unique_key": "properties.email",
+  "auto_mapping": false
+}') AS post \gset
+SELECT nango.run_sync(:post) > 0 AS ran;
+SELECT status, pages, fetched, added FROM job WHERE sync_id = :post;
+SELECT unique_key FROM nango.raw WHERE sync_id = :post ORDER BY 1;
+SELECT * FROM mock_requests('/hubspot/crm/v3/objects/contacts/search', 'body');
+
+-- A 401 fails at once; the error names the status and the redacted URL.
+SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts?hapikey=abc123secret'), '{
+  "headers": {"authorization": "Bearer expired"},
+  "response_path": "results",
+  "auto_mapping": false
+}') AS bad \gset
+SELECT run_quiet(:bad);
+SELECT status, pages, fetched, unport(error_message) AS error_message,
+       unport(error_detail) AS error_detail FROM job WHERE sync_id = :bad;
+
+-- No secret header value anywhere in the job rows.
+SELECT count(*) AS leaks FROM nango.jobs
+ WHERE coalesce(error_message, '') || coalesce(error_detail, '') ~ 'hs-secret-token|abc123secret';
+
+DROP EXTENSION nango CASCADE;
+DROP FUNCTION mock_requests(text, text);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock_get(text);
+DROP FUNCTION mock(text);

@@ -1,0 +1,590 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *	  HTTP requests of a job with libcurl.
+ *
+ *	  One curl easy handle per job, reused across pages so connections are
+ *	  kept alive; it is freed by a reset callback of the job's memory context,
+ *	  so an ERROR anywhere in the job frees it too.  curl callbacks never
+ *	  ereport (a longjmp out of curl would corrupt it): the body is received
+ *	  into a malloc'd buffer owned by the handle (reused, so memory does not
+ *	  grow with pages), the size limit is checked as data arrives (after
+ *	  decompression), and a pending interrupt makes the progress callback
+ *	  abort the transfer; CHECK_FOR_INTERRUPTS runs after curl returns.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+#include <time.h>
+
+#include "common/pg_prng.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#include "http.h"
+#include "nango.h"
+#include "netguard.h"
+
+/* A growable malloc'd buffer; curl callbacks may not palloc. */
+typedef struct MBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	bool		oom;
+} MBuf;
+
+struct NangoHttp
+{
+	CURL	   *curl;
+	struct curl_slist *hdrs;
+	MBuf		body;
+	MBuf		link;
+	char		retry_after[128];
+	size_t		max_size;
+	bool		too_large;
+	long		last_status;
+	NangoGuard	guard;
+	char		errbuf[CURL_ERROR_SIZE];
+	const NangoSecrets *secrets;
+	MemoryContextCallback cb;
+};
+
+static bool curl_initialized = false;
+
+/*
+ * mbuf_append: appends to a malloc'd buffer, keeping it NUL-terminated.
+ * Returns false when out of memory.
+ */
+static bool
+mbuf_append(MBuf *b, const char *data, size_t len)
+{
+	if (b->len + len + 1 > b->cap)
+	{
+		size_t		ncap = b->cap ? b->cap : 8192;
+		char	   *n;
+
+		while (ncap < b->len + len + 1)
+			ncap *= 2;
+		n = realloc(b->data, ncap);
+		if (n == NULL)
+		{
+			b->oom = true;
+			return false;
+		}
+		b->data = n;
+		b->cap = ncap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return true;
+}
+
+/* http_free: the memory context reset callback that frees curl resources. */
+static void
+http_free(void *arg)
+{
+	NangoHttp  *h = (NangoHttp *) arg;
+
+	if (h->hdrs)
+		curl_slist_free_all(h->hdrs);
+	h->hdrs = NULL;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	h->curl = NULL;
+	free(h->body.data);
+	free(h->link.data);
+	h->body.data = h->link.data = NULL;
+}
+
+NangoHttp *
+nango_http_create(MemoryContext cxt, const NangoSecrets *secrets)
+{
+	NangoHttp  *h = MemoryContextAllocZero(cxt, sizeof(NangoHttp));
+
+	if (!curl_initialized)
+	{
+		if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not initialize libcurl")));
+		curl_initialized = true;
+	}
+	h->curl = curl_easy_init();
+	if (h->curl == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	h->secrets = secrets;
+	h->cb.func = http_free;
+	h->cb.arg = h;
+	MemoryContextRegisterResetCallback(cxt, &h->cb);
+	return h;
+}
+
+/* write_cb: receives body data (decompressed), enforcing the size limit. */
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	NangoHttp  *h = (NangoHttp *) userdata;
+	size_t		n = size * nmemb;
+
+	if (h->body.len + n > h->max_size)
+	{
+		h->too_large = true;
+		return 0;
+	}
+	if (!mbuf_append(&h->body, ptr, n))
+		return 0;
+	return n;
+}
+
+/*
+ * header_cb: keeps the Link and Retry-After headers of the final response
+ * (a new status line, e.g. after a redirect, starts over).
+ */
+static size_t
+header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	NangoHttp  *h = (NangoHttp *) userdata;
+	size_t		n = size * nitems;
+	size_t		vlen;
+	const char *v;
+
+	if (n >= 5 && strncmp(buffer, "HTTP/", 5) == 0)
+	{
+		h->link.len = 0;
+		if (h->link.data)
+			h->link.data[0] = '\0';
+		h->retry_after[0] = '\0';
+		return n;
+	}
+	if (n > 5 && pg_strncasecmp(buffer, "link:", 5) == 0)
+	{
+		v = buffer + 5;
+		vlen = n - 5;
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+			vlen--;
+		if (h->link.len > 0)
+			mbuf_append(&h->link, ", ", 2);
+		mbuf_append(&h->link, v, vlen);
+	}
+	else if (n > 12 && pg_strncasecmp(buffer, "retry-after:", 12) == 0)
+	{
+		v = buffer + 12;
+		vlen = n - 12;
+		while (vlen > 0 && (*v == ' ' || *v == '\t'))
+			v++, vlen--;
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen >= sizeof(h->retry_after))
+			vlen = sizeof(h->retry_after) - 1;
+		memcpy(h->retry_after, v, vlen);
+		h->retry_after[vlen] = '\0';
+	}
+	return n;
+}
+
+/* progress_cb: aborts the transfer when the backend has an interrupt pending. */
+static int
+progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+			curl_off_t ultotal, curl_off_t ulnow)
+{
+	return InterruptPending ? 1 : 0;
+}
+
+/* has_header: does the request carry a header of that name already? */
+static bool
+has_header(const NangoRequest *req, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < req->nheaders; i++)
+		if (pg_strcasecmp(req->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * setup_request: sets every option of one attempt on the (reset) handle:
+ * method, body, headers, limits, redirects, protocols, callbacks.
+ */
+static void
+setup_request(NangoHttp *h, const NangoRequest *req)
+{
+	CURL	   *c = h->curl;
+	int			i;
+
+	curl_easy_reset(c);
+	if (h->hdrs)
+		curl_slist_free_all(h->hdrs);
+	h->hdrs = NULL;
+
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, NANGO_USER_AGENT);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) h->max_size);
+	nango_guard_install(c, &h->guard);
+
+	if (strcmp(req->method, "GET") == 0)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(req->method, "POST") == 0)
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+	else
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body != NULL && strcmp(req->method, "GET") != 0)
+	{
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(req->body));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		if (!has_header(req, "Content-Type"))
+			h->hdrs = curl_slist_append(h->hdrs, "Content-Type: application/json");
+	}
+	else if (strcmp(req->method, "POST") == 0)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	if (!has_header(req, "Accept"))
+		h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
+	/* no "Expect: 100-continue" round trip for bodies */
+	h->hdrs = curl_slist_append(h->hdrs, "Expect:");
+	for (i = 0; i < req->nheaders; i++)
+	{
+		char	   *line;
+
+		/* "Name;" is curl's way to send a header with an empty value */
+		if (req->headers[i].value[0] == '\0')
+			line = psprintf("%s;", req->headers[i].name);
+		else
+			line = psprintf("%s: %s", req->headers[i].name, req->headers[i].value);
+		h->hdrs = curl_slist_append(h->hdrs, line);
+		pfree(line);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
+}
+
+/*
+ * perform_once: one attempt.  Returns the curl result; interrupts are
+ * serviced (CHECK_FOR_INTERRUPTS) once curl has returned.
+ */
+static CURLcode
+perform_once(NangoHttp *h, const NangoRequest *req)
+{
+	CURLcode	rc;
+
+	setup_request(h, req);
+	h->body.len = 0;
+	if (h->body.data)
+		h->body.data[0] = '\0';
+	h->body.oom = false;
+	h->link.len = 0;
+	if (h->link.data)
+		h->link.data[0] = '\0';
+	h->retry_after[0] = '\0';
+	h->errbuf[0] = '\0';
+	h->too_large = false;
+	h->guard.refused[0] = '\0';
+	h->last_status = 0;
+
+	pgstat_report_wait_start(PG_WAIT_EXTENSION);
+	rc = curl_easy_perform(h->curl);
+	pgstat_report_wait_end();
+	CHECK_FOR_INTERRUPTS();
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->last_status);
+	if (h->body.data == NULL)
+		mbuf_append(&h->body, "", 0);
+	return rc;
+}
+
+/*
+ * retry_after_ms: the wait a Retry-After header asks for (seconds or an
+ * HTTP date), or -1 when absent or unreadable.
+ */
+static long
+retry_after_ms(const char *value)
+{
+	char	   *end;
+	long		secs;
+	time_t		when;
+
+	if (value[0] == '\0')
+		return -1;
+	secs = strtol(value, &end, 10);
+	if (end != value && *end == '\0')
+		return secs < 0 ? 0 : secs * 1000;
+	when = curl_getdate(value, NULL);
+	if (when == (time_t) -1)
+		return -1;
+	secs = (long) (when - time(NULL));
+	return secs < 0 ? 0 : secs * 1000;
+}
+
+/* backoff_ms: exponential backoff with jitter for retry number n (0-based). */
+static long
+backoff_ms(int n)
+{
+	long		base = 500L << (n < 6 ? n : 6);	/* 0.5s, 1s, 2s ... 32s */
+
+	return base / 2 + (long) (pg_prng_double(&pg_global_prng_state) * (base / 2));
+}
+
+/* sleep_ms: waits on the latch so that a cancel or shutdown ends the wait. */
+static void
+sleep_ms(long ms)
+{
+	TimestampTz end = GetCurrentTimestamp() + ms * 1000;
+
+	for (;;)
+	{
+		long		left = (long) ((end - GetCurrentTimestamp()) / 1000);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* retryable_curl_error: transport failures worth another attempt. */
+static bool
+retryable_curl_error(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_OPERATION_TIMEDOUT:
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+		case CURLE_SSL_CONNECT_ERROR:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* excerpt of the last body, secrets redacted, at most maxlen bytes */
+char *
+nango_http_body_excerpt(NangoHttp *h, int maxlen)
+{
+	char	   *s;
+	int			len;
+
+	if (h == NULL || h->body.data == NULL || h->body.len == 0)
+		return NULL;
+	len = h->body.len < (size_t) maxlen ? (int) h->body.len : maxlen;
+	/* cut at a character boundary */
+	while (len > 0 && (size_t) len < h->body.len &&
+		   (((unsigned char) h->body.data[len]) & 0xC0) == 0x80)
+		len--;
+	s = palloc(len + 1);
+	memcpy(s, h->body.data, len);
+	s[len] = '\0';
+	if (!pg_verify_mbstr(PG_UTF8, s, len, true))
+	{
+		int			i;
+
+		/* not UTF-8 (or NUL bytes): keep ASCII only */
+		for (i = 0; i < len; i++)
+			if (s[i] == '\0' || IS_HIGHBIT_SET(s[i]))
+				s[i] = '?';
+	}
+	else if (GetDatabaseEncoding() != PG_UTF8)
+		s = pg_any_to_server(s, len, PG_UTF8);
+	if (h->body.len > (size_t) len)
+		s = psprintf("%s...", s);
+	return nango_redact_text(s, h->secrets);
+}
+
+long
+nango_http_last_status(NangoHttp *h)
+{
+	return h ? h->last_status : 0;
+}
+
+/*
+ * fail_transport: the ERROR for a request that got no usable response.
+ */
+static void
+fail_transport(NangoHttp *h, const NangoRequest *req, CURLcode rc, int attempts)
+{
+	char	   *url = nango_redact_url(req->url, h->secrets);
+
+	if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("response body of %s %s is larger than nango.max_response_size (%zu bytes)",
+						req->method, url, h->max_size)));
+	if (h->guard.refused[0] != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("request %s %s refused: %s", req->method, url, h->guard.refused),
+				 errhint("A superuser can allow private addresses with nango.allow_private_networks.")));
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("request %s %s timed out after %d ms", req->method, url, req->timeout_ms),
+				 errhint("Raise the sync's \"timeout\" or nango.http_timeout."),
+				 attempts > 1 ? errdetail("Gave up after %d attempts.", attempts) : 0));
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("request %s %s failed: %s", req->method, url,
+					nango_redact_text(h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc), h->secrets)),
+			 attempts > 1 ? errdetail("Gave up after %d attempts.", attempts) : 0));
+}
+
+/*
+ * fail_status: the ERROR for an HTTP status nango does not accept.
+ */
+static void
+fail_status(NangoHttp *h, const NangoRequest *req, int attempts)
+{
+	char	   *url = nango_redact_url(req->url, h->secrets);
+	char	   *excerpt = nango_http_body_excerpt(h, 300);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("HTTP %ld from %s %s", h->last_status, req->method, url),
+			 excerpt ? errdetail("Response body: %s", excerpt) : 0,
+			 attempts > 1 ? errhint("Gave up after %d attempts.", attempts) : 0));
+}
+
+/*
+ * retry_wait: the wait before the next attempt, or -1 when the response
+ * asks for a wait longer than the cap (then nango fails at once).
+ */
+static long
+retry_wait(NangoHttp *h, int retry)
+{
+	long		ra = retry_after_ms(h->retry_after);
+
+	if (ra > NANGO_RETRY_AFTER_CAP_S * 1000L)
+		return -1;
+	if (ra >= 0)
+		return ra;
+	return backoff_ms(retry);
+}
+
+void
+nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
+{
+	int			attempt = 0;
+
+	h->max_size = (size_t) nango_max_response_size_kb * 1024;
+	for (;;)
+	{
+		CURLcode	rc = perform_once(h, req);
+		bool		retry;
+		long		wait;
+
+		attempt++;
+		if (h->body.oom)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while receiving a response")));
+		if (rc == CURLE_OK)
+		{
+			long		s = h->last_status;
+
+			if ((s >= 200 && s < 300) || (s == 401 && req->return_401))
+				break;
+			retry = (s == 429 || s >= 500);
+			if (!retry || attempt > req->retries)
+				fail_status(h, req, attempt);
+		}
+		else
+		{
+			if (!retryable_curl_error(rc) || h->guard.refused[0] != '\0' ||
+				attempt > req->retries)
+				fail_transport(h, req, rc, attempt);
+		}
+		wait = retry_wait(h, attempt - 1);
+		if (wait < 0)
+		{
+			char	   *url = nango_redact_url(req->url, h->secrets);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("HTTP %ld from %s %s: Retry-After \"%s\" is longer than %d seconds",
+							h->last_status, req->method, url,
+							h->retry_after, NANGO_RETRY_AFTER_CAP_S)));
+		}
+		nango_log(NANGO_LOG_INFO, LOG, "nango: %s %s: %s, retrying in %ld ms (attempt %d of %d)",
+				  req->method, nango_redact_url(req->url, h->secrets),
+				  rc == CURLE_OK ? psprintf("HTTP %ld", h->last_status) : curl_easy_strerror(rc),
+				  wait, attempt + 1, req->retries + 1);
+		sleep_ms(wait);
+	}
+	resp->status = h->last_status;
+	resp->body = h->body.data;
+	resp->body_len = h->body.len;
+	resp->link = h->link.len > 0 ? h->link.data : NULL;
+	resp->attempts = attempt;
+	{
+		char	   *eff = NULL;
+
+		curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff);
+		resp->effective_url = eff ? eff : req->url;
+	}
+}
+
+char *
+nango_url_escape(NangoHttp *h, const char *s)
+{
+	char	   *e = curl_easy_escape(h ? h->curl : NULL, s, (int) strlen(s));
+	char	   *r;
+
+	if (e == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	r = pstrdup(e);
+	curl_free(e);
+	return r;
+}
+
+char *
+nango_url_resolve(const char *base, const char *ref)
+{
+	CURLU	   *u = curl_url();
+	char	   *out = NULL;
+	char	   *result = NULL;
+
+	if (u == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (curl_url_set(u, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+		curl_url_set(u, CURLUPART_URL, ref, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+	{
+		result = pstrdup(out);
+		curl_free(out);
+	}
+	curl_url_cleanup(u);
+	return result;
+}

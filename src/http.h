@@ -1,0 +1,76 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.h
+ *	  HTTP requests of a job with libcurl (SPEC section 5): one handle per
+ *	  job reused across pages, redirects, gzip, size limit, timeouts,
+ *	  cancellation, retries with backoff and Retry-After.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NANGO_HTTP_H
+#define NANGO_HTTP_H
+
+#include "postgres.h"
+
+#include "config.h"
+#include "redact.h"
+
+typedef struct NangoHttp NangoHttp;
+
+/* One request to send. */
+typedef struct NangoRequest
+{
+	const char *method;			/* GET, POST, PUT, PATCH, DELETE */
+	const char *url;			/* full URL, query included */
+	int			nheaders;
+	const NangoPair *headers;
+	const char *body;			/* JSON text or NULL */
+	int			timeout_ms;		/* total per attempt */
+	int			retries;		/* retries after the first attempt */
+	bool		return_401;		/* give a 401 back to the caller instead of failing */
+} NangoRequest;
+
+/* The outcome of a request (valid until the next request on the handle). */
+typedef struct NangoResponse
+{
+	long		status;			/* HTTP status of the final response */
+	const char *body;			/* NUL-terminated body (decompressed) */
+	size_t		body_len;
+	const char *link;			/* Link header(s) joined with ", ", or NULL */
+	const char *effective_url;	/* URL after redirects */
+	int			attempts;		/* requests made, retries included */
+} NangoResponse;
+
+/*
+ * nango_http_create: a handle whose curl resources are freed when cxt is
+ * reset or deleted (including on ERROR).  secrets are used to redact error
+ * messages.
+ */
+extern NangoHttp *nango_http_create(MemoryContext cxt, const NangoSecrets *secrets);
+
+/*
+ * nango_http_fetch: sends the request, retrying connection errors,
+ * timeouts, 5xx and 429 with exponential backoff and jitter (honouring
+ * Retry-After up to NANGO_RETRY_AFTER_CAP_S).  A 2xx response (or a 401
+ * when return_401) is returned; every other outcome is an ERROR naming the
+ * status, the redacted URL and a body excerpt.
+ */
+extern void nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp);
+
+/* Longest Retry-After nango waits; a longer one fails the request at once. */
+#define NANGO_RETRY_AFTER_CAP_S 60
+
+/* What the last request did, for a failed job's error_detail. */
+extern long nango_http_last_status(NangoHttp *h);
+extern char *nango_http_body_excerpt(NangoHttp *h, int maxlen);
+
+/* Encode a string for a URL query (palloc'd). */
+extern char *nango_url_escape(NangoHttp *h, const char *s);
+
+/*
+ * nango_url_resolve: resolves ref (absolute, relative, or query-only)
+ * against base; returns a palloc'd absolute URL or NULL if invalid.
+ */
+extern char *nango_url_resolve(const char *base, const char *ref);
+
+#endif							/* NANGO_HTTP_H */

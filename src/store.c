@@ -1,0 +1,357 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.c
+ *	  Writing records into nango.raw, one page at a time, with a few
+ *	  batched statements per page (arrays as parameters, cached plans).
+ *
+ *	  Overwrite mode: the sync's rows are deleted at the start of the job
+ *	  and each page is inserted; the job runs in one subtransaction, so
+ *	  readers see the old rows until the job commits and a failed job
+ *	  changes nothing.
+ *
+ *	  Upsert mode: one lookup per page reads (unique_key, data_hash) of the
+ *	  page's keys; new keys are inserted, changed records updated, and
+ *	  unchanged rows are not touched at all (a re-sync of unchanged data
+ *	  costs a lookup, not a rewrite).  A key seen again later in the same
+ *	  job (its row already carries this job's id) replaces the earlier
+ *	  version without being counted twice.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "store.h"
+
+struct NangoStore
+{
+	int64		sync_id;
+	int64		job_id;
+	bool		upsert;
+	Jsonb	   *metadata;
+};
+
+static SPIPlanPtr plan_delete = NULL;
+static SPIPlanPtr plan_insert = NULL;
+static SPIPlanPtr plan_lookup = NULL;
+static SPIPlanPtr plan_update = NULL;
+
+/* prepare: a kept plan for one of the store's statements. */
+static SPIPlanPtr
+prepare(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep a plan");
+	return plan;
+}
+
+/* prepare_plans: the statements of both modes, prepared once per backend. */
+static void
+prepare_plans(void)
+{
+	Oid			t_del[1] = {INT8OID};
+	Oid			t_ins[6] = {INT8OID, INT8OID, JSONBOID, TEXTARRAYOID, JSONBARRAYOID, TEXTARRAYOID};
+	Oid			t_look[2] = {INT8OID, TEXTARRAYOID};
+
+	if (plan_delete == NULL)
+		plan_delete = prepare("DELETE FROM nango.raw WHERE sync_id = $1", 1, t_del);
+	if (plan_insert == NULL)
+		plan_insert = prepare("INSERT INTO nango.raw (sync_id, job_id, unique_key, data, metadata, data_hash) "
+							  "SELECT $1, $2, t.k, t.d, $3, t.h "
+							  "FROM ROWS FROM (pg_catalog.unnest($4::pg_catalog.text[]), "
+							  "pg_catalog.unnest($5::pg_catalog.jsonb[]), "
+							  "pg_catalog.unnest($6::pg_catalog.text[])) AS t(k, d, h)", 6, t_ins);
+	if (plan_lookup == NULL)
+		plan_lookup = prepare("SELECT unique_key, data_hash, job_id, deleted_at IS NOT NULL "
+							  "FROM nango.raw WHERE sync_id = $1 AND unique_key = ANY ($2)",
+							  2, t_look);
+	if (plan_update == NULL)
+		plan_update = prepare("UPDATE nango.raw r SET job_id = $2, data = t.d, metadata = $3, "
+							  "data_hash = t.h, emitted_at = pg_catalog.now(), deleted_at = NULL "
+							  "FROM ROWS FROM (pg_catalog.unnest($4::pg_catalog.text[]), "
+							  "pg_catalog.unnest($5::pg_catalog.jsonb[]), "
+							  "pg_catalog.unnest($6::pg_catalog.text[])) AS t(k, d, h) "
+							  "WHERE r.sync_id = $1 AND r.unique_key = t.k", 6, t_ins);
+}
+
+char *
+nango_data_hash(Jsonb *record)
+{
+	const unsigned char *p = (const unsigned char *) VARDATA(record);
+	int			len = VARSIZE(record) - VARHDRSZ;
+	uint64		a = hash_bytes_extended(p, len, UINT64CONST(0x9e3779b97f4a7c15));
+	uint64		b = hash_bytes_extended(p, len, UINT64CONST(0x6e616e676f686173));
+
+	return psprintf("%016llx%016llx", (unsigned long long) a, (unsigned long long) b);
+}
+
+NangoStore *
+nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
+{
+	NangoStore *st = palloc0(sizeof(NangoStore));
+
+	st->sync_id = sync_id;
+	st->job_id = job_id;
+	st->upsert = upsert;
+	st->metadata = metadata;
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		prepare_plans();
+		MemoryContextSwitchTo(cxt);
+	}
+	return st;
+}
+
+int64
+nango_store_clear(NangoStore *st)
+{
+	Datum		v[1] = {Int64GetDatum(st->sync_id)};
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (SPI_execute_plan(plan_delete, v, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the raw rows of sync " INT64_FORMAT, st->sync_id);
+	MemoryContextSwitchTo(cxt);
+	return (int64) SPI_processed;
+}
+
+/* text_array / jsonb_array: parameters for unnest(). */
+static Datum
+text_array(int n, char **vals, const int *idx)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(vals[idx ? idx[i] : i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static Datum
+jsonb_array(int n, Jsonb **vals, const int *idx)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = JsonbPGetDatum(vals[idx ? idx[i] : i]);
+	return PointerGetDatum(construct_array(d, n, JSONBOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * write_rows: runs the insert or update plan for the records idx[0..n-1]
+ * (keys may be NULL in overwrite mode: NULL unique keys).
+ */
+static void
+write_rows(NangoStore *st, SPIPlanPtr plan, int n, const int *idx, Jsonb **records,
+		   char **keys, char **hashes, int expect)
+{
+	Datum		v[6];
+	char		nulls[6] = "      ";
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (n == 0)
+		return;
+	v[0] = Int64GetDatum(st->sync_id);
+	v[1] = Int64GetDatum(st->job_id);
+	v[2] = st->metadata ? JsonbPGetDatum(st->metadata) : (Datum) 0;
+	if (st->metadata == NULL)
+		nulls[2] = 'n';
+	if (keys != NULL)
+		v[3] = text_array(n, keys, idx);
+	else
+	{
+		/* overwrite mode: an array of NULL keys */
+		Datum	   *d = palloc0(sizeof(Datum) * n);
+		bool	   *dn = palloc(sizeof(bool) * n);
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		memset(dn, true, sizeof(bool) * n);
+		v[3] = PointerGetDatum(construct_md_array(d, dn, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	v[4] = jsonb_array(n, records, idx);
+	v[5] = text_array(n, hashes, idx);
+	if (SPI_execute_plan(plan, v, nulls, false, 0) != expect)
+		elog(ERROR, "could not write to nango.raw");
+	/* SPI leaves us in its own context: return to the page's */
+	MemoryContextSwitchTo(cxt);
+}
+
+/* An existing row found by the lookup. */
+typedef struct Existing
+{
+	char	   *key;
+	char	   *hash;
+	int64		job_id;
+	bool		deleted;
+} Existing;
+
+static char **sort_keys;		/* qsort context for cmp_idx */
+
+/* cmp_idx: order record indexes by key, then by position. */
+static int
+cmp_idx(const void *a, const void *b)
+{
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+	int			c = strcmp(sort_keys[ia], sort_keys[ib]);
+
+	if (c != 0)
+		return c;
+	return ia < ib ? -1 : (ia > ib);
+}
+
+static int
+cmp_existing(const void *a, const void *b)
+{
+	return strcmp(((const Existing *) a)->key, ((const Existing *) b)->key);
+}
+
+/*
+ * last_of_each_key: indexes of the last record of each distinct key, in
+ * key order; returns how many.
+ */
+static int
+last_of_each_key(int n, char **keys, int *out)
+{
+	int		   *idx = palloc(sizeof(int) * n);
+	int			i;
+	int			m = 0;
+
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	sort_keys = keys;
+	qsort(idx, n, sizeof(int), cmp_idx);
+	for (i = 0; i < n; i++)
+		if (i == n - 1 || strcmp(keys[idx[i]], keys[idx[i + 1]]) != 0)
+			out[m++] = idx[i];
+	pfree(idx);
+	return m;
+}
+
+/* lookup: the existing rows of these keys, sorted by key. */
+static Existing *
+lookup(NangoStore *st, int n, const int *idx, char **keys, int *nfound)
+{
+	Datum		v[2];
+	Existing   *ex;
+	uint64		i;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	v[0] = Int64GetDatum(st->sync_id);
+	v[1] = text_array(n, keys, idx);
+	if (SPI_execute_plan(plan_lookup, v, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.raw");
+	/* copy the results into the page's context */
+	MemoryContextSwitchTo(cxt);
+	ex = palloc(sizeof(Existing) * (SPI_processed > 0 ? SPI_processed : 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		ex[i].key = SPI_getvalue(tup, td, 1);
+		ex[i].hash = SPI_getvalue(tup, td, 2);
+		ex[i].job_id = DatumGetInt64(SPI_getbinval(tup, td, 3, &isnull));
+		if (isnull)
+			ex[i].job_id = 0;
+		ex[i].deleted = DatumGetBool(SPI_getbinval(tup, td, 4, &isnull));
+	}
+	*nfound = (int) SPI_processed;
+	SPI_freetuptable(SPI_tuptable);
+	qsort(ex, *nfound, sizeof(Existing), cmp_existing);
+	return ex;
+}
+
+/*
+ * write_upsert: classifies the page's records against the existing rows
+ * and writes the new and changed ones (see the file header).
+ */
+static void
+write_upsert(NangoStore *st, int n, Jsonb **records, char **keys, char **hashes,
+			 NangoCounts *c, bool *changed)
+{
+	int		   *uniq = palloc(sizeof(int) * n);
+	int		   *ins = palloc(sizeof(int) * n);
+	int		   *upd = palloc(sizeof(int) * n);
+	int			nuniq;
+	int			nins = 0;
+	int			nupd = 0;
+	int			nfound;
+	Existing   *ex;
+	int			i;
+
+	nuniq = last_of_each_key(n, keys, uniq);
+	ex = lookup(st, nuniq, uniq, keys, &nfound);
+	for (i = 0; i < nuniq; i++)
+	{
+		int			r = uniq[i];
+		Existing	probe = {keys[r]};
+		Existing   *e = bsearch(&probe, ex, nfound, sizeof(Existing), cmp_existing);
+		bool		seen_in_job = (e != NULL && e->job_id == st->job_id);
+
+		if (e == NULL)
+		{
+			ins[nins++] = r;
+			c->added++;
+		}
+		else if (e->deleted)
+		{
+			upd[nupd++] = r;
+			c->added++;
+		}
+		else if (strcmp(e->hash, hashes[r]) != 0)
+		{
+			upd[nupd++] = r;
+			if (!seen_in_job)
+				c->updated++;
+		}
+		else
+		{
+			if (!seen_in_job)
+				c->unchanged++;
+			continue;
+		}
+		changed[r] = true;
+	}
+	write_rows(st, plan_insert, nins, ins, records, keys, hashes, SPI_OK_INSERT);
+	write_rows(st, plan_update, nupd, upd, records, keys, hashes, SPI_OK_UPDATE);
+}
+
+void
+nango_store_write(NangoStore *st, int n, Jsonb **records, char **keys,
+				  NangoCounts *c, bool *changed)
+{
+	char	  **hashes;
+	int			i;
+
+	if (n == 0)
+		return;
+	hashes = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		hashes[i] = nango_data_hash(records[i]);
+		changed[i] = false;
+	}
+	if (!st->upsert)
+	{
+		write_rows(st, plan_insert, n, NULL, records, NULL, hashes, SPI_OK_INSERT);
+		c->added += n;
+		for (i = 0; i < n; i++)
+			changed[i] = true;
+		return;
+	}
+	write_upsert(st, n, records, keys, hashes, c, changed);
+}
