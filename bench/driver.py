@@ -114,18 +114,6 @@ class Bench:
         conn = self.connect()
         try:
             cur = conn.cursor()
-            cur.execute("SELECT to_regclass(%s)", (typed_table,))
-            if cur.fetchone()[0] is None:
-                raise Failed("typed table %s does not exist" % typed_table)
-            cur.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                        (typed_table,))
-            have = dict(cur.fetchall())
-            for c, t in exp["typed_columns"]:
-                ht = have.get(c)
-                ht = {"timestamp with time zone": "timestamptz"}.get(ht, ht)
-                if ht != t:
-                    raise Failed("typed column %s is %s, expected %s" % (c, ht or "missing", t))
             cur.execute("SELECT count(*), count(DISTINCT unique_key), "
                         "count(*) FILTER (WHERE unique_key IS DISTINCT FROM data->>'id'), "
                         "md5(string_agg(data::text, E'\\n' ORDER BY unique_key COLLATE \"C\")) "
@@ -137,6 +125,18 @@ class Bench:
                 raise Failed("raw rows: %d with unique_key different from data->>'id'" % badkey)
             if md5 != exp["raw_md5"]:
                 raise Failed("raw checksum %s, expected %s" % (md5, exp["raw_md5"]))
+            cur.execute("SELECT to_regclass(%s)", (typed_table,))
+            if cur.fetchone()[0] is None:
+                raise Failed("raw rows correct, but typed table %s does not exist" % typed_table)
+            cur.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                        (typed_table,))
+            have = dict(cur.fetchall())
+            for c, t in exp["typed_columns"]:
+                ht = have.get(c)
+                ht = {"timestamp with time zone": "timestamptz"}.get(ht, ht)
+                if ht != t:
+                    raise Failed("typed column %s is %s, expected %s" % (c, ht or "missing", t))
             line = " || '|' || ".join(self.check_expr(c) for c in exp["check_columns"])
             cur.execute("SELECT count(*), count(DISTINCT id), "
                         "md5(string_agg(%s, E'\\n' ORDER BY id COLLATE \"C\")) FROM %s WHERE %s"
@@ -224,7 +224,7 @@ class Bench:
         cur.execute("SELECT pg_backend_pid(), set_config('statement_timeout', %s, false)",
                     ("%ds" % self.args.timeout,))
         pid = cur.fetchone()[0]
-        sampler = MemorySampler(pid) if probe else None
+        sampler = MemorySampler(pid) if probe is not None else None
         try:
             t0 = time.perf_counter()
             cur.execute("SELECT nango.run_sync(%s)", (sync_id,))
@@ -251,7 +251,7 @@ class Bench:
             info += " mismatch %s skipped %s" % (mismatch, skipped)
         if probe is None:
             self.verify("nango.raw", "sync_id = %d AND deleted_at IS NULL" % sync_id,
-                        self.nango_table(w),
+                        self.nango_table("W1" if w == "W2" else w),
                         "_nango_sync_id = %d AND _nango_deleted_at IS NULL" % sync_id)
         return t, info
 
