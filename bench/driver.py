@@ -19,6 +19,7 @@ Repetitions are interleaved, the contenders' order rotating.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -433,7 +434,7 @@ def profile(b, workload):
                              capture_output=True, text=True)
         for line in out.stdout.splitlines():
             if line.strip() and not line.startswith("#"):
-                log("  " + line.rstrip())
+                log("  " + re.sub(r"(\s+-)+\s*$", "", line))
     except Failed as e:
         log("  FAILED: %s" % e)
 
