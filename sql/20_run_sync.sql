@@ -133,7 +133,41 @@ SELECT status, pages, fetched, unport(error_message) AS error_message,
 SELECT count(*) AS leaks FROM nango.jobs
  WHERE coalesce(error_message, '') || coalesce(error_detail, '') ~ 'hs-secret-token|abc123secret';
 
+-- Only the owner (or a member of the owner role, or a superuser) may run a
+-- sync; an unknown sync id is a clear error.
+SELECT nango.run_sync(-42);
+CREATE ROLE nango_engine_alice;
+CREATE ROLE nango_engine_bob;
+GRANT nango_engine_alice TO nango_engine_bob;
+CREATE ROLE nango_engine_eve;
+SET ROLE nango_engine_alice;
+SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts'), '{
+  "headers": {"authorization": "Bearer alice-token"}, "response_path": "results",
+  "unique_key": "id", "auto_mapping": false}') AS alice \gset
+SELECT nango.run_sync(:alice) > 0 AS ran;
+SELECT status, fetched_count FROM nango.jobs WHERE sync_id = :alice;
+SELECT count(*) FROM nango.raw WHERE sync_id = :alice;
+SET ROLE nango_engine_bob;
+SELECT nango.run_sync(:alice) > 0 AS ran;
+SELECT set_config('engine_test.alice', :'alice', false) IS NOT NULL AS set;
+SET ROLE nango_engine_eve;
+DO $$ BEGIN
+  PERFORM nango.run_sync(current_setting('engine_test.alice')::bigint);
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'refused with SQLSTATE %: %', SQLSTATE, regexp_replace(SQLERRM, '[0-9]+', 'N');
+END $$;
+SELECT count(*) AS visible FROM nango.raw WHERE sync_id = :alice;
+RESET ROLE;
+
+-- The network guard: with nango.allow_private_networks off, the loopback
+-- mock is refused (checked on the address connected to).
+SET nango.allow_private_networks = off;
+SELECT run_quiet(:hs);
+SELECT status, unport(error_message) AS error_message FROM job WHERE sync_id = :hs ORDER BY id DESC LIMIT 1;
+RESET nango.allow_private_networks;
+
 DROP EXTENSION nango CASCADE;
+DROP ROLE nango_engine_alice, nango_engine_bob, nango_engine_eve;
 DROP FUNCTION mock_requests(text, text);
 DROP FUNCTION run_quiet(bigint);
 DROP FUNCTION unport(text);

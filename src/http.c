@@ -195,12 +195,15 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
-/* progress_cb: aborts the transfer when the backend has an interrupt pending. */
+/*
+ * progress_cb: aborts the transfer when a cancel or termination is pending
+ * (other interrupts, e.g. barriers, wait until the transfer is done).
+ */
 static int
 progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 			curl_off_t ultotal, curl_off_t ulnow)
 {
-	return InterruptPending ? 1 : 0;
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
 }
 
 /* has_header: does the request carry a header of that name already? */
@@ -519,6 +522,11 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 			retry = (s == 429 || s >= 500);
 			if (!retry || attempt > req->retries)
 				fail_status(h, req, attempt);
+		}
+		else if (rc == CURLE_ABORTED_BY_CALLBACK && attempt <= req->retries + 10)
+		{
+			/* a cancel that CHECK_FOR_INTERRUPTS did not act on: send again */
+			continue;
 		}
 		else
 		{

@@ -47,4 +47,22 @@ extern void nango_map_delete_keys(NangoMapTable *mt, int n, char **keys, bool so
 
 extern void nango_map_close(NangoMapTable *mt);
 
+/*
+ * nango_map_created: true when nango_map_open created the table in this
+ * job.  In upsert mode the engine should then write every record of the
+ * job, not only the changed ones, so that a table dropped by the user (or
+ * auto_mapping turned on later) gets every row back.
+ */
+extern bool nango_map_created(NangoMapTable *mt);
+
+/*
+ * nango_map_drop_data: for nango.delete_sync(..., drop_data => true):
+ * removes the sync's rows from its mapped table (mapped_table as stored in
+ * nango.syncs), and drops the table when no other sync's rows remain in it
+ * and no other sync names it.  Runs as the current user (the sync's owner
+ * or a superuser); a table the user does not own is emptied of the sync's
+ * rows but kept.  Call it before deleting the sync's row.
+ */
+extern void nango_map_drop_data(int64 sync_id, const char *mapped_table);
+
 #endif							/* NANGO_MAPPING_H */
