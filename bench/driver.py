@@ -335,6 +335,7 @@ class Bench:
                 log("  %-3s %-7s %10.3f %10.1f %10s %10s" % (
                     w, c, m, m / n * 1e6, ("%.2fx" % (m / fl)) if fl else "-",
                     ("%.2fx" % (m / sc)) if sc else "-"))
+        targets(med)
         return med
 
     # --- mock API ceiling ----------------------------------------------------------
@@ -395,9 +396,33 @@ class Bench:
                 log("  %5d pages: FAILED: %s" % (pages, e))
         if len(got) == 2:
             a, b = got["m2k"], got["m20k"]
+            growth = b["peak_RssAnon"] / a["peak_RssAnon"] - 1
             log("  20,000 vs 2,000 pages: VmHWM %+.1f%%, peak RssAnon %+.1f%%" % (
-                (b["VmHWM"] / a["VmHWM"] - 1) * 100,
-                (b["peak_RssAnon"] / a["peak_RssAnon"] - 1) * 100))
+                (b["VmHWM"] / a["VmHWM"] - 1) * 100, growth * 100))
+            log("  target: peak private memory (RssAnon) of 20,000 pages within 10%% of "
+                "2,000 pages: %s; under 64 MB: %s" % (
+                    verdict(growth <= 0.10), verdict(b["peak_RssAnon"] < 64 * 1024)))
+
+
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+def targets(med):
+    """The performance targets of the project, checked against the medians."""
+    log("\n== targets")
+    for w, limit in (("W1", 1.3), ("W2", 0.6)):
+        n, f = med.get((w, "nango")), med.get((w, "floor"))
+        if n is None or f is None:
+            log("  nango %s at most %.1fx the floor: no figure" % (w, limit))
+        else:
+            log("  nango %s at most %.1fx the floor: %s (%.2fx)" % (w, limit, verdict(n / f <= limit), n / f))
+    for w in WORKLOADS:
+        n, sc = med.get((w, "nango")), med.get((w, "script"))
+        if n is None or sc is None:
+            log("  nango %s ahead of the script peer: no figure" % w)
+        else:
+            log("  nango %s ahead of the script peer: %s (%.2fx its time)" % (w, verdict(n < sc), n / sc))
 
 
 def profile(b, workload):
