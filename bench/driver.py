@@ -533,7 +533,14 @@ def main():
         results = {}
         for rep in range(args.reps):
             b.repetition(rep, results)
-        b.summary(results)
+        med = b.summary(results)
+        if os.environ.get("RESULTS"):
+            with open(os.environ["RESULTS"], "w") as f:
+                json.dump({"records": b.exp["records"], "reps": args.reps,
+                           "runs": [{"rep": r + 1, "workload": w, "contender": c, "seconds": t}
+                                    for (r, w, c), t in sorted(results.items())],
+                           "medians": [{"workload": w, "contender": c, "seconds": t}
+                                       for (w, c), t in sorted(med.items())]}, f, indent=1)
     if args.only in ("", "memory"):
         b.memory()
 
