@@ -1,7 +1,7 @@
 -- Privilege escalation attempts through nango's own code paths.  Every
 -- attack below must leave the attacking role without superuser rights.
-CREATE EXTENSION IF NOT EXISTS nango;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS nango;
 DROP ROLE IF EXISTS esc_alice;
 DROP ROLE IF EXISTS esc_bob;
 RESET client_min_messages;

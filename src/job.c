@@ -39,16 +39,19 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "common/hashfn.h"
 
 #include "config.h"
 #include "http.h"
+#include "incremental.h"
 #include "job.h"
 #include "jsonpath.h"
 #include "mapping.h"
 #include "nango.h"
 #include "paging.h"
+#include "pizzly.h"
 #include "redact.h"
 #include "store.h"
 #include "util.h"
@@ -68,11 +71,14 @@ typedef struct JobRun
 	const NangoConfig *cfg;
 	NangoSecrets secrets;
 	NangoHttp  *http;
+	NangoPizzly *pizzly;		/* Pizzly token source, or NULL */
 	NangoCounts counts;
 	int			page;			/* page being fetched (1-based), 0 before */
 	char	   *url;			/* redacted URL of the current request */
 	char	   *method;
 	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
+	NangoIncremental *incr;		/* incremental sync, or NULL */
+	bool		truncated;		/* paging stopped by max_total */
 	MemoryContext jobcxt;
 	MemoryContext pagecxt;
 } JobRun;
@@ -85,6 +91,7 @@ typedef struct SyncRow
 	Jsonb	   *config;
 	char	   *friendly_name;
 	char	   *mapped_table;
+	Jsonb	   *incremental_state;	/* NULL: none */
 } SyncRow;
 
 /*
@@ -110,8 +117,8 @@ read_sync(int64 sync_id, SyncRow *row, MemoryContext cxt)
 	TupleDesc	td;
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT owner::pg_catalog.oid, url, config, friendly_name, mapped_table "
-							  "FROM nango.syncs WHERE id = $1",
+	if (SPI_execute_with_args("SELECT owner::pg_catalog.oid, url, config, friendly_name, mapped_table, "
+							  "incremental_state FROM nango.syncs WHERE id = $1",
 							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read nango.syncs");
 	MemoryContextSwitchTo(cxt);
@@ -124,6 +131,11 @@ read_sync(int64 sync_id, SyncRow *row, MemoryContext cxt)
 	row->config = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 3, &isnull));
 	row->friendly_name = SPI_getvalue(tup, td, 4);
 	row->mapped_table = SPI_getvalue(tup, td, 5);
+	{
+		Datum		d = SPI_getbinval(tup, td, 6, &isnull);
+
+		row->incremental_state = isnull ? NULL : DatumGetJsonbPCopy(d);
+	}
 	return true;
 }
 
@@ -204,6 +216,8 @@ nango_job_create(int64 sync_id, int attempt)
 	bool		isnull;
 	int64		job_id;
 
+	int			pinned = nango_pin_search_path();
+
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
 	sync_lock_tag(&tag, sync_id);
@@ -221,6 +235,7 @@ nango_job_create(int64 sync_id, int attempt)
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	nango_pop_role(&saved);
+	nango_unpin_search_path(pinned);
 	return job_id;
 }
 
@@ -237,18 +252,23 @@ static int64
 replace_nul_escapes(char *s, size_t len)
 {
 	int64		n = 0;
-	size_t		i;
+	size_t		i = 0;
 
-	for (i = 0; i + 1 < len; i++)
+	for (;;)
 	{
-		if (s[i] != '\\')
-			continue;
+		char	   *bs = memchr(s + i, '\\', len - i);
+
+		if (bs == NULL)
+			break;
+		i = bs - s;
+		if (i + 1 >= len)
+			break;
 		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
 		{
 			memcpy(s + i + 2, "FFFD", 4);
 			n++;
 		}
-		i++;					/* skip the escaped character */
+		i += 2;					/* skip the escaped character */
 	}
 	return n;
 }
@@ -256,6 +276,8 @@ replace_nul_escapes(char *s, size_t len)
 /*
  * parse_page: validates and parses a response body with PostgreSQL's
  * jsonb parser (every digit of every number kept).  Errors name the page.
+ * An empty body is an error on page 1 and the end of the data later
+ * (NULL), like a missing response_path.
  */
 static Jsonb *
 parse_page(JobRun *run, const NangoResponse *resp)
@@ -264,18 +286,26 @@ parse_page(JobRun *run, const NangoResponse *resp)
 	Jsonb	   *jb = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	if (resp->body_len == 0 && run->page > 1)
+		return NULL;			/* an empty later page: the end of the data */
 	if (resp->body_len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("page %d: the response body is empty (HTTP %ld)", run->page, resp->status)));
-	if (strlen(text) != resp->body_len ||
-		!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
+	if (strlen(text) != resp->body_len)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("page %d: the response body contains a NUL byte, so it is not JSON text", run->page)));
+	if (!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("page %d: the response body is not valid UTF-8", run->page)));
 	run->nul_replaced += replace_nul_escapes(text, resp->body_len);
+	/* a UTF-8 byte order mark is not JSON: skip it */
+	if (resp->body_len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		text += 3;
 	if (GetDatabaseEncoding() != PG_UTF8)
-		text = pg_any_to_server(text, (int) resp->body_len, PG_UTF8);
+		text = pg_any_to_server(text, (int) strlen(text), PG_UTF8);
 
 	PG_TRY();
 	{
@@ -349,8 +379,10 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("page %d: the value at response_path \"%s\" is a JSON scalar, not an array or object",
 						run->page, cfg->response_path ? cfg->response_path : "")));
-	pr->hash = hash_bytes_extended((const unsigned char *) v.val.binary.data,
-								   v.val.binary.len, 0);
+	/* the loop check of offset and page-number paging compares pages */
+	if (cfg->paging == NANGO_PAGING_OFFSET || cfg->paging == NANGO_PAGING_NUMBER)
+		pr->hash = hash_bytes_extended((const unsigned char *) v.val.binary.data,
+									   v.val.binary.len, 0);
 	if (!JsonContainerIsArray(v.val.binary.data))
 	{
 		pr->n = limit == 0 ? 0 : 1;
@@ -458,20 +490,124 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 	NangoRequest req;
 	char	   *url;
 	char	   *body;
+	bool		refreshed = false;
 
-	nango_pager_request(pager, &url, &body);
-	run->url = nango_redact_url(url, &run->secrets);
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
-			  run->name, run->page, cfg->method, run->url);
-	memset(&req, 0, sizeof(req));
-	req.method = cfg->method;
-	req.url = url;
-	req.nheaders = cfg->nheaders;
-	req.headers = cfg->headers;
-	req.body = body;
-	req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
-	req.retries = cfg->retries;
-	nango_http_fetch(run->http, &req, resp);
+	for (;;)
+	{
+		MemoryContext cur;
+
+		nango_pager_request(pager, &url, &body);
+		/* a next URL from the API may carry new secrets (e.g. a signature) */
+		cur = MemoryContextSwitchTo(run->jobcxt);
+		nango_secrets_add_url(&run->secrets, url, false);
+		MemoryContextSwitchTo(cur);
+		run->url = nango_redact_url(url, &run->secrets);
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
+				  run->name, run->page, cfg->method, run->url);
+		memset(&req, 0, sizeof(req));
+		req.method = cfg->method;
+		req.url = url;
+		req.nheaders = cfg->nheaders;
+		req.headers = cfg->headers;
+		req.body = body;
+		req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
+		req.retries = cfg->retries;
+		/* with Pizzly, a 401 fetches the token again and retries once */
+		req.return_401 = run->pizzly != NULL && !refreshed;
+		nango_http_fetch(run->http, &req, resp);
+		if (resp->status != 401 || !req.return_401)
+			break;
+		nango_pizzly_refresh(run->pizzly);
+		refreshed = true;
+	}
+}
+
+/*
+ * start_incremental: the value of the last successful job (or the initial
+ * value) goes with every request of this job.
+ */
+static void
+start_incremental(JobRun *run, NangoPager *pager)
+{
+	bool		is_number;
+	char	   *v = nango_incr_start_value(run->incr->stored,
+										   run->cfg->incremental_initial_value, &is_number);
+
+	if (v != NULL)
+		nango_pager_add_param(pager, run->cfg->incremental_request_path, v, is_number);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": incremental from %s",
+			  run->name, v ? v : "the beginning");
+}
+
+/*
+ * save_incremental: after a successful job, the highest value seen becomes
+ * the sync's incremental state (in the job's subtransaction).
+ */
+static void
+save_incremental(JobRun *run)
+{
+	Jsonb	   *final = nango_incr_final(run->incr);
+	NangoSavedRole saved;
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		v[2];
+
+	if (final == NULL)
+		return;
+	v[0] = Int64GetDatum(run->sync_id);
+	v[1] = JsonbPGetDatum(final);
+	nango_push_role(nango_extension_owner(), &saved);
+	if (SPI_execute_with_args("UPDATE nango.syncs SET incremental_state = $2 WHERE id = $1",
+							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not store the incremental state");
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
+}
+
+/* Mapped table and owner, for the delete callback. */
+typedef struct DeleteTarget
+{
+	NangoMapTable *mt;
+	Oid			owner;
+	bool		soft;
+} DeleteTarget;
+
+/* map_delete_keys: removes the deleted keys from the mapped table too. */
+static void
+map_delete_keys(void *arg, int n, char **keys)
+{
+	DeleteTarget *t = (DeleteTarget *) arg;
+	NangoSavedRole saved;
+
+	if (t->mt == NULL)
+		return;
+	nango_push_role(t->owner, &saved);
+	nango_map_delete_keys(t->mt, n, keys, t->soft);
+	nango_pop_role(&saved);
+}
+
+/*
+ * delete_unseen: after a complete full-refresh job (not cut by max_total,
+ * not incremental), the sync's keys the job did not see are deleted.
+ */
+static void
+delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt)
+{
+	DeleteTarget t;
+	NangoSavedRole saved;
+
+	if (run->truncated)
+	{
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": max_total cut the job short, no rows deleted", run->name);
+		return;
+	}
+	t.mt = mt;
+	t.owner = run->owner;
+	t.soft = (run->cfg->delete_mode == NANGO_DELETE_SOFT);
+	nango_push_role(nango_extension_owner(), &saved);
+	run->counts.deleted = nango_store_delete_unseen(st, t.soft, map_delete_keys, &t);
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
 }
 
 /*
@@ -485,6 +621,8 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	NangoPager	pager;
 
 	nango_pager_init(&pager, cfg, run->http, run->jobcxt);
+	if (run->incr != NULL)
+		start_incremental(run, &pager);
 	while (!pager.done)
 	{
 		NangoResponse resp;
@@ -498,7 +636,13 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		run->page++;
 		fetch_page(run, &pager, &resp);
 		body = parse_page(run, &resp);
-		extract_records(run, body, &pr);
+		if (body != NULL)
+			extract_records(run, body, &pr);
+		else
+		{
+			memset(&pr, 0, sizeof(pr));
+			pr.missing = true;
+		}
 		if (pr.missing)
 		{
 			run->counts.pages++;
@@ -510,6 +654,13 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		run->counts.pages++;
 		if (cfg->unique_key != NULL)
 			record_keys(run, &pr);
+		if (run->incr != NULL)
+		{
+			int			i;
+
+			for (i = 0; i < pr.n; i++)
+				nango_incr_see(run->incr, pr.records[i]);
+		}
 		store_page(run, st, mt, &pr);
 		nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
 		/* whatever the callees left current, the page's work stays in pagecxt */
@@ -519,6 +670,7 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 							&resp, remaining);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
+	run->truncated = (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": paging ended after page %d: %s",
 			  run->name, run->page, pager.stop_reason ? pager.stop_reason : "done");
 }
@@ -545,6 +697,8 @@ collect_secrets(JobRun *run)
 	for (i = 0; i < cfg->nparams; i++)
 		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
 			nango_secrets_add(&run->secrets, cfg->params[i].value);
+	nango_secrets_add_url(&run->secrets, cfg->url, true);
+	nango_secrets_add_json(&run->secrets, cfg->body);
 }
 
 /*
@@ -563,16 +717,38 @@ run_job(JobRun *run, SyncRow *sync)
 	sync_lock_tag(&tag, run->sync_id);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
+	/* a dropped owner: nobody's rights to act with (syncs keep its OID) */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(run->owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the owner of sync " INT64_FORMAT " (role with OID %u) no longer exists",
+						run->sync_id, run->owner),
+				 errhint("Delete the sync with nango.delete_sync, or add it again as an existing role.")));
+
 	cfg = run->cfg = nango_config_parse(sync->url, sync->config);
 	collect_secrets(run);
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
+	if (cfg->pizzly_connection_id != NULL)
+		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
 		metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cfg->metadata)));
 
 	SPI_connect();
 	MemoryContextSwitchTo(run->jobcxt);
+	/* plans are prepared as the extension owner too (search_path pinned) */
+	nango_push_role(nango_extension_owner(), &saved);
 	st = nango_store_open(run->sync_id, run->job_id, cfg->unique_key != NULL, metadata);
+	nango_pop_role(&saved);
+	if (cfg->incremental_cursor_path != NULL)
+	{
+		run->incr = palloc0(sizeof(NangoIncremental));
+		run->incr->cursor_path = cfg->incremental_cursor_path;
+		run->incr->stored = sync->incremental_state;
+		run->incr->cxt = run->jobcxt;
+	}
+	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
+		nango_store_track_keys(st);
 	if (cfg->auto_mapping)
 	{
 		nango_push_role(run->owner, &saved);
@@ -591,6 +767,10 @@ run_job(JobRun *run, SyncRow *sync)
 	}
 
 	run_pages(run, st, mt);
+	if (run->incr != NULL)
+		save_incremental(run);
+	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
+		delete_unseen(run, st, mt);
 
 	if (mt != NULL)
 	{
@@ -717,6 +897,39 @@ failure_detail(JobRun *run, ErrorData *edata)
 	return nango_redact_text(buf.data, &run->secrets);
 }
 
+/*
+ * load_job: the job's sync id and its sync row (as the extension owner),
+ * allocated in cxt; the job row's pid becomes this process.  A job that is
+ * not 'running' is an error.
+ */
+static void
+load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
+{
+	NangoSavedRole saved;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		vals[2] = {Int64GetDatum(run->job_id), Int32GetDatum(MyProcPid)};
+	bool		isnull;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	/* the process that executes the job may not be the one that created it */
+	if (SPI_execute_with_args("UPDATE nango.jobs SET pid = $2 WHERE id = $1 AND status = 'running' "
+							  "RETURNING sync_id",
+							  2, types, vals, NULL, false, 1) != SPI_OK_UPDATE_RETURNING ||
+		SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("job " INT64_FORMAT " does not exist or is not running", run->job_id)));
+	run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!read_sync(run->sync_id, sync, cxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
+	SPI_finish();
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(cxt);
+}
+
 NangoJobStatus
 nango_job_execute(int64 job_id)
 {
@@ -724,36 +937,13 @@ nango_job_execute(int64 job_id)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	JobRun	   *run = palloc0(sizeof(JobRun));
 	SyncRow		sync;
-	NangoSavedRole saved;
 	NangoJobStatus status = NANGO_JOB_SUCCEEDED;
 	char	   *message = NULL;
 	char	   *detail = NULL;
+	int			pinned = nango_pin_search_path();
 
 	run->job_id = job_id;
-	nango_push_role(nango_extension_owner(), &saved);
-	SPI_connect();
-	{
-		Oid			types[1] = {INT8OID};
-		Datum		vals[1] = {Int64GetDatum(job_id)};
-		bool		isnull;
-
-		if (SPI_execute_with_args("SELECT sync_id FROM nango.jobs WHERE id = $1 AND status = 'running'",
-								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("job " INT64_FORMAT " does not exist or is not running", job_id)));
-		run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	MemoryContextSwitchTo(oldcxt);
-	if (!read_sync(run->sync_id, &sync, oldcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
-	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
-	nango_pop_role(&saved);
-	MemoryContextSwitchTo(oldcxt);
+	load_job(run, &sync, oldcxt);
 	run->owner = sync.owner;
 	run->name = sync.friendly_name ? sync.friendly_name : psprintf(INT64_FORMAT, run->sync_id);
 
@@ -793,7 +983,9 @@ nango_job_execute(int64 job_id)
 	MemoryContextDelete(run->jobcxt);
 	run->jobcxt = run->pagecxt = NULL;
 	run->http = NULL;
+	run->pizzly = NULL;
 	finish_job(run, status, message, detail);
+	nango_unpin_search_path(pinned);
 	return status;
 }
 
@@ -882,10 +1074,13 @@ nango_run_sync(PG_FUNCTION_ARGS)
 	int64		job_id;
 	NangoJobStatus status;
 
+	int			pinned = nango_pin_search_path();
+
 	check_run_allowed(sync_id);
 	job_id = nango_job_create(sync_id, 1);
 	status = nango_job_execute(job_id);
 	if (status != NANGO_JOB_SUCCEEDED)
 		warn_failed_job(job_id, status);
+	nango_unpin_search_path(pinned);
 	PG_RETURN_INT64(job_id);
 }

@@ -30,7 +30,9 @@ typedef struct NangoStore NangoStore;
 /*
  * nango_store_open: prepares writing for one job.  upsert selects the mode;
  * metadata is the sync's metadata object (or NULL).  Must be called with
- * SPI connected; the caller runs store calls as the extension owner.
+ * SPI connected; the caller makes every store call as the extension owner
+ * (nango_push_role, which pins search_path: the statements are prepared
+ * and run with pg_catalog's operators only).
  */
 extern NangoStore *nango_store_open(int64 sync_id, int64 job_id, bool upsert,
 									Jsonb *metadata);
@@ -48,6 +50,20 @@ extern int64 nango_store_clear(NangoStore *st);
  */
 extern void nango_store_write(NangoStore *st, int n, Jsonb **records, char **keys,
 							  NangoCounts *counts, bool *changed);
+
+/*
+ * Delete modes (SPEC section 5).  nango_store_track_keys makes the store
+ * remember every key the job sees (in a tuplesort, so memory stays bounded
+ * by work_mem and spills to disk beyond); after a complete job,
+ * nango_store_delete_unseen removes (hard) or marks deleted (soft) the
+ * sync's live rows whose key was not seen, calling on_keys with each batch
+ * of removed keys (for the mapped table), and returns how many.
+ */
+typedef void (*NangoKeysCallback) (void *arg, int n, char **keys);
+
+extern void nango_store_track_keys(NangoStore *st);
+extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,
+									   NangoKeysCallback on_keys, void *arg);
 
 /*
  * nango_data_hash: the content hash stored in nango.raw.data_hash: 128 bits

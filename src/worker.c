@@ -1,36 +1,43 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  The background worker launcher and the job workers it starts.
+ *	  Registration of the background worker when nango is preloaded: the
+ *	  shared memory and utility hooks (shmem.c) and the static supervisor
+ *	  (supervisor.c), which keeps the launcher (launcher.c) running in
+ *	  nango.database; the launcher starts one job worker (jobworker.c)
+ *	  per running job.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+
 #include "nango.h"
 #include "worker.h"
+#include "worker_int.h"
 
 /*
- * nango_worker_register: registers shared memory and the launcher.
+ * nango_worker_register: called from _PG_init while shared_preload_libraries
+ * is processed (never in a binary upgrade).  Installs the hooks and
+ * registers the supervisor, restarted by the postmaster 5 seconds after it
+ * ends abnormally.
  */
 void
 nango_worker_register(void)
 {
-}
+	BackgroundWorker w;
 
-/*
- * nango_wake_launcher_at_commit: arranges for the launcher to look for due
- * syncs once the current transaction commits.
- */
-void
-nango_wake_launcher_at_commit(void)
-{
-}
+	nango_shmem_install_hooks();
 
-/*
- * nango_report_progress: publishes a running job's progress.
- */
-void
-nango_report_progress(int64 job_id, int64 page_count, int64 fetched_count)
-{
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 5;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "nango");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "nango_supervisor_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "nango supervisor");
+	snprintf(w.bgw_type, BGW_MAXLEN, "nango supervisor");
+	RegisterBackgroundWorker(&w);
 }

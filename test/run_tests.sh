@@ -103,7 +103,8 @@ listen_addresses = ''
 port = $PGPORT
 unix_socket_directories = '$SOCK'
 shared_preload_libraries = 'nango'
-nango.database = 'contrib_regression'
+# the worker idles here (no such database): pg_regress tests run syncs by hand
+nango.database = 'no_worker_database'
 nango.allow_private_networks = on
 nango.poll_interval = '200ms'
 nango_test.mock_url = '$NANGO_MOCK_URL'

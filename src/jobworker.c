@@ -1,0 +1,196 @@
+/*-------------------------------------------------------------------------
+ *
+ * jobworker.c
+ *	  A job worker: a dynamic background worker that runs one job of one
+ *	  sync, connected to nango.database as the sync's owner, and exits.
+ *
+ * The job row is created and committed in a first transaction, so that a
+ * crash or a kill during the job leaves a visible 'running' row for the
+ * launcher to mark failed.  The job itself runs in a second transaction;
+ * nango_job_execute catches every ERROR and records the outcome, and a
+ * query cancel (SIGINT, pg_cancel_backend) ends it as 'cancelled'.
+ * SIGTERM (pg_terminate_backend, shutdown) ends the process at once; the
+ * job's changes roll back and the launcher marks the job failed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/snapmgr.h"
+
+#include "job.h"
+#include "nango.h"
+#include "worker.h"
+#include "worker_int.h"
+
+/* What the launcher put in our slot, copied at start. */
+typedef struct JobOrder
+{
+	Oid			dboid;
+	Oid			owner;
+	bool		owner_nologin;
+	int64		sync_id;
+	int			attempt;
+	char		label[BGW_MAXLEN];
+} JobOrder;
+
+/* job_worker_exit: tell the launcher (through our slot) that we are gone. */
+static void
+job_worker_exit(int code, Datum arg)
+{
+	NangoJobSlot *slot = nango_slot(DatumGetInt32(arg));
+
+	SpinLockAcquire(&nango_shared->mutex);
+	slot->exited = true;
+	SpinLockRelease(&nango_shared->mutex);
+	nango_wake_launcher();
+}
+
+/*
+ * claim_slot: check that slot idx still holds the order this worker was
+ * started for (the generation in bgw_extra), copy it and record our pid.
+ * Returns false when the worker should exit without doing anything: a
+ * stale start, or the database is being dropped.
+ */
+static bool
+claim_slot(int idx, JobOrder *order)
+{
+	NangoJobSlot *slot = nango_slot(idx);
+	uint32		generation;
+	bool		claimed;
+	bool		blocked = false;
+
+	memcpy(&generation, MyBgworkerEntry->bgw_extra, sizeof(generation));
+	SpinLockAcquire(&nango_shared->mutex);
+	claimed = slot->in_use && !slot->exited && slot->generation == generation &&
+		slot->pid == 0;
+	if (claimed)
+	{
+		slot->pid = MyProcPid;
+		order->dboid = slot->dboid;
+		order->owner = slot->owner;
+		order->owner_nologin = slot->owner_nologin;
+		order->sync_id = slot->sync_id;
+		order->attempt = slot->attempt;
+		strlcpy(order->label, slot->label, sizeof(order->label));
+		blocked = (nango_shared->blocked_dboid == slot->dboid);
+	}
+	SpinLockRelease(&nango_shared->mutex);
+	if (!claimed)
+		return false;
+	/* From now on the slot is ours: say so when we exit, however we exit. */
+	before_shmem_exit(job_worker_exit, Int32GetDatum(idx));
+	return !blocked;
+}
+
+/*
+ * connect_as_owner: connect to the database as the sync's owner.  A role
+ * without LOGIN cannot open a connection, so for such an owner the worker
+ * connects as the bootstrap superuser and then becomes the owner for the
+ * rest of its life (as SET SESSION AUTHORIZATION would): the job can do
+ * exactly what its owner can.
+ */
+static void
+connect_as_owner(const JobOrder *order)
+{
+	bool		owner_is_super;
+
+	if (!order->owner_nologin)
+	{
+		BackgroundWorkerInitializeConnectionByOid(order->dboid, order->owner, 0);
+		return;
+	}
+	BackgroundWorkerInitializeConnectionByOid(order->dboid, InvalidOid, 0);
+	StartTransactionCommand();
+	owner_is_super = superuser_arg(order->owner);
+	CommitTransactionCommand();
+	SetSessionAuthorization(order->owner, owner_is_super);
+}
+
+/*
+ * create_job: first transaction: insert and commit the 'running' job row.
+ */
+static int64
+create_job(const JobOrder *order)
+{
+	int64		job_id;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	job_id = nango_job_create(order->sync_id, order->attempt);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return job_id;
+}
+
+/*
+ * execute_job: second transaction: run the job and commit its outcome.
+ */
+static NangoJobStatus
+execute_job(int64 job_id)
+{
+	NangoJobStatus status;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	status = nango_job_execute(job_id);
+	if (ActiveSnapshotSet())
+		PopActiveSnapshot();
+	CommitTransactionCommand();
+	return status;
+}
+
+/*
+ * nango_job_worker_main: entry point; the main argument is the index of
+ * the launcher's slot that describes the job.
+ */
+void
+nango_job_worker_main(Datum arg)
+{
+	int			idx = DatumGetInt32(arg);
+	JobOrder	order;
+	int64		job_id;
+	NangoJobStatus status;
+	char		activity[BGW_MAXLEN + 16];
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	/* SIGINT stays StatementCancelHandler: a query cancel ends the job. */
+	BackgroundWorkerUnblockSignals();
+
+	if (nango_shared == NULL || idx < 0 || idx >= nango_shared->nslots)
+		proc_exit(0);
+	if (!claim_slot(idx, &order))
+		proc_exit(0);
+
+	connect_as_owner(&order);
+	snprintf(activity, sizeof(activity), "nango job: %s", order.label);
+	pgstat_report_appname(activity);
+	pgstat_report_activity(STATE_RUNNING, activity);
+
+	job_id = create_job(&order);
+	SpinLockAcquire(&nango_shared->mutex);
+	nango_slot(idx)->job_id = job_id;
+	SpinLockRelease(&nango_shared->mutex);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s started (attempt %d)",
+			  (long long) job_id, order.label, order.attempt);
+
+	status = execute_job(job_id);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s ended (%s)",
+			  (long long) job_id, order.label,
+			  status == NANGO_JOB_SUCCEEDED ? "succeeded" :
+			  status == NANGO_JOB_CANCELLED ? "cancelled" : "failed");
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}

@@ -1,0 +1,476 @@
+/*-------------------------------------------------------------------------
+ *
+ * launcher.c
+ *	  The "nango launcher": a dynamic background worker connected to
+ *	  nango.database (as the bootstrap superuser) that runs the schedule.
+ *
+ * Every turn of its loop, each step in its own short transaction and each
+ * protected so that an ERROR is logged and the loop carries on:
+ *	- check that the extension exists (idle with one log line if not); the
+ *	  first time it is seen, jobs left 'running' by processes that are gone
+ *	  (a crash or restart) are marked failed and their syncs run again;
+ *	- reap job workers that ended: a job left 'running' by a worker that
+ *	  died is marked failed; the sync's next run is computed (next frequency
+ *	  or cron tick, automatic retries of failed jobs with backoff);
+ *	- copy the progress jobs publish in shared memory into their rows;
+ *	- delete finished jobs older than nango.job_retention;
+ *	- start a job worker for each due sync, up to nango.max_workers.
+ * Then it sleeps on its latch, which add/update/resume/trigger set at
+ * commit and job workers set when they exit, at most nango.poll_interval.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+#include <errno.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "launcher.h"
+#include "nango.h"
+#include "worker.h"
+#include "worker_int.h"
+
+LauncherState L;
+
+/*
+ * nango_launcher_tx_begin: start a short transaction with SPI, shown in
+ * pg_stat_activity as what, holding the locks on nango.syncs and
+ * nango.jobs that the launcher's statements need.  They are taken without
+ * waiting: when someone else holds a conflicting lock (DROP EXTENSION,
+ * TRUNCATE, VACUUM FULL, ...) the transaction is abandoned and false
+ * returned, so the launcher never waits inside a transaction for a lock a
+ * DDL command could be waiting for in turn (no deadlock, no blocking).
+ */
+bool
+nango_launcher_tx_begin(const char *what)
+{
+	Oid			nsp;
+	Oid			syncs = InvalidOid;
+	Oid			jobs = InvalidOid;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	nsp = get_namespace_oid("nango", true);
+	if (OidIsValid(nsp))
+	{
+		syncs = get_relname_relid("syncs", nsp);
+		jobs = get_relname_relid("jobs", nsp);
+	}
+	if (!OidIsValid(syncs) || !OidIsValid(jobs) ||
+		!ConditionalLockRelationOid(syncs, RowExclusiveLock) ||
+		!ConditionalLockRelationOid(jobs, RowExclusiveLock))
+	{
+		PopActiveSnapshot();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(L.loop_cxt);
+		return false;
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pgstat_report_activity(STATE_RUNNING, what);
+	return true;
+}
+
+/* nango_launcher_tx_commit: end the transaction begun above. */
+void
+nango_launcher_tx_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(L.loop_cxt);
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * nango_launcher_run_step: run fn(arg); an ERROR is logged, its transaction rolled back,
+ * and false returned, so one bad row or a concurrent DROP EXTENSION never
+ * stops the launcher.
+ */
+bool
+nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what)
+{
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(L.loop_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(L.loop_cxt);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		/* Expected while DROP EXTENSION runs: say it only when debugging. */
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+			edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE)
+			nango_log(NANGO_LOG_DEBUG, LOG, "nango launcher: %s failed: %s",
+					  what, edata->message);
+		else
+			nango_log(NANGO_LOG_WARNING, WARNING, "nango launcher: %s failed: %s",
+					  what, edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * live_job_pids: the pids of job workers of this database that are still
+ * alive, as an int4[] Datum.
+ */
+static Datum
+live_job_pids(void)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(nango_shared->nslots, 1));
+	int			n = 0;
+
+	SpinLockAcquire(&nango_shared->mutex);
+	for (int i = 0; i < nango_shared->nslots; i++)
+	{
+		NangoJobSlot *slot = nango_slot(i);
+
+		if (slot->in_use && !slot->exited && slot->pid != 0 && slot->dboid == MyDatabaseId)
+			elems[n++] = Int32GetDatum(slot->pid);
+	}
+	SpinLockRelease(&nango_shared->mutex);
+	return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
+}
+
+/*
+ * recover: mark failed the jobs left 'running' by processes that are gone
+ * (a crash, a restart), notify, and make their syncs run again now.  arg
+ * points to a bool set when done.
+ */
+static void
+recover(void *arg)
+{
+	bool	   *done = (bool *) arg;
+
+	Oid			types[2] = {INT4ARRAYOID, TEXTOID};
+	Datum		values[2];
+	int			n;
+
+	values[0] = live_job_pids();
+	values[1] = CStringGetTextDatum("server restarted while the job was running");
+	if (!nango_launcher_tx_begin("nango launcher: recovery"))
+		return;
+	if (SPI_execute_with_args(
+							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
+							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
+							  "   WHERE status = 'running' AND (pid IS NULL OR pid <> ALL ($1))"
+							  "   RETURNING id, sync_id, attempt),"
+							  " s AS (UPDATE nango.syncs x SET retry_at = pg_catalog.now(),"
+							  "   retry_attempt = LEAST(f.attempt, 3)"
+							  "   FROM f WHERE x.id = f.sync_id RETURNING x.id)"
+							  " SELECT pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
+							  "   'sync_id', f.sync_id, 'job_id', f.id, 'status', 'failed',"
+							  "   'added', 0, 'updated', 0, 'deleted', 0)::text), (SELECT count(*) FROM s)"
+							  " FROM f",
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not recover jobs left running");
+	n = SPI_processed;
+	nango_launcher_tx_commit();
+	*done = true;
+	if (n > 0)
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: %d job(s) left running by a restart or crash were marked failed; their syncs run again",
+				  n);
+}
+
+/*
+ * step_extension: is the extension installed?  Idle with one log line when
+ * it is not; recover when it (re)appears.
+ */
+static void
+step_extension(void *arg)
+{
+	Oid			ext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	ext = get_extension_oid("nango", true);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(L.loop_cxt);
+
+	if (!OidIsValid(ext))
+	{
+		if (!L.ext_missing_logged)
+			nango_log(NANGO_LOG_INFO, LOG,
+					  "nango: extension \"nango\" is not installed in database \"%s\"; the launcher waits for CREATE EXTENSION nango",
+					  nango_database);
+		L.ext_missing_logged = true;
+		L.ext_oid = InvalidOid;
+		return;
+	}
+	L.ext_missing_logged = false;
+	if (ext != L.ext_oid)
+	{
+		bool		recovered = false;
+
+		recover(&recovered);
+		if (!recovered)
+			return;				/* tables locked: try again next turn */
+		L.ext_oid = ext;
+		L.last_retention = 0;
+	}
+}
+
+/*
+ * step_progress: copy the progress running jobs of this database published
+ * since the last copy into their rows.  Rows locked by their job (which is
+ * writing its final state) are skipped rather than waited for.
+ */
+static void
+step_progress(void *arg)
+{
+	int			n = 0;
+	int			np = nango_shared->nprogress;
+	Datum	   *ids = palloc(sizeof(Datum) * np);
+	Datum	   *pages = palloc(sizeof(Datum) * np);
+	Datum	   *fetched = palloc(sizeof(Datum) * np);
+	int		   *which = palloc(sizeof(int) * np);
+	Oid			types[3] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[3];
+
+	for (int i = 0; i < np; i++)
+	{
+		NangoProgress *p = nango_progress_entry(i);
+		int64		job,
+					pg,
+					f;
+		Oid			db;
+
+		SpinLockAcquire(&p->mutex);
+		job = p->job_id;
+		pg = p->pages;
+		f = p->fetched;
+		db = p->dboid;
+		SpinLockRelease(&p->mutex);
+		if (job == 0 || db != MyDatabaseId ||
+			(L.copied_job[i] == job && L.copied_pages[i] == pg && L.copied_fetched[i] == f))
+			continue;
+		ids[n] = Int64GetDatum(job);
+		pages[n] = Int64GetDatum(pg);
+		fetched[n] = Int64GetDatum(f);
+		which[n++] = i;
+	}
+	if (n == 0)
+		return;
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(pages, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = PointerGetDatum(construct_array(fetched, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	if (!nango_launcher_tx_begin("nango launcher: job progress"))
+		return;
+	if (SPI_execute_with_args(
+							  "UPDATE nango.jobs j SET page_count = GREATEST(j.page_count, v.p),"
+							  "   fetched_count = GREATEST(j.fetched_count, v.f)"
+							  " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS v(id, p, f)"
+							  " WHERE j.id = v.id AND j.id IN (SELECT id FROM nango.jobs"
+							  "   WHERE id = ANY ($1) AND status = 'running' FOR UPDATE SKIP LOCKED)",
+							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update job progress");
+	nango_launcher_tx_commit();
+	for (int k = 0; k < n; k++)
+	{
+		L.copied_job[which[k]] = DatumGetInt64(ids[k]);
+		L.copied_pages[which[k]] = DatumGetInt64(pages[k]);
+		L.copied_fetched[which[k]] = DatumGetInt64(fetched[k]);
+	}
+}
+
+/* step_retention: delete finished jobs older than nango.job_retention. */
+static void
+step_retention(void *arg)
+{
+	Oid			types[1] = {FLOAT8OID};
+	Datum		values[1];
+
+	if (nango_job_retention_s <= 0)
+		return;
+	values[0] = Float8GetDatum((double) nango_job_retention_s);
+	if (!nango_launcher_tx_begin("nango launcher: job retention"))
+		return;
+	if (SPI_execute_with_args(
+							  "DELETE FROM nango.jobs WHERE status <> 'running' AND ended_at <"
+							  " pg_catalog.now() - pg_catalog.make_interval(secs => $1)",
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete old jobs");
+	if (SPI_processed > 0)
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: deleted %llu job(s) older than nango.job_retention",
+				  (unsigned long long) SPI_processed);
+	nango_launcher_tx_commit();
+}
+
+/* launcher_exit: forget the launcher in shared memory. */
+static void
+launcher_exit(int code, Datum arg)
+{
+	SpinLockAcquire(&nango_shared->mutex);
+	if (nango_shared->launcher_pid == MyProcPid)
+	{
+		nango_shared->launcher_pid = 0;
+		nango_shared->launcher_procno = -1;
+		nango_shared->launcher_dboid = InvalidOid;
+	}
+	SpinLockRelease(&nango_shared->mutex);
+	nango_wake_supervisor();
+}
+
+/*
+ * claim_launcher: become the launcher in shared memory; false when another
+ * live launcher already is (a supervisor restarted while it ran).
+ */
+static bool
+claim_launcher(Oid dboid)
+{
+	bool		ok;
+	pid_t		other;
+
+	SpinLockAcquire(&nango_shared->mutex);
+	other = nango_shared->launcher_pid;
+	ok = (other == 0 || (kill(other, 0) != 0 && errno == ESRCH)) &&
+		nango_shared->blocked_dboid != dboid;
+	if (ok)
+	{
+		nango_shared->launcher_pid = MyProcPid;
+		nango_shared->launcher_procno = MyProc->pgprocno;
+		nango_shared->launcher_dboid = dboid;
+	}
+	SpinLockRelease(&nango_shared->mutex);
+	return ok;
+}
+
+/*
+ * launcher_init: connect, claim the launcher role, set up local state and
+ * the settings the launcher's own queries run with.
+ */
+static void
+launcher_init(Oid dboid)
+{
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("nango launcher");
+	SetConfigOption("search_path", "pg_catalog", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", "2000", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "60000", PGC_SUSET, PGC_S_OVERRIDE);
+
+	memset(&L, 0, sizeof(L));
+	L.loop_cxt = AllocSetContextCreate(TopMemoryContext, "nango launcher loop",
+									   ALLOCSET_DEFAULT_SIZES);
+	L.handles = MemoryContextAllocZero(TopMemoryContext,
+									   sizeof(BackgroundWorkerHandle *) * Max(nango_shared->nslots, 1));
+	L.copied_job = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
+	L.copied_pages = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
+	L.copied_fetched = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
+	nango_log(NANGO_LOG_INFO, LOG, "nango launcher started in database \"%s\"", nango_database);
+}
+
+/*
+ * launcher_timeout: how long to sleep: nango.poll_interval, at most one
+ * second while jobs run (progress), and no later than the next due run.
+ */
+static long
+launcher_timeout(void)
+{
+	long		timeout = nango_poll_interval_ms;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (!OidIsValid(L.ext_oid))
+		return Max(timeout, 1000L);
+	if (nango_launcher_running_count() > 0)
+		timeout = Min(timeout, 1000L);
+	if (L.next_due != 0 && L.next_due > now)
+	{
+		long		ms = (long) ((L.next_due - now) / 1000) + 1;
+
+		timeout = Min(timeout, ms);
+	}
+	return Max(timeout, 1L);
+}
+
+/*
+ * nango_launcher_main: entry point; the main argument is the oid of
+ * nango.database.  SIGTERM ends it at once (die); SIGHUP reloads settings
+ * (nango.max_workers, nango.poll_interval, ...).
+ */
+void
+nango_launcher_main(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	if (nango_shared == NULL || !claim_launcher(dboid))
+		proc_exit(0);
+	before_shmem_exit(launcher_exit, (Datum) 0);
+	launcher_init(dboid);
+
+	for (;;)
+	{
+		TimestampTz now;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			L.last_retention = 0;	/* apply a new nango.job_retention now */
+		}
+		MemoryContextReset(L.loop_cxt);
+		MemoryContextSwitchTo(L.loop_cxt);
+
+		nango_launcher_run_step(step_extension, NULL, "checking the extension");
+		nango_launcher_reap();
+		now = GetCurrentTimestamp();
+		if (OidIsValid(L.ext_oid))
+		{
+			if (TimestampDifferenceExceeds(L.last_progress, now, 900))
+			{
+				L.last_progress = now;
+				nango_launcher_run_step(step_progress, NULL, "copying job progress");
+			}
+			if (TimestampDifferenceExceeds(L.last_retention, now, 60000))
+			{
+				L.last_retention = now;
+				nango_launcher_run_step(step_retention, NULL, "deleting old jobs");
+			}
+			nango_launcher_run_step(nango_launcher_start_due, NULL, "starting due syncs");
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 launcher_timeout(), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

@@ -1,0 +1,571 @@
+/*-------------------------------------------------------------------------
+ *
+ * schedule.c
+ *	  The launcher's scheduling: which syncs are due, starting a job worker
+ *	  for each, and, when a worker ends, recording a job its worker left
+ *	  'running' as failed and computing the sync's next run.
+ *
+ * Schedule columns of nango.syncs:
+ *	- next_run_at: the next scheduled run.  After a scheduled run it moves
+ *	  to the first frequency tick (anchored at the run's due time) or cron
+ *	  tick after the run ended, so a job longer than its interval never
+ *	  piles up runs.
+ *	- triggered_at: set by trigger_sync; cleared when the run starts.
+ *	- retry_at / retry_attempt: a failed job is retried up to 3 times, 5 s,
+ *	  10 s and 20 s after it ended, each retry a new job with attempt + 1,
+ *	  but never at or after the next scheduled run, which then takes over.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+#include <errno.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cron.h"
+#include "launcher.h"
+#include "nango.h"
+#include "worker.h"
+#include "worker_int.h"
+
+#define NANGO_MAX_RETRIES 3
+#define NANGO_FIRST_RETRY_MS 5000
+
+/* A due sync, copied out of SPI's result. */
+typedef struct DueSync
+{
+	int64		id;
+	Oid			owner;
+	bool		owner_exists;
+	bool		owner_can_login;
+	bool		owner_can_connect;
+	bool		scheduled;		/* next_run_at <= now() and active */
+	bool		retry_due;
+	TimestampTz due_at;
+	int			retry_attempt;
+	bool		has_trigger;
+	TimestampTz triggered_at;
+	char		label[BGW_MAXLEN];
+} DueSync;
+
+/* The outcome of a finished job worker, for the next-run computation. */
+typedef struct RunEnd
+{
+	NangoJobSlot slot;			/* copy of the worker's slot */
+	bool		failed;
+	bool		recorded;		/* finish_run committed */
+} RunEnd;
+
+/* make_label: "sync 12 (friendly name)", clipped to fit a worker name. */
+static void
+make_label(char *dst, int64 id, const char *friendly)
+{
+	if (friendly == NULL || friendly[0] == '\0')
+		snprintf(dst, BGW_MAXLEN, "sync %lld", (long long) id);
+	else
+	{
+		int			len = pg_mbcliplen(friendly, strlen(friendly), 60);
+
+		snprintf(dst, BGW_MAXLEN, "sync %lld (%.*s)", (long long) id, len, friendly);
+	}
+}
+
+/* nango_launcher_running_count: job slots in use (starting or running). */
+int
+nango_launcher_running_count(void)
+{
+	int			n = 0;
+
+	SpinLockAcquire(&nango_shared->mutex);
+	for (int i = 0; i < nango_shared->nslots; i++)
+		if (nango_slot(i)->in_use)
+			n++;
+	SpinLockRelease(&nango_shared->mutex);
+	return n;
+}
+
+/*
+ * slot_done: has the worker of slot i ended?  Our own workers are followed
+ * through their handle; workers adopted from a previous launcher through
+ * the flag they set at exit and their pid.
+ */
+static bool
+slot_done(int i, const NangoJobSlot *copy)
+{
+	pid_t		pid;
+
+	if (L.handles[i] != NULL)
+		return GetBackgroundWorkerPid(L.handles[i], &pid) == BGWH_STOPPED;
+	if (copy->exited)
+		return true;
+	if (copy->pid != 0)
+		return kill(copy->pid, 0) != 0 && errno == ESRCH;
+	return TimestampDifferenceExceeds(copy->launched_at, GetCurrentTimestamp(), 60000);
+}
+
+/*
+ * advance_schedule: after a run of sync_id ends, move next_run_at past now
+ * when the run was the scheduled one (and nobody rescheduled meanwhile),
+ * and return the resulting next_run_at (0 when none).
+ */
+static TimestampTz
+advance_schedule(int64 sync_id, bool scheduled, TimestampTz due_at, bool *found)
+{
+	Oid			types[3] = {INT8OID, BOOLOID, TIMESTAMPTZOID};
+	Datum		values[4];
+	Oid			types4[4] = {INT8OID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	char		nulls[4] = "   ";
+	bool		isnull;
+	char	   *cron = NULL;
+
+	values[0] = Int64GetDatum(sync_id);
+	values[1] = BoolGetDatum(scheduled);
+	values[2] = TimestampTzGetDatum(due_at);
+	if (SPI_execute_with_args("SELECT cron FROM nango.syncs WHERE id = $1 FOR UPDATE",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read sync");
+	*found = (SPI_processed == 1);
+	if (!*found)
+		return 0;
+	cron = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	values[3] = TimestampTzGetDatum(0);
+	if (cron == NULL)
+		nulls[3] = 'n';
+	else
+		values[3] = TimestampTzGetDatum(nango_cron_next(cron, GetCurrentTimestamp()));
+	if (!scheduled)
+		nulls[2] = 'n';
+
+	if (SPI_execute_with_args(
+							  "UPDATE nango.syncs SET next_run_at = CASE"
+							  "  WHEN $2 AND next_run_at IS NOT DISTINCT FROM $3 THEN CASE"
+							  "    WHEN cron IS NOT NULL THEN $4"
+							  "    WHEN frequency IS NOT NULL THEN $3 + frequency * (pg_catalog.floor("
+							  "      pg_catalog.date_part('epoch', pg_catalog.now() - $3)"
+							  "      / pg_catalog.date_part('epoch', frequency)) + 1)"
+							  "    ELSE NULL END"
+							  "  ELSE next_run_at END,"
+							  "  updated_at = updated_at"
+							  " WHERE id = $1 RETURNING next_run_at",
+							  4, types4, values, nulls, false, 1) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not schedule the next run");
+	if (SPI_processed != 1)
+		return 0;
+	values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetTimestampTz(values[0]);
+}
+
+/*
+ * schedule_retry: after a failed run, plan the next automatic retry (or
+ * none) in retry_at/retry_attempt, never at or after next_run.
+ */
+static void
+schedule_retry(int64 sync_id, int attempt, bool failed, TimestampTz next_run,
+			   const char *label)
+{
+	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	int			retry = 0;
+
+	if (failed && attempt <= NANGO_MAX_RETRIES)
+	{
+		int			delay_ms = NANGO_FIRST_RETRY_MS << (attempt - 1);
+		TimestampTz at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms);
+
+		if (next_run == 0 || at < next_run)
+		{
+			retry = attempt;
+			values[1] = TimestampTzGetDatum(at);
+			nango_log(NANGO_LOG_INFO, LOG, "nango: %s failed; retry %d of %d in %d s",
+					  label, retry, NANGO_MAX_RETRIES, delay_ms / 1000);
+		}
+	}
+	if (failed && retry == 0)
+		nango_log(NANGO_LOG_INFO, LOG, "nango: %s failed; it runs again at its next scheduled time",
+				  label);
+	if (retry == 0)
+		nulls[1] = 'n';
+	values[0] = Int64GetDatum(sync_id);
+	values[2] = Int32GetDatum(retry);
+	if (SPI_execute_with_args("UPDATE nango.syncs SET retry_at = $2, retry_attempt = $3 WHERE id = $1",
+							  3, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not schedule a retry");
+}
+
+/*
+ * close_dead_job: the worker of job_id ended; if it left the job
+ * 'running' (killed, terminated, crashed), mark it failed and notify.
+ * Returns the job's final status (NULL when the row is gone).
+ */
+static char *
+close_dead_job(int64 job_id, const char *label)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(job_id);
+	values[1] = CStringGetTextDatum("the job's worker process ended before the job did (terminated or crashed)");
+	if (SPI_execute_with_args(
+							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
+							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
+							  "   WHERE id = $1 AND status = 'running' RETURNING id, sync_id)"
+							  " SELECT pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
+							  "   'sync_id', sync_id, 'job_id', id, 'status', 'failed',"
+							  "   'added', 0, 'updated', 0, 'deleted', 0)::text) FROM f",
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not close job");
+	if (SPI_processed > 0)
+		nango_log(NANGO_LOG_WARNING, WARNING,
+				  "nango: the worker of job %lld of %s ended before the job did; the job is marked failed",
+				  (long long) job_id, label);
+	if (SPI_execute_with_args("SELECT status FROM nango.jobs WHERE id = $1",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read job");
+	if (SPI_processed != 1)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * finish_run: a job worker ended: close its job and compute the sync's
+ * next run (arg is a RunEnd).
+ */
+static void
+finish_run(void *arg)
+{
+	RunEnd	   *end = (RunEnd *) arg;
+	NangoJobSlot *s = &end->slot;
+	char	   *status = NULL;
+	bool		found;
+	TimestampTz next_run;
+
+	end->recorded = false;
+	if (!nango_launcher_tx_begin("nango launcher: finishing a job"))
+		return;
+	if (s->job_id != 0)
+		status = close_dead_job(s->job_id, s->label);
+	else
+		nango_log(NANGO_LOG_WARNING, WARNING,
+				  "nango: the job worker of %s ended before starting its job", s->label);
+	end->failed = (status == NULL || strcmp(status, "failed") == 0);
+	next_run = advance_schedule(s->sync_id, s->scheduled, s->due_at, &found);
+	if (found)
+		schedule_retry(s->sync_id, s->attempt, end->failed, next_run, s->label);
+	nango_launcher_tx_commit();
+	end->recorded = true;
+}
+
+/* free_slot: the launcher is done with job slot i. */
+static void
+free_slot(int i)
+{
+	SpinLockAcquire(&nango_shared->mutex);
+	nango_slot(i)->in_use = false;
+	SpinLockRelease(&nango_shared->mutex);
+	if (L.handles[i] != NULL)
+		pfree(L.handles[i]);
+	L.handles[i] = NULL;
+}
+
+/*
+ * nango_launcher_reap: handle every job worker that has ended.  Without the extension there is nothing to record; the slot is
+ * just freed.  When recording fails (a lock timeout), it is tried again on
+ * the next turn.
+ */
+void
+nango_launcher_reap(void)
+{
+	for (int i = 0; i < nango_shared->nslots; i++)
+	{
+		RunEnd		end;
+
+		SpinLockAcquire(&nango_shared->mutex);
+		end.slot = *nango_slot(i);
+		SpinLockRelease(&nango_shared->mutex);
+		if (!end.slot.in_use || !slot_done(i, &end.slot))
+			continue;
+		/* A worker of a dropped database is just forgotten. */
+		if (end.slot.dboid == MyDatabaseId && OidIsValid(L.ext_oid) &&
+			(!nango_launcher_run_step(finish_run, &end, "recording the end of a job") ||
+			 !end.recorded))
+			continue;
+		free_slot(i);
+	}
+}
+
+/*
+ * fetch_due: up to limit due syncs without a running job, with what is
+ * needed to start them.  Sets L.next_due to the earliest future run.
+ */
+static DueSync *
+fetch_due(int limit, int *count)
+{
+	Oid			types[2] = {INT8ARRAYOID, INT4OID};
+	Datum		values[2];
+	Datum	   *busy = palloc(sizeof(Datum) * Max(nango_shared->nslots, 1));
+	int			nbusy = 0;
+	DueSync    *due;
+	MemoryContext cxt = L.loop_cxt;
+
+	SpinLockAcquire(&nango_shared->mutex);
+	for (int i = 0; i < nango_shared->nslots; i++)
+		if (nango_slot(i)->in_use && nango_slot(i)->dboid == MyDatabaseId)
+			busy[nbusy++] = Int64GetDatum(nango_slot(i)->sync_id);
+	SpinLockRelease(&nango_shared->mutex);
+	values[0] = PointerGetDatum(construct_array(busy, nbusy, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = Int32GetDatum(limit);
+
+	if (SPI_execute_with_args(
+							  "SELECT s.id, s.owner::oid, s.friendly_name, a.oid IS NOT NULL,"
+							  "  COALESCE(a.rolcanlogin, false),"
+							  "  a.oid IS NOT NULL AND pg_catalog.has_database_privilege(a.oid,"
+							  "    (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()), 'CONNECT'),"
+							  "  s.status = 'active' AND s.next_run_at <= pg_catalog.now(),"
+							  "  s.status = 'active' AND s.retry_at <= pg_catalog.now(),"
+							  "  s.next_run_at, s.retry_attempt, s.triggered_at"
+							  " FROM nango.syncs s LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.owner::oid"
+							  " WHERE ((s.status = 'active' AND (s.next_run_at <= pg_catalog.now()"
+							  "        OR s.retry_at <= pg_catalog.now())) OR s.triggered_at IS NOT NULL)"
+							  "   AND s.id <> ALL ($1)"
+							  "   AND NOT EXISTS (SELECT 1 FROM nango.jobs j"
+							  "                   WHERE j.sync_id = s.id AND j.status = 'running')"
+							  " ORDER BY LEAST(s.triggered_at, s.retry_at, s.next_run_at), s.id"
+							  " LIMIT $2",
+							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for due syncs");
+
+	*count = SPI_processed;
+	due = MemoryContextAllocZero(cxt, sizeof(DueSync) * Max(*count, 1));
+	for (int r = 0; r < *count; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+
+		due[r].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		due[r].owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		make_label(due[r].label, due[r].id, SPI_getvalue(tup, desc, 3));
+		due[r].owner_exists = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		due[r].owner_can_login = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		due[r].owner_can_connect = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		due[r].scheduled = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		due[r].retry_due = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 9, &isnull);
+		due[r].due_at = isnull ? 0 : DatumGetTimestampTz(d);
+		due[r].retry_attempt = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
+		d = SPI_getbinval(tup, desc, 11, &isnull);
+		due[r].has_trigger = !isnull;
+		due[r].triggered_at = isnull ? 0 : DatumGetTimestampTz(d);
+	}
+	return due;
+}
+
+/*
+ * fetch_next_due: the earliest future next_run_at or retry_at of an
+ * active sync, to sleep no longer than that.
+ */
+static void
+fetch_next_due(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	L.next_due = 0;
+	if (SPI_execute("SELECT pg_catalog.min(LEAST(next_run_at, retry_at)) FROM nango.syncs"
+					" WHERE status = 'active' AND LEAST(next_run_at, retry_at) > pg_catalog.now()",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		return;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		L.next_due = DatumGetTimestampTz(d);
+}
+
+/*
+ * mark_started: the run of d has started: clear the trigger that asked for
+ * it (unless a newer one came meanwhile) and the retry it fulfils.
+ */
+static void
+mark_started(const DueSync *d)
+{
+	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		values[2];
+	char		nulls[2] = "  ";
+
+	values[0] = Int64GetDatum(d->id);
+	values[1] = TimestampTzGetDatum(d->triggered_at);
+	if (!d->has_trigger)
+		nulls[1] = 'n';
+	if (SPI_execute_with_args(
+							  "UPDATE nango.syncs SET retry_at = NULL, triggered_at = CASE"
+							  " WHEN triggered_at IS NOT DISTINCT FROM $2 THEN NULL ELSE triggered_at END"
+							  " WHERE id = $1",
+							  2, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not mark the sync started");
+}
+
+/*
+ * skip_sync: d cannot run (why); say so once per sync and move its
+ * schedule on as if it had run, so it does not come back every second.
+ */
+static void
+skip_sync(const DueSync *d, const char *why)
+{
+	bool		found;
+	bool		warned = false;
+
+	for (int i = 0; i < L.nwarned; i++)
+		warned |= (L.warned[i] == d->id);
+	if (!warned)
+	{
+		nango_log(NANGO_LOG_WARNING, WARNING, "nango: %s skipped: %s", d->label, why);
+		if (L.nwarned == L.maxwarned)
+		{
+			L.maxwarned = Max(16, L.maxwarned * 2);
+			L.warned = L.warned == NULL ?
+				MemoryContextAlloc(TopMemoryContext, sizeof(int64) * L.maxwarned) :
+				repalloc(L.warned, sizeof(int64) * L.maxwarned);
+		}
+		L.warned[L.nwarned++] = d->id;
+	}
+	mark_started(d);
+	(void) advance_schedule(d->id, d->scheduled, d->due_at, &found);
+	if (found)
+		schedule_retry(d->id, 0, false, 0, d->label);
+}
+
+/*
+ * claim_slot: take a free job slot for d and fill it; -1 when none.
+ */
+static int
+claim_slot(const DueSync *d, int attempt)
+{
+	int			idx = -1;
+
+	SpinLockAcquire(&nango_shared->mutex);
+	for (int i = 0; i < nango_shared->nslots && idx < 0; i++)
+	{
+		NangoJobSlot *s = nango_slot(i);
+
+		if (s->in_use)
+			continue;
+		idx = i;
+		s->in_use = true;
+		s->exited = false;
+		s->generation++;
+		s->dboid = MyDatabaseId;
+		s->owner = d->owner;
+		s->owner_nologin = !d->owner_can_login;
+		s->sync_id = d->id;
+		s->attempt = attempt;
+		s->scheduled = d->scheduled;
+		s->due_at = d->due_at;
+		s->launched_at = GetCurrentTimestamp();
+		s->pid = 0;
+		s->job_id = 0;
+		strlcpy(s->label, d->label, sizeof(s->label));
+	}
+	SpinLockRelease(&nango_shared->mutex);
+	return idx;
+}
+
+/*
+ * launch: start a job worker for d.  Returns false when no worker could
+ * be started (no free slot): the sync stays due and is tried again.
+ */
+static bool
+launch(const DueSync *d)
+{
+	BackgroundWorker w;
+	int			attempt = d->scheduled ? 1 : (d->retry_due ? d->retry_attempt + 1 : 1);
+	int			idx = claim_slot(d, attempt);
+	uint32		generation;
+	MemoryContext old;
+	bool		registered;
+
+	if (idx < 0)
+		return false;
+	generation = nango_slot(idx)->generation;
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "nango");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "nango_job_worker_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "nango job: %s", d->label);
+	snprintf(w.bgw_type, BGW_MAXLEN, "nango job");
+	w.bgw_main_arg = Int32GetDatum(idx);
+	memcpy(w.bgw_extra, &generation, sizeof(generation));
+	w.bgw_notify_pid = MyProcPid;
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&w, &L.handles[idx]);
+	MemoryContextSwitchTo(old);
+	if (!registered)
+	{
+		L.handles[idx] = NULL;
+		free_slot(idx);
+		if (!L.no_slot_logged)
+			nango_log(NANGO_LOG_WARNING, WARNING,
+					  "nango: could not start a job worker for %s: no free background worker slot",
+					  d->label);
+		L.no_slot_logged = true;
+		return false;
+	}
+	L.no_slot_logged = false;
+	mark_started(d);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: starting a job of %s (attempt %d)", d->label, attempt);
+	return true;
+}
+
+/*
+ * nango_launcher_start_due: start a job worker for each due sync, as many
+ * as nango.max_workers (and free job slots) allow.
+ */
+void
+nango_launcher_start_due(void *arg)
+{
+	int			cap = Min(nango_max_workers, nango_shared->nslots);
+	int			free_n = cap - nango_launcher_running_count();
+	int			n = 0;
+	DueSync    *due;
+	bool		no_jobs;
+
+	SpinLockAcquire(&nango_shared->mutex);
+	no_jobs = (nango_shared->no_jobs_dboid == MyDatabaseId);
+	SpinLockRelease(&nango_shared->mutex);
+	if (no_jobs)
+		return;					/* DROP EXTENSION nango in progress */
+	if (!nango_launcher_tx_begin("nango launcher: looking for due syncs"))
+		return;
+	if (free_n > 0)
+	{
+		due = fetch_due(free_n, &n);
+		for (int i = 0; i < n; i++)
+		{
+			if (!due[i].owner_exists)
+				skip_sync(&due[i], psprintf("its owner role (oid %u) no longer exists", due[i].owner));
+			else if (!due[i].owner_can_connect)
+				skip_sync(&due[i], "its owner may not connect to this database (CONNECT privilege)");
+			else if (!launch(&due[i]))
+				break;
+		}
+	}
+	fetch_next_due();
+	nango_launcher_tx_commit();
+}

@@ -1,0 +1,93 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker_int.h
+ *	  Internals shared by the background worker's parts: the shared memory
+ *	  state (shmem.c), the supervisor and launcher (launcher.c) and the job
+ *	  workers (jobworker.c).
+ *
+ * Three kinds of processes:
+ *	- the supervisor ("nango supervisor"), a static background worker that
+ *	  connects to no database; it starts the launcher whenever
+ *	  nango.database exists (and nobody is dropping or renaming it), so a
+ *	  missing database costs one log line instead of a crash loop;
+ *	- the launcher ("nango launcher"), a dynamic worker connected to
+ *	  nango.database, which schedules syncs and starts job workers;
+ *	- job workers ("nango job"), one dynamic worker per running job,
+ *	  connected as the sync's owner.
+ *
+ * Only plain values live in shared memory (no process-local pointers).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NANGO_WORKER_INT_H
+#define NANGO_WORKER_INT_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "postmaster/bgworker.h"
+#include "storage/spin.h"
+
+/* One running (or starting) job worker, owned by the launcher. */
+typedef struct NangoJobSlot
+{
+	bool		in_use;			/* allocated by the launcher */
+	bool		exited;			/* the worker has gone (set at its exit) */
+	uint32		generation;		/* bumped at every allocation */
+	Oid			dboid;
+	Oid			owner;			/* role the job runs as */
+	bool		owner_nologin;	/* connect as superuser, then become owner */
+	int64		sync_id;
+	int			attempt;
+	bool		scheduled;		/* started because next_run_at was due */
+	TimestampTz due_at;			/* that next_run_at (schedule anchor) */
+	TimestampTz launched_at;
+	pid_t		pid;			/* 0 until the worker runs */
+	int64		job_id;			/* 0 until the job row exists */
+	char		label[BGW_MAXLEN];	/* "sync 12 (friendly name)" for logs */
+} NangoJobSlot;
+
+/* Progress of the job a backend is running, one entry per PGPROC. */
+typedef struct NangoProgress
+{
+	slock_t		mutex;
+	Oid			dboid;
+	int64		job_id;			/* 0 when no job runs */
+	int64		pages;
+	int64		fetched;
+} NangoProgress;
+
+typedef struct NangoShared
+{
+	slock_t		mutex;			/* protects everything but progress[] */
+	int			supervisor_procno;	/* -1 when not running */
+	int			launcher_procno;	/* -1 when not running */
+	pid_t		launcher_pid;
+	Oid			launcher_dboid;
+	Oid			blocked_dboid;	/* DROP/RENAME DATABASE in progress */
+	Oid			no_jobs_dboid;	/* DROP EXTENSION in progress: start no job */
+	bool		db_missing_logged;	/* supervisor: said it once */
+	int			nslots;
+	int			nprogress;
+	/* followed by NangoJobSlot[nslots] and NangoProgress[nprogress] */
+} NangoShared;
+
+extern NangoShared *nango_shared;
+
+extern NangoJobSlot *nango_slot(int i);
+extern NangoProgress *nango_progress_entry(int i);
+
+/* Wake the launcher or the supervisor (harmless when not running). */
+extern void nango_wake_launcher(void);
+extern void nango_wake_supervisor(void);
+
+/* Shared memory hooks and the DROP DATABASE guard, installed by register. */
+extern void nango_shmem_install_hooks(void);
+
+/* Entry points of the workers (named in bgw_function_name). */
+extern PGDLLEXPORT void nango_supervisor_main(Datum arg);
+extern PGDLLEXPORT void nango_launcher_main(Datum arg);
+extern PGDLLEXPORT void nango_job_worker_main(Datum arg);
+
+
+#endif							/* NANGO_WORKER_INT_H */
