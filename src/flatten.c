@@ -351,6 +351,23 @@ add_field(FlattenState *st, JsonbValue *v, bool sniff_dates)
 	return true;
 }
 
+/*
+ * plain_key: true when escape_json would copy the key unchanged between
+ * quotes (no quote, backslash, control character or NUL).
+ */
+static inline bool
+plain_key(const char *key, int keylen)
+{
+	for (int i = 0; i < keylen; i++)
+	{
+		unsigned char c = (unsigned char) key[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
 /* push_segment: extends the current path by an object key or array index. */
 static void
 push_segment(FlattenState *st, const char *key, int keylen, int index)
@@ -362,11 +379,24 @@ push_segment(FlattenState *st, const char *key, int keylen, int index)
 	}
 	if (key)
 	{
-		char	   *k = pnstrdup(key, keylen);
-
 		appendBinaryStringInfo(&st->name, key, keylen);
-		escape_json(&st->ident, k);
-		pfree(k);
+		if (plain_key(key, keylen))
+		{
+			/* what escape_json gives, without a copy and a call per byte */
+			enlargeStringInfo(&st->ident, keylen + 2);
+			st->ident.data[st->ident.len++] = '"';
+			memcpy(st->ident.data + st->ident.len, key, keylen);
+			st->ident.len += keylen;
+			st->ident.data[st->ident.len++] = '"';
+			st->ident.data[st->ident.len] = '\0';
+		}
+		else
+		{
+			char	   *k = pnstrdup(key, keylen);
+
+			escape_json(&st->ident, k);
+			pfree(k);
+		}
 	}
 	else
 	{

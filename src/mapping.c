@@ -519,8 +519,7 @@ name_taken(const char *name, void *arg)
 
 /*
  * flatten_one: the fields of one record, metadata first (so that metadata
- * keeps its own names), in mt->tmpcxt, which the next call resets: a page
- * is walked one record at a time, so memory does not grow with the page.
+ * keeps its own names), in mt->tmpcxt (see flatten_page).
  */
 static NangoFlatRecord *
 flatten_one(NangoMapTable *mt, Jsonb *rec)
@@ -529,7 +528,6 @@ flatten_one(NangoMapTable *mt, Jsonb *rec)
 	NangoFlatRecord data;
 	NangoFlatRecord *flat;
 
-	MemoryContextReset(mt->tmpcxt);
 	old = MemoryContextSwitchTo(mt->tmpcxt);
 	nango_flatten_jsonb(rec, &data);
 	flat = palloc0(sizeof(NangoFlatRecord));
@@ -552,13 +550,31 @@ flatten_one(NangoMapTable *mt, Jsonb *rec)
 }
 
 /*
+ * flatten_page: the flattened fields of every record of the page, walked
+ * once and used both to evolve the table and to fill the columns.  They
+ * live in mt->tmpcxt, reset at the start of each page, so memory follows
+ * the page's size, not the number of pages.
+ */
+static NangoFlatRecord **
+flatten_page(NangoMapTable *mt, Jsonb **recs, int n)
+{
+	NangoFlatRecord **flats;
+
+	MemoryContextReset(mt->tmpcxt);
+	flats = MemoryContextAlloc(mt->tmpcxt, sizeof(NangoFlatRecord *) * Max(n, 1));
+	for (int r = 0; r < n; r++)
+		flats[r] = flatten_one(mt, recs[r]);
+	return flats;
+}
+
+/*
  * collect_changes: what the page needs from the table: kinds[] gets the
  * kinds seen per existing column, *pend the new paths in order of first
  * appearance (data paths only while the table is under the column cap).
  * Returns true when a column must be added or widened.
  */
 static bool
-collect_changes(NangoMapTable *mt, Jsonb **recs, int n,
+collect_changes(NangoMapTable *mt, NangoFlatRecord **flats, int n,
 				int **kinds_out, PendingCol **pend_out, int *npend_out, bool *capped)
 {
 	int		   *kinds = palloc0(sizeof(int) * Max(mt->ncols, 1));
@@ -572,7 +588,7 @@ collect_changes(NangoMapTable *mt, Jsonb **recs, int n,
 	*capped = false;
 	for (int r = 0; r < n; r++)
 	{
-		NangoFlatRecord *flat = flatten_one(mt, recs[r]);
+		NangoFlatRecord *flat = flats[r];
 
 		for (int i = 0; i < flat->nfields; i++)
 		{
@@ -706,18 +722,18 @@ apply_changes(NangoMapTable *mt, int *kinds, PendingCol *pend, int npend)
  * sync sharing it), rereads its columns and applies what is still needed.
  */
 static void
-evolve_schema(NangoMapTable *mt, Jsonb **recs, int n)
+evolve_schema(NangoMapTable *mt, NangoFlatRecord **flats, int n)
 {
 	int		   *kinds;
 	PendingCol *pend;
 	int			npend;
 	bool		capped;
 
-	if (collect_changes(mt, recs, n, &kinds, &pend, &npend, &capped))
+	if (collect_changes(mt, flats, n, &kinds, &pend, &npend, &capped))
 	{
 		LockRelationOid(mt->relid, AccessExclusiveLock);
 		load_columns(mt);
-		if (collect_changes(mt, recs, n, &kinds, &pend, &npend, &capped))
+		if (collect_changes(mt, flats, n, &kinds, &pend, &npend, &capped))
 			apply_changes(mt, kinds, pend, npend);
 	}
 	if (capped && !mt->cap_logged)
@@ -747,7 +763,7 @@ typedef struct PageArrays
  * once per column and page).
  */
 static void
-fill_arrays(NangoMapTable *mt, int64 job_id, Jsonb **recs, PageArrays *pa,
+fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord **flats, PageArrays *pa,
 			NangoMapCounts *counts)
 {
 	int		   *slot = palloc(sizeof(int) * Max(mt->ncols, 1));
@@ -774,7 +790,7 @@ fill_arrays(NangoMapTable *mt, int64 job_id, Jsonb **recs, PageArrays *pa,
 	}
 	for (int r = 0; r < pa->nrows; r++)
 	{
-		NangoFlatRecord *flat = flatten_one(mt, recs[r]);
+		NangoFlatRecord *flat = flats[r];
 
 		for (int i = 0; i < flat->nfields; i++)
 		{
@@ -1008,6 +1024,7 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 				char **keys, NangoMapCounts *counts)
 {
 	Jsonb	  **recs;
+	NangoFlatRecord **flats;
 	PageArrays	pa;
 
 	if (n <= 0)
@@ -1024,8 +1041,9 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 		memcpy(recs, records, sizeof(Jsonb *) * n);
 	pa.nrows = n;
 
-	evolve_schema(mt, recs, n);
-	fill_arrays(mt, job_id, recs, &pa, counts);
+	flats = flatten_page(mt, recs, n);
+	evolve_schema(mt, flats, n);
+	fill_arrays(mt, job_id, flats, &pa, counts);
 	write_page(mt, job_id, &pa, keys != NULL, counts);
 	SPI_finish();
 }
