@@ -68,6 +68,7 @@ struct NangoStore
 	bool		upsert;
 	Jsonb	   *metadata;
 	seenkeys_hash *classified;	/* keys counted by the job (upsert mode) */
+	bool		sync_locked;	/* FOR KEY SHARE held on the sync's row */
 	Tuplesortstate *seen;		/* keys seen by the job (delete modes) */
 };
 
@@ -75,6 +76,7 @@ static SPIPlanPtr plan_delete = NULL;
 static SPIPlanPtr plan_insert = NULL;
 static SPIPlanPtr plan_lookup = NULL;
 static SPIPlanPtr plan_update = NULL;
+static SPIPlanPtr plan_lock_sync = NULL;
 
 /* prepare: a kept plan for one of the store's statements. */
 static SPIPlanPtr
@@ -111,6 +113,9 @@ prepare_plans(void)
 							  "metadata IS NULL AND $3 IS NULL) "
 							  "FROM nango.raw WHERE sync_id = $1 AND unique_key = ANY ($2)",
 							  3, t_look);
+	if (plan_lock_sync == NULL)
+		plan_lock_sync = prepare("SELECT 1 FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1 "
+								 "FOR KEY SHARE", 1, t_del);
 	if (plan_update == NULL)
 		plan_update = prepare("UPDATE nango.raw r SET job_id = $2, data = t.d, metadata = $3, "
 							  "data_hash = t.h, emitted_at = pg_catalog.now(), deleted_at = NULL "
@@ -187,6 +192,54 @@ jsonb_array(int n, Jsonb **vals, const int *idx)
 }
 
 /*
+ * lock_sync: once per job, the lock the foreign key check of
+ * nango.raw.sync_id takes (FOR KEY SHARE on the sync's row), held to the
+ * end of the transaction; the direct insert relies on it.
+ */
+static void
+lock_sync(NangoStore *st)
+{
+	Datum		v[1] = {Int64GetDatum(st->sync_id)};
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (st->sync_locked)
+		return;
+	if (SPI_execute_plan(plan_lock_sync, v, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock sync " INT64_FORMAT, st->sync_id);
+	MemoryContextSwitchTo(cxt);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("sync " INT64_FORMAT " no longer exists", st->sync_id)));
+	st->sync_locked = true;
+}
+
+/*
+ * insert_direct: the new rows idx[0..n-1] through nango_raw_insert_direct;
+ * false when that path does not apply (nothing written).
+ */
+static bool
+insert_direct(NangoStore *st, int n, const int *idx, Jsonb **records, char **keys,
+			  char **hashes)
+{
+	NangoRawRow *rows = palloc(sizeof(NangoRawRow) * n);
+
+	lock_sync(st);
+	for (int i = 0; i < n; i++)
+	{
+		int			r = idx ? idx[i] : i;
+
+		rows[i].sync_id = st->sync_id;
+		rows[i].job_id = st->job_id;
+		rows[i].unique_key = keys ? keys[r] : NULL;
+		rows[i].data = records[r];
+		rows[i].metadata = st->metadata;
+		rows[i].data_hash = hashes[r];
+	}
+	return nango_raw_insert_direct(n, rows);
+}
+
+/*
  * write_rows: runs the insert or update plan for the records idx[0..n-1]
  * (keys may be NULL in overwrite mode: NULL unique keys).
  */
@@ -199,6 +252,8 @@ write_rows(NangoStore *st, SPIPlanPtr plan, int n, const int *idx, Jsonb **recor
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (n == 0)
+		return;
+	if (plan == plan_insert && insert_direct(st, n, idx, records, keys, hashes))
 		return;
 	v[0] = Int64GetDatum(st->sync_id);
 	v[1] = Int64GetDatum(st->job_id);

@@ -74,4 +74,24 @@ extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,
  */
 extern char *nango_data_hash(Jsonb *record);
 
+/* One new row of nango.raw for nango_raw_insert_direct (rawinsert.c). */
+typedef struct NangoRawRow
+{
+	int64		sync_id;
+	int64		job_id;
+	const char *unique_key;		/* NULL in overwrite mode */
+	Jsonb	   *data;
+	Jsonb	   *metadata;		/* may be NULL */
+	const char *data_hash;
+} NangoRawRow;
+
+/*
+ * nango_raw_insert_direct: inserts the rows into nango.raw without an
+ * INSERT statement (heap and index insertion as COPY does, no foreign key
+ * check: the caller holds FOR KEY SHARE on the sync's row).  Returns false,
+ * having written nothing, when the table is not one this is equivalent for
+ * (then the caller runs its INSERT).
+ */
+extern bool nango_raw_insert_direct(int n, const NangoRawRow *rows);
+
 #endif							/* NANGO_STORE_H */
