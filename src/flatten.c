@@ -30,6 +30,8 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 #include "utils/tuplestore.h"
@@ -48,6 +50,7 @@ typedef struct FlattenState
 } FlattenState;
 
 static void flatten_container(FlattenState *st, JsonbContainer *jc, int depth);
+static bool iso_to_timestamptz(const char *s, TimestampTz *out);
 
 /* Column names a data key may never take. */
 static const char *const system_names[] = {
@@ -305,6 +308,20 @@ number_field(NangoField *f, Numeric num)
 	}
 }
 
+/* concat_ident: prefix + the current path + "]", palloc'd (no format parsing). */
+static char *
+concat_ident(const char *prefix, StringInfo ident)
+{
+	size_t		plen = strlen(prefix);
+	char	   *s = palloc(plen + ident->len + 2);
+
+	memcpy(s, prefix, plen);
+	memcpy(s + plen, ident->data, ident->len);
+	s[plen + ident->len] = ']';
+	s[plen + ident->len + 1] = '\0';
+	return s;
+}
+
 /* add_field: appends the scalar v at the current path; false for null. */
 static bool
 add_field(FlattenState *st, JsonbValue *v, bool sniff_dates)
@@ -327,8 +344,8 @@ add_field(FlattenState *st, JsonbValue *v, bool sniff_dates)
 	}
 	f = &st->out->fields[st->out->nfields++];
 	memset(f, 0, sizeof(NangoField));
-	f->natural = pstrdup(st->name.data);
-	f->ident = psprintf("%s%s]", st->prefix, st->ident.data);
+	f->natural = pnstrdup(st->name.data, st->name.len);
+	f->ident = concat_ident(st->prefix, &st->ident);
 	f->depth = st->depth;
 	switch (v->type)
 	{
@@ -589,6 +606,7 @@ Datum
 nango_field_datum(const NangoField *f, NangoColType col)
 {
 	char	   *s;
+	TimestampTz ts;
 
 	switch (col)
 	{
@@ -603,6 +621,9 @@ nango_field_datum(const NangoField *f, NangoColType col)
 		case NANGO_COL_DATE:
 			return DirectFunctionCall1(date_in, CStringGetDatum(f->text));
 		case NANGO_COL_TSTZ:
+			if ((f->kind == NANGO_VK_DATE || f->kind == NANGO_VK_TS) &&
+				iso_to_timestamptz(f->text, &ts))
+				return TimestampTzGetDatum(ts);
 			if (f->kind == NANGO_VK_DATE)
 				s = psprintf("%s 00:00:00+00", f->text);
 			else
@@ -615,7 +636,70 @@ nango_field_datum(const NangoField *f, NangoColType col)
 	return (Datum) 0;
 }
 
-/* nango_coltype_oid: the type oid of a column type. */
+/*
+ * iso_to_timestamptz: the instant of an ISO date or timestamp in the form
+ * iso_kind accepts (a zoneless one read as UTC, a date as midnight UTC),
+ * computed directly instead of through timestamptz_in; false when s is
+ * not in that form (then the caller uses timestamptz_in).
+ */
+static bool
+iso_to_timestamptz(const char *s, TimestampTz *out)
+{
+	int			len = (int) strlen(s);
+	bool		has_zone;
+	int			kind = iso_kind(s, len, &has_zone);
+	int			y,
+				mo,
+				d,
+				hh = 0,
+				mi = 0,
+				ss = 0,
+				pos = 16;
+	int64		usec = 0;
+	int64		offset = 0;
+
+	if (kind != NANGO_VK_DATE && kind != NANGO_VK_TS)
+		return false;
+	digits(s, 4, &y);
+	digits(s + 5, 2, &mo);
+	digits(s + 8, 2, &d);
+	if (kind == NANGO_VK_TS)
+	{
+		digits(s + 11, 2, &hh);
+		digits(s + 14, 2, &mi);
+		if (pos < len && s[pos] == ':')
+		{
+			digits(s + pos + 1, 2, &ss);
+			pos += 3;
+			if (pos < len && s[pos] == '.')
+			{
+				int64		scale = 100000;
+
+				for (pos++; pos < len && s[pos] >= '0' && s[pos] <= '9'; pos++, scale /= 10)
+					usec += (s[pos] - '0') * scale;
+			}
+		}
+		if (pos < len && s[pos] != 'Z' && s[pos] != 'z')
+		{
+			int			oh,
+						om = 0;
+
+			digits(s + pos + 1, 2, &oh);
+			if (len - pos == 5)
+				digits(s + pos + 3, 2, &om);
+			else if (len - pos == 6)
+				digits(s + pos + 4, 2, &om);
+			offset = ((int64) oh * 60 + om) * 60 * USECS_PER_SEC;
+			if (s[pos] == '-')
+				offset = -offset;
+		}
+	}
+	*out = (TimestampTz) (date2j(y, mo, d) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY
+		+ (((int64) hh * 60 + mi) * 60 + ss) * USECS_PER_SEC + usec - offset;
+	return true;
+}
+
+/* nango_coltype_oid: the type oid of a column type. *//* nango_coltype_oid: the type oid of a column type. */
 Oid
 nango_coltype_oid(NangoColType col)
 {

@@ -20,6 +20,8 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -116,15 +118,11 @@ static const char *const sys_columns_ddl =
 "\"_nango_unique_key\" text, "
 "\"_nango_deleted_at\" timestamptz";
 
-/* str_hash: FNV-1a of a string, for IdentIndex. */
-static uint32
+/* str_hash: hash of a string, for IdentIndex (word-at-a-time hash_bytes). */
+static inline uint32
 str_hash(const char *s)
 {
-	uint32		h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 16777619u;
-	return h;
+	return hash_bytes((const unsigned char *) s, (int) strlen(s));
 }
 
 /* ii_create: an empty index sized for about n keys. */
