@@ -47,6 +47,7 @@
 #include "http.h"
 #include "incremental.h"
 #include "job.h"
+#include "jsonparse.h"
 #include "jsonpath.h"
 #include "mapping.h"
 #include "nango.h"
@@ -315,6 +316,9 @@ parse_page(JobRun *run, const NangoResponse *resp)
 	if (GetDatabaseEncoding() != PG_UTF8)
 		text = pg_any_to_server(text, (int) strlen(text), PG_UTF8);
 
+	jb = nango_parse_jsonb_fast(text, strlen(text));
+	if (jb != NULL)
+		return jb;
 	PG_TRY();
 	{
 		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
