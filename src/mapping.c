@@ -22,7 +22,24 @@
 
 #include "common/hashfn.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/table.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "utils/fmgroids.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_attribute.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -964,6 +981,342 @@ write_rows(NangoMapTable *mt, int64 job_id, PageArrays *pa, SPIPlanPtr plan, int
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * Direct insertion of a page of new rows (no INSERT statement)
+ * ---------------------------------------------------------------------
+ */
+
+/* Where a direct insert takes an attribute's value from. */
+#define SRC_ID			(-1)
+#define SRC_SYNC		(-2)
+#define SRC_JOB			(-3)
+#define SRC_EMITTED		(-4)
+#define SRC_KEY			(-5)
+#define SRC_DELETED		(-6)
+
+static const struct
+{
+	const char *name;
+	Oid			type;
+	int			src;
+}			sys_sources[] = {
+	{"_nango_id", INT8OID, SRC_ID},
+	{"_nango_sync_id", INT8OID, SRC_SYNC},
+	{"_nango_job_id", INT8OID, SRC_JOB},
+	{"_nango_emitted_at", TIMESTAMPTZOID, SRC_EMITTED},
+	{"_nango_unique_key", TEXTOID, SRC_KEY},
+	{"_nango_deleted_at", TIMESTAMPTZOID, SRC_DELETED},
+};
+
+/*
+ * direct_sources: src[a] for every attribute of rel (bound column index
+ * or SRC_*); false when a column is neither a system column of the
+ * expected type nor a bound column of exactly its nango type (typmod -1),
+ * or when the columns are not the ones mt knows.
+ */
+static bool
+direct_sources(NangoMapTable *mt, PageArrays *pa, Relation rel, int *src)
+{
+	TupleDesc	td = RelationGetDescr(rel);
+	int			ci = 0;
+	int		   *bound = palloc(sizeof(int) * Max(mt->ncols, 1));
+
+	for (int i = 0; i < mt->ncols; i++)
+		bound[i] = -1;
+	for (int b = 0; b < pa->nbound; b++)
+		bound[pa->colidx[b]] = b;
+	for (int a = 0; a < td->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, a);
+
+		src[a] = INT_MIN;
+		if (att->attisdropped)
+			continue;
+		if (ci >= mt->ncols || strcmp(NameStr(att->attname), mt->cols[ci].name) != 0)
+			return false;
+		for (int k = 0; k < lengthof(sys_sources); k++)
+			if (strcmp(NameStr(att->attname), sys_sources[k].name) == 0 &&
+				att->atttypid == sys_sources[k].type)
+				src[a] = sys_sources[k].src;
+		if (src[a] == SRC_ID && att->attidentity != ATTRIBUTE_IDENTITY_BY_DEFAULT)
+			return false;
+		if (src[a] == SRC_DELETED && att->atthasdef)
+			return false;		/* the INSERT would give it its default */
+		if (src[a] == INT_MIN && bound[ci] >= 0 && att->atttypmod == -1 &&
+			att->atttypid == nango_coltype_oid(mt->cols[ci].type))
+			src[a] = bound[ci];
+		if (src[a] == INT_MIN)
+			return false;
+		ci++;
+	}
+	return ci == mt->ncols;
+}
+
+/*
+ * direct_allowed: whether inserting rows directly does exactly what the
+ * page's INSERT would: a plain table without triggers, rules, row-level
+ * security for the current user, CHECK constraints or generated columns,
+ * deferrable unique indexes; the privileges the INSERT (ON CONFLICT DO
+ * UPDATE in upsert mode) needs on the table.
+ */
+static bool
+direct_allowed(Relation rel, ResultRelInfo *rri, bool upsert)
+{
+	TupleDesc	td = RelationGetDescr(rel);
+	AclMode		need = ACL_INSERT | (upsert ? ACL_SELECT | ACL_UPDATE : 0);
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rules != NULL || rel->trigdesc != NULL)
+		return false;
+	if (td->constr && (td->constr->num_check > 0 || td->constr->has_generated_stored))
+		return false;
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
+		return false;
+	if (pg_class_aclmask(RelationGetRelid(rel), GetUserId(), need, ACLMASK_ALL) != need)
+		return false;
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		if (!rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+			return false;
+	return true;
+}
+
+/*
+ * key_index: the btree index on exactly (_nango_sync_id, _nango_unique_key)
+ * without predicate or expressions, opened, or NULL.
+ */
+static Relation
+key_index(Relation rel)
+{
+	AttrNumber	sync_att = InvalidAttrNumber,
+				key_att = InvalidAttrNumber;
+	TupleDesc	td = RelationGetDescr(rel);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	for (int a = 0; a < td->natts; a++)
+	{
+		if (strcmp(NameStr(TupleDescAttr(td, a)->attname), "_nango_sync_id") == 0)
+			sync_att = a + 1;
+		if (strcmp(NameStr(TupleDescAttr(td, a)->attname), "_nango_unique_key") == 0)
+			key_att = a + 1;
+	}
+	foreach(lc, indexes)
+	{
+		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index fi = ind->rd_index;
+
+		if (ind->rd_rel->relam == BTREE_AM_OID && fi->indnatts == 2 && fi->indnkeyatts == 2 &&
+			fi->indkey.values[0] == sync_att && fi->indkey.values[1] == key_att &&
+			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL))
+			return ind;
+		index_close(ind, AccessShareLock);
+	}
+	return NULL;
+}
+
+/*
+ * keys_absent: in upsert mode, true when none of the page's keys has a row
+ * version of this sync in the table, live or not (then ON CONFLICT would
+ * update nothing): one probe of the key index per key, seeing every row
+ * version (SnapshotAny), so an uncertain case goes to the INSERT.  No
+ * other job of the sync runs meanwhile (the sync's lock).
+ */
+static bool
+keys_absent(NangoMapTable *mt, PageArrays *pa, Relation rel)
+{
+	Relation	ind = key_index(rel);
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	bool		absent = true;
+
+	if (ind == NULL)
+		return false;
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, ind, SnapshotAny, 2, 0);
+	for (int r = 0; absent && r < pa->nrows; r++)
+	{
+		if (pa->keys[r] == NULL)
+		{
+			absent = false;
+			break;
+		}
+		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   ind->rd_indcollation[0], F_INT8EQ, Int64GetDatum(mt->sync_id));
+		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   ind->rd_indcollation[1], F_TEXTEQ,
+							   CStringGetTextDatum(pa->keys[r]));
+		index_rescan(scan, keys, 2, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+			absent = false;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(ind, AccessShareLock);
+	return absent;
+}
+
+/*
+ * direct_row: the slot's values for row r; false when a NOT NULL column
+ * would get a null (the INSERT then reports it).
+ */
+static bool
+direct_row(NangoMapTable *mt, int64 job_id, PageArrays *pa, TupleDesc td, const int *src,
+		   Oid seqid, int r, TupleTableSlot *slot)
+{
+	ExecClearTuple(slot);
+	for (int a = 0; a < td->natts; a++)
+	{
+		Datum		v = (Datum) 0;
+		bool		isnull = false;
+
+		switch (src[a])
+		{
+			case INT_MIN:
+				isnull = true;	/* a dropped column */
+				break;
+			case SRC_ID:
+				v = Int64GetDatum(nextval_internal(seqid, false));
+				break;
+			case SRC_SYNC:
+				v = Int64GetDatum(mt->sync_id);
+				break;
+			case SRC_JOB:
+				v = Int64GetDatum(job_id);
+				break;
+			case SRC_EMITTED:
+				v = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+				break;
+			case SRC_KEY:
+				isnull = pa->keys == NULL || pa->keys[r] == NULL;
+				v = isnull ? (Datum) 0 : CStringGetTextDatum(pa->keys[r]);
+				break;
+			case SRC_DELETED:
+				isnull = true;
+				break;
+			default:
+				v = pa->values[src[a]][r];
+				isnull = pa->isnull[src[a]][r];
+		}
+		if (isnull && TupleDescAttr(td, a)->attnotnull)
+			return false;
+		slot->tts_values[a] = v;
+		slot->tts_isnull[a] = isnull;
+	}
+	ExecStoreVirtualTuple(slot);
+	return true;
+}
+
+/*
+ * direct_insert: the page's rows with table_multi_insert and index
+ * insertion, as COPY does; false (nothing written) when that is not
+ * equivalent to the page's INSERT.
+ */
+static bool
+direct_insert(NangoMapTable *mt, int64 job_id, PageArrays *pa, Relation rel, Oid seqid,
+			  int *src, bool upsert)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleDesc	td = RelationGetDescr(rel);
+	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * Max(pa->nrows, 1));
+	bool		ok = true;
+
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	if (!direct_allowed(rel, rri, upsert))
+		ok = false;
+	for (int r = 0; ok && r < pa->nrows; r++)
+	{
+		slots[r] = ExecInitExtraTupleSlot(estate, td, table_slot_callbacks(rel));
+		ok = direct_row(mt, job_id, pa, td, src, seqid, r, slots[r]);
+	}
+	if (ok)
+	{
+		table_multi_insert(rel, slots, pa->nrows, GetCurrentCommandId(true), 0, NULL);
+		for (int r = 0; r < pa->nrows; r++)
+		{
+			ResetPerTupleExprContext(estate);
+			list_free(ExecInsertIndexTuples(rri, slots[r], estate, false, false, NULL, NIL));
+		}
+	}
+	ExecCloseIndices(rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	return ok;
+}
+
+/* identity_sequence: the sequence of the _nango_id identity column. */
+static Oid
+identity_sequence(Relation rel, const int *src)
+{
+	for (int a = 0; a < RelationGetDescr(rel)->natts; a++)
+		if (src[a] == SRC_ID)
+			return getIdentitySequence(RelationGetRelid(rel), a + 1, true);
+	return InvalidOid;
+}
+
+/*
+ * write_direct: writes the page without an INSERT statement when that is
+ * equivalent (see direct_allowed, direct_sources, keys_absent), in a
+ * subtransaction: a row PostgreSQL cannot store (SQLSTATE 54000) undoes
+ * it and the caller's INSERT path handles the page.  True when written.
+ */
+static bool
+write_direct(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Relation	rel;
+	int		   *src;
+	Oid			seqid;
+	volatile bool ok = false;
+
+	if (pa->nrows == 0 || pa->nrows > WRITE_BATCH_ROWS)
+		return false;
+	rel = table_open(mt->relid, RowExclusiveLock);
+	if (upsert && !keys_absent(mt, pa, rel))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
+	src = palloc(sizeof(int) * Max(RelationGetDescr(rel)->natts, 1));
+	seqid = direct_sources(mt, pa, rel, src) ? identity_sequence(rel, src) : InvalidOid;
+	if (!OidIsValid(seqid))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		ok = direct_insert(mt, job_id, pa, rel, seqid, src, upsert);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+			ReThrowError(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	table_close(rel, NoLock);
+	if (ok)
+		CommandCounterIncrement();
+	return ok;
+}
+
 /*
  * write_page: one INSERT for the whole page (for every WRITE_BATCH_ROWS
  * rows of a larger page, so that no array parameter nears PostgreSQL's
@@ -973,11 +1326,19 @@ static void
 write_page(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert, NangoMapCounts *counts)
 {
 	int			nparams = 3 + pa->nbound;
-	Oid		   *argtypes = palloc(sizeof(Oid) * nparams);
-	Datum	   *params = palloc(sizeof(Datum) * nparams);
-	char	   *nulls = palloc(nparams);
-	char	   *sql = insert_sql(mt, pa, upsert, argtypes);
-	SPIPlanPtr	plan = get_plan(sql, nparams, argtypes);
+	Oid		   *argtypes;
+	Datum	   *params;
+	char	   *nulls;
+	char	   *sql;
+	SPIPlanPtr	plan;
+
+	if (write_direct(mt, job_id, pa, upsert))
+		return;
+	argtypes = palloc(sizeof(Oid) * nparams);
+	params = palloc(sizeof(Datum) * nparams);
+	nulls = palloc(nparams);
+	sql = insert_sql(mt, pa, upsert, argtypes);
+	plan = get_plan(sql, nparams, argtypes);
 
 	for (int from = 0; from < pa->nrows; from += WRITE_BATCH_ROWS)
 	{
