@@ -351,13 +351,14 @@ nango_update_sync(PG_FUNCTION_ARGS)
 static void
 change_sync_state(int64 id, const char *set_clause, bool wake)
 {
+	Oid			caller = GetUserId();	/* before api_begin changes it */
 	ApiScope	scope;
 	SyncRow		row;
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(id)};
 
 	api_begin(&scope);
-	fetch_sync(id, GetUserId(), &row);
+	fetch_sync(id, caller, &row);
 	exec_sync_update(psprintf("UPDATE nango.syncs SET %s WHERE id OPERATOR(pg_catalog.=) $1", set_clause),
 					 1, types, values, NULL);
 	api_end(&scope);
