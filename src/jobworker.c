@@ -24,7 +24,6 @@
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
-#include "utils/acl.h"
 #include "utils/snapmgr.h"
 
 #include "job.h"
@@ -37,7 +36,6 @@ typedef struct JobOrder
 {
 	Oid			dboid;
 	Oid			owner;
-	bool		owner_nologin;
 	int64		sync_id;
 	int			attempt;
 	char		label[BGW_MAXLEN];
@@ -78,7 +76,6 @@ claim_slot(int idx, JobOrder *order)
 		slot->pid = MyProcPid;
 		order->dboid = slot->dboid;
 		order->owner = slot->owner;
-		order->owner_nologin = slot->owner_nologin;
 		order->sync_id = slot->sync_id;
 		order->attempt = slot->attempt;
 		strlcpy(order->label, slot->label, sizeof(order->label));
@@ -93,27 +90,17 @@ claim_slot(int idx, JobOrder *order)
 }
 
 /*
- * connect_as_owner: connect to the database as the sync's owner.  A role
- * without LOGIN cannot open a connection, so for such an owner the worker
- * connects as the bootstrap superuser and then becomes the owner for the
- * rest of its life (as SET SESSION AUTHORIZATION would): the job can do
- * exactly what its owner can.
+ * connect_as_owner: connect to the database as the sync's owner, so the
+ * job has exactly the owner's privileges.  (The launcher only starts jobs
+ * of owners that may log in and connect: connecting as a superuser and
+ * switching to a NOLOGIN owner afterwards would leave the session able to
+ * SET SESSION AUTHORIZATION back to a superuser from, say, a trigger on the
+ * mapped table.)
  */
 static void
 connect_as_owner(const JobOrder *order)
 {
-	bool		owner_is_super;
-
-	if (!order->owner_nologin)
-	{
-		BackgroundWorkerInitializeConnectionByOid(order->dboid, order->owner, 0);
-		return;
-	}
-	BackgroundWorkerInitializeConnectionByOid(order->dboid, InvalidOid, 0);
-	StartTransactionCommand();
-	owner_is_super = superuser_arg(order->owner);
-	CommitTransactionCommand();
-	SetSessionAuthorization(order->owner, owner_is_super);
+	BackgroundWorkerInitializeConnectionByOid(order->dboid, order->owner, 0);
 }
 
 /*

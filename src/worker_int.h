@@ -36,7 +36,6 @@ typedef struct NangoJobSlot
 	uint32		generation;		/* bumped at every allocation */
 	Oid			dboid;
 	Oid			owner;			/* role the job runs as */
-	bool		owner_nologin;	/* connect as superuser, then become owner */
 	int64		sync_id;
 	int			attempt;
 	bool		scheduled;		/* started because next_run_at was due */

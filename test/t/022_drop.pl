@@ -88,11 +88,17 @@ ok($node->poll_query_until('nangodb',
 	'the other role\'s sync keeps running');
 sql("SELECT nango.pause_sync($bob)");
 
+$log_offset = -s $node->logfile;
 my $nl = sql("SET ROLE nango_nologin; SELECT nango.add_sync('$mock/worker/slow?delay=0&n=1',
 	'{\"response_path\": \"data\"}')");
+ok($node->wait_for_log(qr/sync $nl skipped: its owner role may not log in/, $log_offset),
+	'a sync owned by a role without LOGIN is skipped with a log line');
+is(sql("SELECT count(*) FROM nango.jobs WHERE sync_id = $nl"), '0', 'and has no job');
+$node->safe_psql('postgres', 'ALTER ROLE nango_nologin LOGIN');
+sql("SELECT nango.trigger_sync($nl)");
 ok($node->poll_query_until('nangodb',
 	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $nl AND status = 'succeeded'"),
-	'a sync owned by a role without LOGIN runs');
+	'once the role may log in, its sync runs');
 
 # Mapped tables are written as the owner: a table the owner cannot write
 # makes the job fail (or add_sync refuse it).  Needs auto-mapping.
