@@ -6,13 +6,21 @@ RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
 
+-- adds a sync, paused so that only run_sync runs it (not the worker)
+CREATE FUNCTION add_paused(url text, config jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE sid bigint;
+BEGIN
+  sid := nango.add_sync(url, config);
+  PERFORM nango.pause_sync(sid);
+  RETURN sid;
+END $$;
 CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
   AS $$ SELECT current_setting('nango_test.mock_url') || path $$;
 -- calls a control URL of the mock through a throwaway sync
 CREATE FUNCTION mock_get(path text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock(path), '{"auto_mapping": false}');
+  sid := add_paused(mock(path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   DELETE FROM nango.syncs WHERE id = sid;
 END $$;
@@ -21,7 +29,7 @@ CREATE FUNCTION mock_requests(path text, what text DEFAULT 'query') RETURNS SETO
 LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock('/__requests?path=' || path), '{"auto_mapping": false}');
+  sid := add_paused(mock('/__requests?path=' || path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   RETURN QUERY SELECT r.data->>what FROM nango.raw r WHERE r.sync_id = sid ORDER BY r.id;
   DELETE FROM nango.syncs WHERE id = sid;
@@ -47,7 +55,7 @@ CREATE VIEW job AS
 SELECT mock_get('/__reset');
 
 -- Upsert mode (unique_key), 3 records per page: 7 contacts in 3 pages.
-SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts'), '{
+SELECT add_paused(mock('/hubspot/crm/v3/objects/contacts'), '{
   "friendly_name": "HubSpot contacts",
   "headers": {"authorization": "Bearer hs-secret-token-123"},
   "query_params": {"limit": 3},
@@ -85,7 +93,7 @@ SELECT unique_key, data->'properties'->>'lastname' AS lastname, deleted_at
 
 -- Overwrite mode (no unique_key): the rows are replaced.
 SELECT mock_get('/hubspot/__dataset?name=v1');
-SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts'), '{
+SELECT add_paused(mock('/hubspot/crm/v3/objects/contacts'), '{
   "headers": {"authorization": "Bearer hs-secret-token-123"},
   "query_params": {"limit": 5},
   "paging_cursor_request_path": "after",
@@ -104,7 +112,7 @@ SELECT count(*) AS rows, count(DISTINCT job_id) AS jobs, count(unique_key) AS ke
 
 -- POST with the cursor in the JSON body (HubSpot search).
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts/search'), '{
+SELECT add_paused(mock('/hubspot/crm/v3/objects/contacts/search'), '{
   "method": "post",
   "headers": {"authorization": "Bearer hs-secret-token-123"},
   "body": {"limit": 4, "filterGroups": []},
@@ -120,7 +128,7 @@ SELECT unique_key FROM nango.raw WHERE sync_id = :post ORDER BY 1;
 SELECT * FROM mock_requests('/hubspot/crm/v3/objects/contacts/search', 'body');
 
 -- A 401 fails at once; the error names the status and the redacted URL.
-SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts?hapikey=abc123secret'), '{
+SELECT add_paused(mock('/hubspot/crm/v3/objects/contacts?hapikey=abc123secret'), '{
   "headers": {"authorization": "Bearer expired"},
   "response_path": "results",
   "auto_mapping": false
@@ -141,7 +149,7 @@ CREATE ROLE nango_engine_bob;
 GRANT nango_engine_alice TO nango_engine_bob;
 CREATE ROLE nango_engine_eve;
 SET ROLE nango_engine_alice;
-SELECT nango.add_sync(mock('/hubspot/crm/v3/objects/contacts'), '{
+SELECT add_paused(mock('/hubspot/crm/v3/objects/contacts'), '{
   "headers": {"authorization": "Bearer alice-token"}, "response_path": "results",
   "unique_key": "id", "auto_mapping": false}') AS alice \gset
 SELECT nango.run_sync(:alice) > 0 AS ran;
@@ -173,3 +181,4 @@ DROP FUNCTION run_quiet(bigint);
 DROP FUNCTION unport(text);
 DROP FUNCTION mock_get(text);
 DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

@@ -5,13 +5,21 @@ DROP EXTENSION IF EXISTS nango CASCADE;
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
+-- adds a sync, paused so that only run_sync runs it (not the worker)
+CREATE FUNCTION add_paused(url text, config jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE sid bigint;
+BEGIN
+  sid := nango.add_sync(url, config);
+  PERFORM nango.pause_sync(sid);
+  RETURN sid;
+END $$;
 CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
   AS $$ SELECT current_setting('nango_test.mock_url') || path $$;
 -- calls a control URL of the mock through a throwaway sync
 CREATE FUNCTION mock_get(path text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock(path), '{"auto_mapping": false}');
+  sid := add_paused(mock(path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   DELETE FROM nango.syncs WHERE id = sid;
 END $$;
@@ -20,7 +28,7 @@ CREATE FUNCTION mock_requests(path text, what text DEFAULT 'query') RETURNS SETO
 LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock('/__requests?path=' || path), '{"auto_mapping": false}');
+  sid := add_paused(mock('/__requests?path=' || path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   RETURN QUERY SELECT r.data->>what FROM nango.raw r WHERE r.sync_id = sid ORDER BY r.id;
   DELETE FROM nango.syncs WHERE id = sid;
@@ -37,7 +45,7 @@ LANGUAGE plpgsql SET client_min_messages = error AS $$
 DECLARE jid bigint;
 BEGIN
   PERFORM mock_get('/__reset');
-  sync_id := nango.add_sync(mock(path), '{"auto_mapping": false}'::jsonb || config);
+  sync_id := add_paused(mock(path), '{"auto_mapping": false}'::jsonb || config);
   jid := nango.run_sync(sync_id);
   SELECT j.status, j.page_count, j.fetched_count, j.added_count, j.updated_count,
          j.unchanged_count, j.skipped_count, unport(j.error_message)
@@ -67,6 +75,11 @@ SELECT status, pages, fetched, added FROM sync_once('/github/repos/octo/hello/st
   '{"paging_header_link_rel": "next", "unique_key": "id", "max_total": 40}');
 SELECT * FROM mock_requests('/github/repos/octo/hello/stargazers');
 
+-- query_params arrays give repeated keys; the URL's fragment is not sent
+SELECT status, pages, fetched FROM sync_once('/github/users/octocat/repos?sort=updated#readme',
+  '{"query_params": {"per_page": 20, "type": ["owner", "member"], "archived": false}}');
+SELECT * FROM mock_requests('/github/users/octocat/repos');
+
 -- GitHub user repos, overwrite mode; query_params are not appended to the
 -- next URL from the Link header a second time.
 SELECT status, pages, fetched, added FROM sync_once('/github/users/octocat/repos',
@@ -87,7 +100,7 @@ SELECT status, pages, fetched, error FROM sync_once('/slack/api/conversations.hi
 SELECT * FROM mock_requests('/slack/api/conversations.history');
 -- Slack answers errors with HTTP 200 {"ok": false}: response_path is
 -- missing on page 1, the job fails and the rows of the sync stay.
-SELECT nango.add_sync(mock('/slack/api/conversations.history?channel=C1'), '{
+SELECT add_paused(mock('/slack/api/conversations.history?channel=C1'), '{
   "auto_mapping": false, "response_path": "messages", "query_params": {"limit": 10},
   "paging_cursor_metadata_response_path": "response_metadata.next_cursor",
   "paging_cursor_request_path": "cursor"}') AS slack \gset
@@ -189,6 +202,11 @@ SELECT status, pages, fetched, error FROM sync_once('/pages/contacts',
   '{"query_params": {"per_page": 5}, "response_path": "contacts",
     "paging_number_request_path": "page", "unique_key": "id"}');
 SELECT * FROM mock_requests('/pages/contacts');
+-- with a page size sent along
+SELECT status, pages, fetched, error FROM sync_once('/pages/contacts',
+  '{"response_path": "contacts", "paging_number_request_path": "page",
+    "paging_limit_request_path": "per_page", "paging_limit": 6, "unique_key": "id"}');
+SELECT * FROM mock_requests('/pages/contacts');
 SELECT status, pages, fetched, error FROM sync_once('/pages0/contacts?page=7',
   '{"response_path": "contacts", "paging_number_request_path": "page",
     "paging_number_start": 0, "unique_key": "id"}');
@@ -210,6 +228,22 @@ SELECT status, pages, fetched, error FROM sync_once('/lastrec-loop/items',
   '{"response_path": "results", "paging_cursor_object_response_path": "cursor",
     "paging_cursor_request_path": "after"}');
 
+-- Unusable keys (missing, null, object, array) are skipped and counted; a
+-- key seen again (in the page or a later one) keeps its last version and is
+-- counted once; numbers and booleans are usable keys.
+SELECT status, pages, fetched, added, updated, unchanged, skipped, error FROM sync_once('/keys/mixed',
+  '{"response_path": "data", "unique_key": "id", "paging_cursor_metadata_response_path": "next",
+    "paging_cursor_request_path": "cursor"}');
+SELECT unique_key, data FROM nango.raw WHERE sync_id = (SELECT max(id) FROM nango.syncs) ORDER BY 1;
+-- without unique_key every record is stored, scalars included
+SELECT status, pages, fetched, added, skipped FROM sync_once('/keys/mixed',
+  '{"response_path": "data", "paging_cursor_metadata_response_path": "next",
+    "paging_cursor_request_path": "cursor"}');
+SELECT count(*), count(*) FILTER (WHERE jsonb_typeof(data) = 'string') AS strings
+  FROM nango.raw WHERE sync_id = (SELECT max(id) FROM nango.syncs);
+-- a UTF-8 byte order mark before the JSON is ignored
+SELECT status, fetched, error FROM sync_once('/bom/items', '{"response_path": "data"}');
+
 -- A failed job leaves nothing behind.
 SELECT count(*) AS leftover FROM nango.raw r JOIN nango.jobs j ON j.id = r.job_id
  WHERE j.status <> 'succeeded';
@@ -221,3 +255,4 @@ DROP FUNCTION mock_requests(text, text);
 DROP FUNCTION unport(text);
 DROP FUNCTION mock_get(text);
 DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

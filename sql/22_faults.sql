@@ -5,13 +5,21 @@ DROP EXTENSION IF EXISTS nango CASCADE;
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
+-- adds a sync, paused so that only run_sync runs it (not the worker)
+CREATE FUNCTION add_paused(url text, config jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE sid bigint;
+BEGIN
+  sid := nango.add_sync(url, config);
+  PERFORM nango.pause_sync(sid);
+  RETURN sid;
+END $$;
 CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
   AS $$ SELECT current_setting('nango_test.mock_url') || path $$;
 -- calls a control URL of the mock through a throwaway sync
 CREATE FUNCTION mock_get(path text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock(path), '{"auto_mapping": false}');
+  sid := add_paused(mock(path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   DELETE FROM nango.syncs WHERE id = sid;
 END $$;
@@ -20,7 +28,7 @@ CREATE FUNCTION mock_requests(path text, what text DEFAULT 'query') RETURNS SETO
 LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
-  sid := nango.add_sync(mock('/__requests?path=' || path), '{"auto_mapping": false}');
+  sid := add_paused(mock('/__requests?path=' || path), '{"auto_mapping": false}');
   PERFORM nango.run_sync(sid);
   RETURN QUERY SELECT r.data->>what FROM nango.raw r WHERE r.sync_id = sid ORDER BY r.id;
   DELETE FROM nango.syncs WHERE id = sid;
@@ -37,7 +45,7 @@ LANGUAGE plpgsql SET client_min_messages = error AS $$
 DECLARE jid bigint;
 BEGIN
   PERFORM mock_get('/__reset');
-  sync_id := nango.add_sync(mock(path), '{"auto_mapping": false}'::jsonb || config);
+  sync_id := add_paused(mock(path), '{"auto_mapping": false}'::jsonb || config);
   jid := nango.run_sync(sync_id);
   SELECT j.status, j.page_count, j.fetched_count, j.added_count, j.updated_count,
          j.unchanged_count, j.skipped_count, unport(j.error_message)
@@ -99,6 +107,25 @@ SELECT status, pages, fetched, error FROM sync_once('/faults/missing-later',
   '{"response_path": "data", "paging_cursor_metadata_response_path": "next",
     "paging_cursor_request_path": "cursor"}');
 
+-- an empty body on a later page (a 204) ends the data; on page 1 it fails
+SELECT status, pages, fetched, error FROM sync_once('/faults/empty-later',
+  '{"response_path": "data", "paging_cursor_metadata_response_path": "next",
+    "paging_cursor_request_path": "cursor"}');
+SELECT status, pages, fetched, error FROM sync_once('/faults/empty-later?cursor=x',
+  '{"response_path": "data"}');
+-- a real empty array on page 1 is a success: overwrite mode then removes
+-- the sync's rows (the API said there is nothing)
+SELECT mock_get('/__reset');
+SELECT add_paused(mock('/faults/maybe-empty?id=e'), '{"auto_mapping": false,
+  "response_path": "data"}') AS empty \gset
+SELECT run_quiet(:empty);
+SELECT count(*) FROM nango.raw WHERE sync_id = :empty;
+SELECT mock_get('/faults/break?id=e&on=1');
+SELECT run_quiet(:empty);
+SELECT count(*) FROM nango.raw WHERE sync_id = :empty;
+SELECT status, page_count, fetched_count, added_count, deleted_count
+  FROM nango.jobs WHERE sync_id = :empty ORDER BY id;
+
 -- nango.max_response_size is enforced while receiving, also after gzip.
 SET nango.max_response_size = '64kB';
 SELECT status, error FROM sync_once('/faults/big?kb=50', '{"response_path": "data"}');
@@ -115,7 +142,7 @@ SELECT status, fetched, error FROM sync_once('/faults/redirect-ftp', '{"response
 -- Overwrite atomicity: a job failing on page 3 changes nothing; the rows of
 -- the last good job stay, with their ids.
 SELECT mock_get('/__reset');
-SELECT nango.add_sync(mock('/faults/pages?fail_page=3&id=ow'), '{
+SELECT add_paused(mock('/faults/pages?fail_page=3&id=ow'), '{
   "auto_mapping": false, "response_path": "data", "retries": 0,
   "paging_cursor_metadata_response_path": "next", "paging_cursor_request_path": "cursor"}') AS ow \gset
 SELECT run_quiet(:ow);
@@ -129,7 +156,7 @@ SELECT status, page_count, fetched_count, added_count, deleted_count, unport(err
 SELECT count(*) AS same_rows FROM nango.raw r JOIN ow_before b USING (id) WHERE r.sync_id = :ow;
 SELECT count(*) AS all_rows FROM nango.raw WHERE sync_id = :ow;
 -- the same in upsert mode
-SELECT nango.add_sync(mock('/faults/pages?fail_page=4&id=up'), '{
+SELECT add_paused(mock('/faults/pages?fail_page=4&id=up'), '{
   "auto_mapping": false, "response_path": "data", "retries": 0, "unique_key": "id",
   "paging_cursor_metadata_response_path": "next", "paging_cursor_request_path": "cursor"}') AS up \gset
 SELECT mock_get('/faults/break?id=up&on=1');
@@ -138,7 +165,7 @@ SELECT count(*) FROM nango.raw WHERE sync_id = :up;
 
 -- Cancellation: statement_timeout stops a slow transfer promptly; the job
 -- is recorded as cancelled and run_sync returns.
-SELECT nango.add_sync(mock('/faults/slow?delay=20'), '{"auto_mapping": false,
+SELECT add_paused(mock('/faults/slow?delay=20'), '{"auto_mapping": false,
   "response_path": "data"}') AS slow \gset
 SET statement_timeout = '1s';
 SELECT run_quiet(:slow);
@@ -146,7 +173,7 @@ RESET statement_timeout;
 SELECT status, error_message, ended_at - started_at < interval '5 seconds' AS prompt
   FROM nango.jobs WHERE sync_id = :slow;
 -- also during the backoff sleep of a retry
-SELECT nango.add_sync(mock('/faults/ratelimit?id=z&after=30'), '{"auto_mapping": false,
+SELECT add_paused(mock('/faults/ratelimit?id=z&after=30'), '{"auto_mapping": false,
   "response_path": "data"}') AS rl \gset
 SET statement_timeout = '1s';
 SELECT run_quiet(:rl);
@@ -170,3 +197,4 @@ DROP FUNCTION mock_requests(text, text);
 DROP FUNCTION unport(text);
 DROP FUNCTION mock_get(text);
 DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

@@ -26,6 +26,7 @@
 #include "api.h"
 #include "config.h"
 #include "cron.h"
+#include "mapping.h"
 #include "nango.h"
 #include "util.h"
 #include "worker.h"
@@ -417,62 +418,18 @@ nango_trigger_sync(PG_FUNCTION_ARGS)
 
 /*
  * drop_mapped_data: deletes the sync's rows from its mapped table and drops
- * the table when no other sync uses it and no row is left in it.  A table
- * in schema nango is handled as the extension owner (nango's own schema),
- * any other as the sync's owner, with that role's rights.  A missing table
- * is fine; a table without the _nango_sync_id column is not nango's and is
- * left alone.
+ * the table when no other sync uses it.  Everything touching the table runs
+ * as the sync's owner: the owner may have put triggers or rules on it, and
+ * they must never run with the extension owner's rights.
  */
 static void
 drop_mapped_data(const SyncRow *row)
 {
 	NangoSavedRole saved;
-	Oid			types[2] = {TEXTOID, INT8OID};
-	Datum		values[2] = {CStringGetTextDatum(row->mapped_table), Int64GetDatum(row->id)};
-	bool		shared;
-	bool		in_nango;
-	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE mapped_table OPERATOR(pg_catalog.=) $1 "
-							  "AND id OPERATOR(pg_catalog.<>) $2 LIMIT 1",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look for other syncs");
-	shared = SPI_processed > 0;
-
-	if (SPI_execute_with_args("SELECT n.nspname OPERATOR(pg_catalog.=) 'nango' "
-							  "FROM pg_catalog.pg_class c "
-							  "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-							  "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
-							  "WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) "
-							  "AND a.attname OPERATOR(pg_catalog.=) '_nango_sync_id' AND NOT a.attisdropped "
-							  "AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}')",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up the mapped table");
-	if (SPI_processed == 0)
-		return;					/* no such table (or not a nango table) */
-	in_nango = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-	if (!in_nango)
-		nango_push_role(row->owner, &saved);
-	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE _nango_sync_id OPERATOR(pg_catalog.=) $1",
-									   row->mapped_table),
-							  1, &types[1], &values[1], NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete the rows of sync " INT64_FORMAT, row->id);
-	if (!shared)
-	{
-		if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1", row->mapped_table), false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the mapped table");
-		if (SPI_processed == 0)
-		{
-			if (SPI_execute(psprintf("DROP TABLE %s", row->mapped_table), false, 0) != SPI_OK_UTILITY)
-				elog(ERROR, "could not drop the mapped table");
-		}
-		else
-			ereport(NOTICE,
-					(errmsg("mapped table %s is kept: it still has rows of other syncs", row->mapped_table)));
-	}
-	if (!in_nango)
-		nango_pop_role(&saved);
+	nango_push_role(row->owner, &saved);
+	nango_map_drop_data(row->id, row->mapped_table);
+	nango_pop_role(&saved);
 }
 
 /*

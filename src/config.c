@@ -791,6 +791,28 @@ mapped_ident(const char **s, const char *whole)
  * each at most 63 bytes; never one of nango's own relations nor a system
  * schema.  Sets the resolved schema and table name.
  */
+/*
+ * is_default_table_name: true for "_nango_sync_<digits>", the name of a
+ * sync's default mapped table in schema nango.  No sync may name another
+ * sync's default table (it could create it first and own it).
+ */
+static bool
+is_default_table_name(const char *name)
+{
+	const char *prefix = "_nango_sync_";
+	const char *p;
+
+	if (strncmp(name, prefix, strlen(prefix)) != 0)
+		return false;
+	p = name + strlen(prefix);
+	if (*p == '\0')
+		return false;
+	for (; *p; p++)
+		if (!isdigit((unsigned char) *p))
+			return false;
+	return true;
+}
+
 static void
 parse_mapped_table(NangoConfig *cfg, const cJSON *item)
 {
@@ -847,6 +869,12 @@ parse_mapped_table(NangoConfig *cfg, const cJSON *item)
 					(errcode(ERRCODE_RESERVED_NAME),
 					 errmsg("config key \"mapped_table\" names nango's own table nango.%s", cfg->mapped_name),
 					 errhint("Choose another name; the default is nango._nango_sync_<id>.")));
+		if (is_default_table_name(cfg->mapped_name))
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("config key \"mapped_table\" names nango.%s, which is reserved for a sync's default table",
+							cfg->mapped_name),
+					 errhint("Remove the key to use this sync's own default table, or choose another name.")));
 	}
 }
 

@@ -44,6 +44,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "incremental.h"
 #include "job.h"
 #include "jsonpath.h"
 #include "mapping.h"
@@ -73,6 +74,8 @@ typedef struct JobRun
 	char	   *url;			/* redacted URL of the current request */
 	char	   *method;
 	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
+	NangoIncremental *incr;		/* incremental sync, or NULL */
+	bool		truncated;		/* paging stopped by max_total */
 	MemoryContext jobcxt;
 	MemoryContext pagecxt;
 } JobRun;
@@ -85,6 +88,7 @@ typedef struct SyncRow
 	Jsonb	   *config;
 	char	   *friendly_name;
 	char	   *mapped_table;
+	Jsonb	   *incremental_state;	/* NULL: none */
 } SyncRow;
 
 /*
@@ -110,8 +114,8 @@ read_sync(int64 sync_id, SyncRow *row, MemoryContext cxt)
 	TupleDesc	td;
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT owner::pg_catalog.oid, url, config, friendly_name, mapped_table "
-							  "FROM nango.syncs WHERE id = $1",
+	if (SPI_execute_with_args("SELECT owner::pg_catalog.oid, url, config, friendly_name, mapped_table, "
+							  "incremental_state FROM nango.syncs WHERE id = $1",
 							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read nango.syncs");
 	MemoryContextSwitchTo(cxt);
@@ -124,6 +128,11 @@ read_sync(int64 sync_id, SyncRow *row, MemoryContext cxt)
 	row->config = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 3, &isnull));
 	row->friendly_name = SPI_getvalue(tup, td, 4);
 	row->mapped_table = SPI_getvalue(tup, td, 5);
+	{
+		Datum		d = SPI_getbinval(tup, td, 6, &isnull);
+
+		row->incremental_state = isnull ? NULL : DatumGetJsonbPCopy(d);
+	}
 	return true;
 }
 
@@ -237,18 +246,23 @@ static int64
 replace_nul_escapes(char *s, size_t len)
 {
 	int64		n = 0;
-	size_t		i;
+	size_t		i = 0;
 
-	for (i = 0; i + 1 < len; i++)
+	for (;;)
 	{
-		if (s[i] != '\\')
-			continue;
+		char	   *bs = memchr(s + i, '\\', len - i);
+
+		if (bs == NULL)
+			break;
+		i = bs - s;
+		if (i + 1 >= len)
+			break;
 		if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
 		{
 			memcpy(s + i + 2, "FFFD", 4);
 			n++;
 		}
-		i++;					/* skip the escaped character */
+		i += 2;					/* skip the escaped character */
 	}
 	return n;
 }
@@ -256,6 +270,8 @@ replace_nul_escapes(char *s, size_t len)
 /*
  * parse_page: validates and parses a response body with PostgreSQL's
  * jsonb parser (every digit of every number kept).  Errors name the page.
+ * An empty body is an error on page 1 and the end of the data later
+ * (NULL), like a missing response_path.
  */
 static Jsonb *
 parse_page(JobRun *run, const NangoResponse *resp)
@@ -264,18 +280,23 @@ parse_page(JobRun *run, const NangoResponse *resp)
 	Jsonb	   *jb = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	if (resp->body_len == 0 && run->page > 1)
+		return NULL;			/* an empty later page: the end of the data */
 	if (resp->body_len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("page %d: the response body is empty (HTTP %ld)", run->page, resp->status)));
-	if (strlen(text) != resp->body_len ||
-		!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
+	/* also refuses NUL bytes */
+	if (!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
 				 errmsg("page %d: the response body is not valid UTF-8", run->page)));
 	run->nul_replaced += replace_nul_escapes(text, resp->body_len);
+	/* a UTF-8 byte order mark is not JSON: skip it */
+	if (resp->body_len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		text += 3;
 	if (GetDatabaseEncoding() != PG_UTF8)
-		text = pg_any_to_server(text, (int) resp->body_len, PG_UTF8);
+		text = pg_any_to_server(text, (int) strlen(text), PG_UTF8);
 
 	PG_TRY();
 	{
@@ -349,8 +370,10 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("page %d: the value at response_path \"%s\" is a JSON scalar, not an array or object",
 						run->page, cfg->response_path ? cfg->response_path : "")));
-	pr->hash = hash_bytes_extended((const unsigned char *) v.val.binary.data,
-								   v.val.binary.len, 0);
+	/* the loop check of offset and page-number paging compares pages */
+	if (cfg->paging == NANGO_PAGING_OFFSET || cfg->paging == NANGO_PAGING_NUMBER)
+		pr->hash = hash_bytes_extended((const unsigned char *) v.val.binary.data,
+									   v.val.binary.len, 0);
 	if (!JsonContainerIsArray(v.val.binary.data))
 	{
 		pr->n = limit == 0 ? 0 : 1;
@@ -475,6 +498,94 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 }
 
 /*
+ * start_incremental: the value of the last successful job (or the initial
+ * value) goes with every request of this job.
+ */
+static void
+start_incremental(JobRun *run, NangoPager *pager)
+{
+	bool		is_number;
+	char	   *v = nango_incr_start_value(run->incr->stored,
+										   run->cfg->incremental_initial_value, &is_number);
+
+	if (v != NULL)
+		nango_pager_add_param(pager, run->cfg->incremental_request_path, v, is_number);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": incremental from %s",
+			  run->name, v ? v : "the beginning");
+}
+
+/*
+ * save_incremental: after a successful job, the highest value seen becomes
+ * the sync's incremental state (in the job's subtransaction).
+ */
+static void
+save_incremental(JobRun *run)
+{
+	Jsonb	   *final = nango_incr_final(run->incr);
+	NangoSavedRole saved;
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		v[2];
+
+	if (final == NULL)
+		return;
+	v[0] = Int64GetDatum(run->sync_id);
+	v[1] = JsonbPGetDatum(final);
+	nango_push_role(nango_extension_owner(), &saved);
+	if (SPI_execute_with_args("UPDATE nango.syncs SET incremental_state = $2 WHERE id = $1",
+							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not store the incremental state");
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
+}
+
+/* Mapped table and owner, for the delete callback. */
+typedef struct DeleteTarget
+{
+	NangoMapTable *mt;
+	Oid			owner;
+	bool		soft;
+} DeleteTarget;
+
+/* map_delete_keys: removes the deleted keys from the mapped table too. */
+static void
+map_delete_keys(void *arg, int n, char **keys)
+{
+	DeleteTarget *t = (DeleteTarget *) arg;
+	NangoSavedRole saved;
+
+	if (t->mt == NULL)
+		return;
+	nango_push_role(t->owner, &saved);
+	nango_map_delete_keys(t->mt, n, keys, t->soft);
+	nango_pop_role(&saved);
+}
+
+/*
+ * delete_unseen: after a complete full-refresh job (not cut by max_total,
+ * not incremental), the sync's keys the job did not see are deleted.
+ */
+static void
+delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt)
+{
+	DeleteTarget t;
+	NangoSavedRole saved;
+
+	if (run->truncated)
+	{
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": max_total cut the job short, no rows deleted", run->name);
+		return;
+	}
+	t.mt = mt;
+	t.owner = run->owner;
+	t.soft = (run->cfg->delete_mode == NANGO_DELETE_SOFT);
+	nango_push_role(nango_extension_owner(), &saved);
+	run->counts.deleted = nango_store_delete_unseen(st, t.soft, map_delete_keys, &t);
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
+}
+
+/*
  * run_pages: the page loop.  Each page is handled in a memory context
  * reset before the next one, so memory does not grow with pages.
  */
@@ -485,6 +596,8 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	NangoPager	pager;
 
 	nango_pager_init(&pager, cfg, run->http, run->jobcxt);
+	if (run->incr != NULL)
+		start_incremental(run, &pager);
 	while (!pager.done)
 	{
 		NangoResponse resp;
@@ -498,7 +611,13 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		run->page++;
 		fetch_page(run, &pager, &resp);
 		body = parse_page(run, &resp);
-		extract_records(run, body, &pr);
+		if (body != NULL)
+			extract_records(run, body, &pr);
+		else
+		{
+			memset(&pr, 0, sizeof(pr));
+			pr.missing = true;
+		}
 		if (pr.missing)
 		{
 			run->counts.pages++;
@@ -510,6 +629,13 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		run->counts.pages++;
 		if (cfg->unique_key != NULL)
 			record_keys(run, &pr);
+		if (run->incr != NULL)
+		{
+			int			i;
+
+			for (i = 0; i < pr.n; i++)
+				nango_incr_see(run->incr, pr.records[i]);
+		}
 		store_page(run, st, mt, &pr);
 		nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
 		/* whatever the callees left current, the page's work stays in pagecxt */
@@ -519,6 +645,7 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 							&resp, remaining);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
+	run->truncated = (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": paging ended after page %d: %s",
 			  run->name, run->page, pager.stop_reason ? pager.stop_reason : "done");
 }
@@ -573,6 +700,15 @@ run_job(JobRun *run, SyncRow *sync)
 	SPI_connect();
 	MemoryContextSwitchTo(run->jobcxt);
 	st = nango_store_open(run->sync_id, run->job_id, cfg->unique_key != NULL, metadata);
+	if (cfg->incremental_cursor_path != NULL)
+	{
+		run->incr = palloc0(sizeof(NangoIncremental));
+		run->incr->cursor_path = cfg->incremental_cursor_path;
+		run->incr->stored = sync->incremental_state;
+		run->incr->cxt = run->jobcxt;
+	}
+	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
+		nango_store_track_keys(st);
 	if (cfg->auto_mapping)
 	{
 		nango_push_role(run->owner, &saved);
@@ -591,6 +727,10 @@ run_job(JobRun *run, SyncRow *sync)
 	}
 
 	run_pages(run, st, mt);
+	if (run->incr != NULL)
+		save_incremental(run);
+	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
+		delete_unseen(run, st, mt);
 
 	if (mt != NULL)
 	{
@@ -717,6 +857,39 @@ failure_detail(JobRun *run, ErrorData *edata)
 	return nango_redact_text(buf.data, &run->secrets);
 }
 
+/*
+ * load_job: the job's sync id and its sync row (as the extension owner),
+ * allocated in cxt; the job row's pid becomes this process.  A job that is
+ * not 'running' is an error.
+ */
+static void
+load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
+{
+	NangoSavedRole saved;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		vals[2] = {Int64GetDatum(run->job_id), Int32GetDatum(MyProcPid)};
+	bool		isnull;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	/* the process that executes the job may not be the one that created it */
+	if (SPI_execute_with_args("UPDATE nango.jobs SET pid = $2 WHERE id = $1 AND status = 'running' "
+							  "RETURNING sync_id",
+							  2, types, vals, NULL, false, 1) != SPI_OK_UPDATE_RETURNING ||
+		SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("job " INT64_FORMAT " does not exist or is not running", run->job_id)));
+	run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!read_sync(run->sync_id, sync, cxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
+	SPI_finish();
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(cxt);
+}
+
 NangoJobStatus
 nango_job_execute(int64 job_id)
 {
@@ -724,36 +897,12 @@ nango_job_execute(int64 job_id)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	JobRun	   *run = palloc0(sizeof(JobRun));
 	SyncRow		sync;
-	NangoSavedRole saved;
 	NangoJobStatus status = NANGO_JOB_SUCCEEDED;
 	char	   *message = NULL;
 	char	   *detail = NULL;
 
 	run->job_id = job_id;
-	nango_push_role(nango_extension_owner(), &saved);
-	SPI_connect();
-	{
-		Oid			types[1] = {INT8OID};
-		Datum		vals[1] = {Int64GetDatum(job_id)};
-		bool		isnull;
-
-		if (SPI_execute_with_args("SELECT sync_id FROM nango.jobs WHERE id = $1 AND status = 'running'",
-								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("job " INT64_FORMAT " does not exist or is not running", job_id)));
-		run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	MemoryContextSwitchTo(oldcxt);
-	if (!read_sync(run->sync_id, &sync, oldcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
-	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
-	nango_pop_role(&saved);
-	MemoryContextSwitchTo(oldcxt);
+	load_job(run, &sync, oldcxt);
 	run->owner = sync.owner;
 	run->name = sync.friendly_name ? sync.friendly_name : psprintf(INT64_FORMAT, run->sync_id);
 

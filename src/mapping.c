@@ -1118,7 +1118,8 @@ other_users(int64 sync_id, const char *mapped_table, const char *qualname)
 	args[0] = Int64GetDatum(sync_id);
 	args[1] = CStringGetTextDatum(mapped_table ? mapped_table : qualname);
 	nango_push_role(nango_extension_owner(), &saved);
-	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE id <> $1 AND mapped_table = $2",
+	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE id OPERATOR(pg_catalog.<>) $1 "
+							  "AND mapped_table OPERATOR(pg_catalog.=) $2",
 							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read nango.syncs");
 	found = SPI_processed > 0;
@@ -1155,14 +1156,15 @@ nango_map_drop_data(int64 sync_id, const char *mapped_table)
 	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE \"_nango_sync_id\" = $1", qualname),
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from %s", qualname);
-	if (!other_users(sync_id, mapped_table, qualname))
-	{
-		if (pg_class_ownercheck(relid, GetUserId()))
-			exec_utility(psprintf("DROP TABLE %s", qualname));
-		else
-			nango_log(NANGO_LOG_INFO, LOG, "nango: sync " INT64_FORMAT ": %s kept: not owned by %s",
-					  sync_id, qualname, GetUserNameFromId(GetUserId(), false));
-	}
+	if (other_users(sync_id, mapped_table, qualname))
+		ereport(NOTICE,
+				(errmsg("mapped table %s is kept: other syncs use it or have rows in it", qualname)));
+	else if (pg_class_ownercheck(relid, GetUserId()))
+		exec_utility(psprintf("DROP TABLE %s", qualname));
+	else
+		ereport(NOTICE,
+				(errmsg("mapped table %s is kept: it is not owned by %s",
+						qualname, GetUserNameFromId(GetUserId(), false))));
 	SPI_finish();
 }
 

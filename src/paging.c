@@ -42,8 +42,6 @@ hash_text(const char *s)
 void
 nango_pager_init(NangoPager *p, const NangoConfig *cfg, NangoHttp *http, MemoryContext cxt)
 {
-	HASHCTL		ctl;
-
 	memset(p, 0, sizeof(*p));
 	p->cfg = cfg;
 	p->http = http;
@@ -51,12 +49,8 @@ nango_pager_init(NangoPager *p, const NangoConfig *cfg, NangoHttp *http, MemoryC
 	p->body_method = (strcmp(cfg->method, "POST") == 0 || strcmp(cfg->method, "PUT") == 0 ||
 					  strcmp(cfg->method, "PATCH") == 0);
 	p->page_number = cfg->paging_number_start;
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(uint64);
-	ctl.hcxt = cxt;
-	p->seen = hash_create("nango paging cursors", 64, &ctl,
-						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	p->seen_cap = 256;
+	p->seen = MemoryContextAlloc(cxt, sizeof(uint64) * p->seen_cap);
 }
 
 void
@@ -108,6 +102,9 @@ request_values(NangoPager *p, ReqValues *rv)
 		case NANGO_PAGING_NUMBER:
 			add_value(rv, cfg->paging_number_request_path,
 					  psprintf(INT64_FORMAT, p->page_number), true);
+			if (cfg->paging_limit_request_path != NULL && cfg->paging_limit > 0)
+				add_value(rv, cfg->paging_limit_request_path,
+						  psprintf(INT64_FORMAT, cfg->paging_limit), true);
 			break;
 		default:
 			break;
@@ -295,14 +292,48 @@ nango_pager_request(NangoPager *p, char **url, char **body)
  * fails the job (an API that keeps answering the same cursor would
  * otherwise be read forever).
  */
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : (x > y);
+}
+
+/*
+ * seen_before: adds h to the set of used cursors and URLs (8 bytes each: a
+ * sorted array searched by bisection plus a short unsorted tail, sorted
+ * in every 256 entries); returns true when it was already there.
+ */
+static bool
+seen_before(NangoPager *p, uint64 h)
+{
+	int			i;
+
+	if (bsearch(&h, p->seen, p->nsorted, sizeof(uint64), cmp_u64) != NULL)
+		return true;
+	for (i = p->nsorted; i < p->nseen; i++)
+		if (p->seen[i] == h)
+			return true;
+	if (p->nseen == p->seen_cap)
+	{
+		p->seen_cap *= 2;
+		p->seen = repalloc(p->seen, sizeof(uint64) * p->seen_cap);
+	}
+	p->seen[p->nseen++] = h;
+	if (p->nseen - p->nsorted >= 256)
+	{
+		qsort(p->seen, p->nseen, sizeof(uint64), cmp_u64);
+		p->nsorted = p->nseen;
+	}
+	return false;
+}
+
 static void
 mark_used(NangoPager *p, const char *what, const char *value)
 {
-	uint64		h = hash_text(value);
-	bool		found;
-
-	(void) hash_search(p->seen, &h, HASH_ENTER, &found);
-	if (found)
+	if (seen_before(p, hash_text(value)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("paging loop: the response gave %s \"%s\", which this job already used",

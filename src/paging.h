@@ -10,7 +10,6 @@
 #define NANGO_PAGING_H
 
 #include "postgres.h"
-#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 
 #include "config.h"
@@ -41,7 +40,10 @@ typedef struct NangoPager
 	NangoParam	extra[NANGO_MAX_PARAMS];	/* e.g. the incremental value */
 	int			nextra;
 
-	HTAB	   *seen;			/* 64-bit hashes of cursors and URLs used */
+	uint64	   *seen;			/* 64-bit hashes of cursors and URLs used: */
+	int			nseen;			/* seen[0..nsorted-1] sorted, then a short */
+	int			nsorted;		/* unsorted tail */
+	int			seen_cap;
 	uint64		prev_page_hash;
 	bool		have_prev_page;
 	bool		done;

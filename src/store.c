@@ -21,11 +21,17 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/tuplesort.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
+#include "miscadmin.h"
 
 #include "store.h"
 
@@ -35,6 +41,7 @@ struct NangoStore
 	int64		job_id;
 	bool		upsert;
 	Jsonb	   *metadata;
+	Tuplesortstate *seen;		/* keys seen by the job (delete modes) */
 };
 
 static SPIPlanPtr plan_delete = NULL;
@@ -294,6 +301,9 @@ write_upsert(NangoStore *st, int n, Jsonb **records, char **keys, char **hashes,
 	int			i;
 
 	nuniq = last_of_each_key(n, keys, uniq);
+	if (st->seen != NULL)
+		for (i = 0; i < nuniq; i++)
+			tuplesort_putdatum(st->seen, CStringGetTextDatum(keys[uniq[i]]), false);
 	ex = lookup(st, nuniq, uniq, keys, &nfound);
 	for (i = 0; i < nuniq; i++)
 	{
@@ -354,4 +364,141 @@ nango_store_write(NangoStore *st, int n, Jsonb **records, char **keys,
 		return;
 	}
 	write_upsert(st, n, records, keys, hashes, c, changed);
+}
+
+/* ---------------------------------------------------------------------
+ * Delete modes
+ * ---------------------------------------------------------------------
+ */
+
+static SPIPlanPtr plan_live_keys = NULL;
+static SPIPlanPtr plan_hard_delete = NULL;
+static SPIPlanPtr plan_soft_delete = NULL;
+
+void
+nango_store_track_keys(NangoStore *st)
+{
+	/* byte order (collation "C"), the same order as strcmp */
+	st->seen = tuplesort_begin_datum(TEXTOID, TextLessOperator, C_COLLATION_OID,
+									 false, work_mem, NULL, TUPLESORT_NONE);
+}
+
+/* delete_batch: removes or marks deleted one batch of unseen keys. */
+static int64
+delete_batch(NangoStore *st, bool soft, int n, char **keys,
+			 NangoKeysCallback on_keys, void *arg)
+{
+	Datum		v[2];
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		done;
+
+	if (n == 0)
+		return 0;
+	v[0] = Int64GetDatum(st->sync_id);
+	v[1] = text_array(n, keys, NULL);
+	if (SPI_execute_plan(soft ? plan_soft_delete : plan_hard_delete, v, NULL, false, 0) < 0)
+		elog(ERROR, "could not delete from nango.raw");
+	done = (int64) SPI_processed;
+	MemoryContextSwitchTo(cxt);
+	if (on_keys != NULL)
+		on_keys(arg, n, keys);
+	return done;
+}
+
+#define DELETE_BATCH 1000
+
+/* next_seen: the next key of the sorted seen keys into buf; false at the end. */
+static bool
+next_seen(Tuplesortstate *ts, StringInfo buf)
+{
+	Datum		d;
+	bool		isnull;
+	text	   *t;
+
+	if (!tuplesort_getdatum(ts, true, &d, &isnull, NULL))
+		return false;
+	t = DatumGetTextPP(d);
+	resetStringInfo(buf);
+	appendBinaryStringInfo(buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	pfree(DatumGetPointer(d));
+	return true;
+}
+
+/* prepare_delete_plans: the statements of the delete modes. */
+static void
+prepare_delete_plans(void)
+{
+	Oid			t_keys[1] = {INT8OID};
+	Oid			t_del[2] = {INT8OID, TEXTARRAYOID};
+
+	if (plan_live_keys == NULL)
+		plan_live_keys = prepare("SELECT unique_key FROM nango.raw WHERE sync_id = $1 "
+								 "AND deleted_at IS NULL AND unique_key IS NOT NULL "
+								 "ORDER BY unique_key COLLATE \"C\"", 1, t_keys);
+	if (plan_hard_delete == NULL)
+		plan_hard_delete = prepare("DELETE FROM nango.raw WHERE sync_id = $1 "
+								   "AND unique_key = ANY ($2)", 2, t_del);
+	if (plan_soft_delete == NULL)
+		plan_soft_delete = prepare("UPDATE nango.raw SET deleted_at = pg_catalog.now() "
+								   "WHERE sync_id = $1 AND unique_key = ANY ($2) "
+								   "AND deleted_at IS NULL", 2, t_del);
+}
+
+/*
+ * nango_store_delete_unseen: merges the sync's live keys (read in byte
+ * order through a cursor, a batch at a time) with the sorted seen keys;
+ * the stored keys missing from the seen ones are deleted batch by batch.
+ */
+int64
+nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, void *arg)
+{
+	Datum		v[1] = {Int64GetDatum(st->sync_id)};
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
+	Portal		portal;
+	char	  **batch = palloc(sizeof(char *) * DELETE_BATCH);
+	StringInfoData seen;
+	bool		have_seen = false;
+	bool		seen_done = false;
+	int64		deleted = 0;
+
+	prepare_delete_plans();
+	MemoryContextSwitchTo(cxt);
+	initStringInfo(&seen);
+	tuplesort_performsort(st->seen);
+	batchcxt = AllocSetContextCreate(cxt, "nango deletes", ALLOCSET_DEFAULT_SIZES);
+
+	portal = SPI_cursor_open(NULL, plan_live_keys, v, NULL, true);
+	for (;;)
+	{
+		uint64		i;
+		int			nbatch = 0;
+
+		SPI_cursor_fetch(portal, true, DELETE_BATCH);
+		MemoryContextSwitchTo(batchcxt);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+			while (!seen_done && (!have_seen || strcmp(seen.data, key) < 0))
+			{
+				have_seen = next_seen(st->seen, &seen);
+				seen_done = !have_seen;
+			}
+			if (!have_seen || strcmp(seen.data, key) != 0)
+				batch[nbatch++] = key;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		deleted += delete_batch(st, soft, nbatch, batch, on_keys, arg);
+		MemoryContextSwitchTo(cxt);
+		MemoryContextReset(batchcxt);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextSwitchTo(cxt);
+	tuplesort_end(st->seen);
+	st->seen = NULL;
+	MemoryContextDelete(batchcxt);
+	return deleted;
 }

@@ -50,6 +50,20 @@ extern void nango_store_write(NangoStore *st, int n, Jsonb **records, char **key
 							  NangoCounts *counts, bool *changed);
 
 /*
+ * Delete modes (SPEC section 5).  nango_store_track_keys makes the store
+ * remember every key the job sees (in a tuplesort, so memory stays bounded
+ * by work_mem and spills to disk beyond); after a complete job,
+ * nango_store_delete_unseen removes (hard) or marks deleted (soft) the
+ * sync's live rows whose key was not seen, calling on_keys with each batch
+ * of removed keys (for the mapped table), and returns how many.
+ */
+typedef void (*NangoKeysCallback) (void *arg, int n, char **keys);
+
+extern void nango_store_track_keys(NangoStore *st);
+extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,
+									   NangoKeysCallback on_keys, void *arg);
+
+/*
  * nango_data_hash: the content hash stored in nango.raw.data_hash: 128 bits
  * (two seeded 64-bit hash_bytes_extended) of the record's binary jsonb,
  * which is canonical (object keys sorted, duplicates removed), so it does

@@ -15,6 +15,7 @@
 #include "access/table.h"
 #include "access/genam.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
 #include "util.h"
@@ -57,7 +58,14 @@ nango_extension_owner(void)
 void
 nango_push_role(Oid role, NangoSavedRole *saved)
 {
+	bool		pin = (role == nango_extension_owner());
+
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	saved->guc_level = NewGUCNestLevel();
+	if (pin)
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	SetUserIdAndSecContext(role, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
 }
 
@@ -68,4 +76,5 @@ void
 nango_pop_role(NangoSavedRole *saved)
 {
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+	AtEOXact_GUC(true, saved->guc_level);
 }

@@ -15,6 +15,7 @@ typedef struct NangoSavedRole
 {
 	Oid			userid;
 	int			sec_context;
+	int			guc_level;		/* GUC nest level opened by nango_push_role */
 } NangoSavedRole;
 
 /* Oid of the role that owns the nango extension (it writes nango's tables). */
@@ -22,8 +23,12 @@ extern Oid	nango_extension_owner(void);
 
 /*
  * Switch the current user to role (with SECURITY_LOCAL_USERID_CHANGE, as a
- * SECURITY DEFINER function would) and back.  A transaction or
- * subtransaction abort restores the previous identity by itself.
+ * SECURITY DEFINER function would) and back.  When role is the extension
+ * owner, search_path is pinned to "pg_catalog, pg_temp" until the matching
+ * nango_pop_role, so that no object of the caller's schemas (an operator, a
+ * function) can run with the extension owner's rights.  A transaction or
+ * subtransaction abort restores the previous identity and search_path by
+ * itself.
  */
 extern void nango_push_role(Oid role, NangoSavedRole *saved);
 extern void nango_pop_role(NangoSavedRole *saved);

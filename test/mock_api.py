@@ -24,6 +24,9 @@ for mod in pkgutil.iter_modules(mock.__path__):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+    # headers and body go out in two writes: without TCP_NODELAY the body
+    # waits for the client's delayed ACK (about 40 ms per request)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         if os.environ.get('MOCK_VERBOSE'):

@@ -21,6 +21,8 @@ POST /__reset.
                                     answers 500 while ?id=X is "broken"
 /faults/break?id=X&on=1|0           switches "broken" for id X
 /faults/deep?depth=N                records nested N levels deep
+/faults/empty-later?cursor=C        page 2 is a 204 without a body
+/faults/maybe-empty?id=X            DATA, or {"data": []} while X is "broken"
 """
 import email.utils
 import json
@@ -164,3 +166,19 @@ def deep(req):
     depth = int(req.arg('depth', '10000'))
     return Response(200, '{"data": [' + '{"a":' * depth + '1' + '}' * depth + ']}',
                     {'Content-Type': 'application/json'})
+
+
+@route('/faults/empty-later')
+def empty_later(req):
+    """Page 1 has data and a cursor; page 2 is a 204 with no body."""
+    if req.arg('cursor') is None:
+        return Response.json({'data': [{'id': 1}, {'id': 2}], 'next': 'c2'})
+    return Response(204, b'')
+
+
+@route('/faults/maybe-empty')
+def maybe_empty(req):
+    """DATA, or a real empty array while ?id= is "broken" (see /faults/break)."""
+    if req.arg('id') in BROKEN:
+        return Response.json({'data': []})
+    return Response.json(DATA)

@@ -72,3 +72,22 @@ def lastrec(req):
 @route('/lastrec-loop/items')
 def lastrec_loop(req):
     return Response.json({'results': [{'id': 1, 'cursor': 'same'}]})
+
+
+@route('/keys/mixed')
+def keys_mixed(req):
+    """Records with unusable keys, and keys repeated within and across pages
+    (cursor "p2" gives page 2)."""
+    if req.arg('cursor') != 'p2':
+        return Response.json({'data': [
+            {'id': 'a', 'v': 1}, {'v': 'no id'}, {'id': None, 'v': 'null id'},
+            {'id': {'x': 1}, 'v': 'object id'}, {'id': [1], 'v': 'array id'},
+            {'id': 'b', 'v': 1}, {'id': 'a', 'v': 2}, {'id': 7, 'v': 'number id'},
+            {'id': True, 'v': 'boolean id'}, 'a string record'], 'next': 'p2'})
+    return Response.json({'data': [{'id': 'b', 'v': 3}, {'id': 'c', 'v': 1}, {'id': 'b', 'v': 4}]})
+
+
+@route('/bom/items')
+def bom(req):
+    """A body starting with a UTF-8 byte order mark."""
+    return Response(200, b'\xef\xbb\xbf{"data": [{"id": 1}]}', {'Content-Type': 'application/json; charset=utf-8'})

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs the sync engine's main paths (every paging style, faults, both
+# storage modes, delete modes, incremental) in a single-user postgres under
+# valgrind memcheck, against the mock API, and reports the errors and leaks
+# whose stack mentions nango.so.  Needs a kept test work directory (for the
+# private install): KEEP=1 TESTS=00_install SKIP_TAP=1 make test, then
+#   bash test/valgrind_engine.sh /tmp/nango-test.XXXXXX
+set -euo pipefail
+W=${1:?usage: valgrind_engine.sh WORKDIR}
+top=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$W/inst/usr/lib/postgresql/15/bin
+RUNAS=(); [ "$(id -u)" = 0 ] && RUNAS=(runuser -u postgres --)
+VG=$W/valgrind; rm -rf "$VG"; mkdir -p "$VG"; chmod 777 "$VG"
+
+python3 "$top/test/mock_api.py" --port 0 --port-file "$VG/mock.port" >"$VG/mock.log" 2>&1 &
+mock_pid=$!
+trap 'kill $mock_pid 2>/dev/null' EXIT
+for _ in $(seq 1 50); do [ -s "$VG/mock.port" ] && break; sleep 0.1; done
+M="http://127.0.0.1:$(cat "$VG/mock.port")"
+
+"${RUNAS[@]}" "$BIN/initdb" -D "$VG/data" -U postgres --auth=trust --no-sync >/dev/null
+printf "nango.allow_private_networks = on\nnango.log_level = debug\n" >>"$VG/data/postgresql.conf"
+
+sync() { echo "SELECT nango.run_sync(nango.add_sync('$M$1', '$2'));"; }
+{
+	echo "CREATE EXTENSION nango;"
+	H='"paging_cursor_request_path": "after", "paging_cursor_metadata_response_path": "paging.next.after", "response_path": "results"'
+	sync /hubspot/crm/v3/objects/contacts "{\"headers\": {\"authorization\": \"Bearer x-1\"}, \"query_params\": {\"limit\": 3}, $H, \"unique_key\": \"id\"}"
+	echo "SELECT nango.run_sync(1);"
+	sync /hubspot/crm/v3/objects/contacts/search "{\"method\": \"POST\", \"headers\": {\"authorization\": \"Bearer x-1\"}, \"body\": {\"limit\": 2}, $H}"
+	sync /github/odd/stargazers '{"paging_header_link_rel": "next"}'
+	sync '/pokeapi-q/pokemon?limit=15' '{"response_path": "results", "paging_url_path": "next", "unique_key": "name"}'
+	sync '/pokeapi-loop/pokemon?offset=0&limit=20' '{"response_path": "results", "paging_url_path": "next", "auto_mapping": false}'
+	sync '/reddit/r/x/new.json?limit=12' '{"response_path": "data.children", "paging_cursor_object_response_path": "data.name", "paging_cursor_request_path": "after", "unique_key": "data.id"}'
+	sync /offset/items '{"response_path": "items", "paging_offset_request_path": "offset", "paging_limit_request_path": "limit", "paging_limit": 10, "unique_key": "id"}'
+	sync /pages-ignored/contacts '{"response_path": "contacts", "paging_number_request_path": "page", "auto_mapping": false}'
+	for f in 'flaky?id=a&fail=1' 'ratelimit?id=b&after=1' malformed latin1 nul 'big?kb=200&gzip=1' 'redirect?n=6' redirect-ftp 'status?code=404&api_key=abc'; do
+		sync "/faults/$f" '{"response_path": "data", "retries": 1, "auto_mapping": false}'
+	done
+	sync '/faults/slow?delay=3' '{"response_path": "data", "timeout": 1, "retries": 0}'
+	for mode in soft hard; do
+		s="SELECT nango.add_sync('$M/nango-test/test?rotation=$mode', '{\"response_path\": \"results\", \"unique_key\": \"unique_key\", \"delete_mode\": \"$mode\"}')"
+		echo "$s;"
+	done
+	for r in 1 2 3 4; do echo "SELECT nango.run_sync(id) FROM nango.syncs WHERE url LIKE '%rotation=%';"; done
+	sync /incr/items '{"response_path": "items", "unique_key": "id", "incremental_cursor_path": "updated_at", "incremental_request_path": "updated_since", "paging_number_request_path": "page"}'
+	echo "SELECT nango.run_sync(id) FROM nango.syncs WHERE url LIKE '%/incr/items';"
+	sync '/bulk/contacts?pages=30&per=50' "{\"response_path\": \"results\", \"paging_cursor_metadata_response_path\": \"paging.next.after\", \"paging_cursor_request_path\": \"after\", \"unique_key\": \"id\"}"
+	sync '/faults/deep?depth=200000' '{"response_path": "data"}'
+	echo "SELECT status, count(*) FROM nango.jobs GROUP BY 1 ORDER BY 1;"
+} >"$VG/run.sql"
+chmod 644 "$VG/run.sql"
+
+"${RUNAS[@]}" valgrind --main-stacksize=67108864 --leak-check=full --show-leak-kinds=definite,indirect \
+	--num-callers=40 --log-file="$VG/valgrind.log" \
+	"$BIN/postgres" --single -D "$VG/data" postgres <"$VG/run.sql" >"$VG/postgres.out" 2>&1 || true
+
+grep -A2 'status = ' "$VG/postgres.out" | grep -E 'status|count' | paste - - | sed 's/\t/ /' || true
+grep -E "ERROR SUMMARY|definitely lost:|indirectly lost:|possibly lost:" "$VG/valgrind.log"
+n=$(awk '/^==[0-9]+== [A-Z0-9]/{blk=""} {blk=blk"\n"$0} /^==[0-9]+== $/{if (blk ~ /nango\.so/) c++; blk=""} END{print c+0}' "$VG/valgrind.log")
+echo "valgrind reports whose stack mentions nango.so: $n (log: $VG/valgrind.log)"
+[ "$n" -eq 0 ]
