@@ -105,16 +105,40 @@ connect_as_owner(const JobOrder *order)
 
 /*
  * create_job: first transaction: insert and commit the 'running' job row.
+ * When the sync is already running elsewhere (nango.run_sync in a session
+ * holds it), there is nothing to do: say so in the slot and return 0.
  */
 static int64
-create_job(const JobOrder *order)
+create_job(const JobOrder *order, int idx)
 {
-	int64		job_id;
+	volatile int64 job_id = 0;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	job_id = nango_job_create(order->sync_id, order->attempt);
+	PG_TRY();
+	{
+		job_id = nango_job_create(order->sync_id, order->attempt);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_OBJECT_IN_USE)
+			PG_RE_THROW();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		SpinLockAcquire(&nango_shared->mutex);
+		nango_slot(idx)->busy = true;
+		SpinLockRelease(&nango_shared->mutex);
+		nango_log(NANGO_LOG_INFO, LOG, "nango: %s is already running in another session; this run is skipped",
+				  order->label);
+		return 0;
+	}
+	PG_END_TRY();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return job_id;
@@ -166,7 +190,9 @@ nango_job_worker_main(Datum arg)
 	pgstat_report_appname(activity);
 	pgstat_report_activity(STATE_RUNNING, activity);
 
-	job_id = create_job(&order);
+	job_id = create_job(&order, idx);
+	if (job_id == 0)
+		proc_exit(0);
 	SpinLockAcquire(&nango_shared->mutex);
 	nango_slot(idx)->job_id = job_id;
 	SpinLockRelease(&nango_shared->mutex);

@@ -267,10 +267,11 @@ finish_run(void *arg)
 	if (!nango_launcher_tx_begin("nango launcher: finishing a job"))
 		return;
 	status = close_dead_job(s);
-	if (status == NULL)
+	if (status == NULL && !s->busy)
 		nango_log(NANGO_LOG_WARNING, WARNING,
 				  "nango: the job worker of %s ended before starting its job", s->label);
-	end->failed = (status == NULL || strcmp(status, "failed") == 0);
+	/* A run skipped because the sync ran elsewhere is not a failure. */
+	end->failed = (status == NULL) ? !s->busy : strcmp(status, "failed") == 0;
 	next_run = advance_schedule(s->sync_id, s->scheduled, s->due_at, &found);
 	if (found)
 		schedule_retry(s->sync_id, s->attempt, end->failed, next_run, s->label);
@@ -480,6 +481,7 @@ claim_slot(const DueSync *d, int attempt)
 		idx = i;
 		s->in_use = true;
 		s->exited = false;
+		s->busy = false;
 		s->generation++;
 		s->dboid = MyDatabaseId;
 		s->owner = d->owner;

@@ -33,6 +33,7 @@ typedef struct NangoJobSlot
 {
 	bool		in_use;			/* allocated by the launcher */
 	bool		exited;			/* the worker has gone (set at its exit) */
+	bool		busy;			/* the sync was running elsewhere: no job */
 	uint32		generation;		/* bumped at every allocation */
 	Oid			dboid;
 	Oid			owner;			/* role the job runs as */
