@@ -124,8 +124,17 @@ is(sql('SELECT string_agg(id::text, \',\') FROM public.protected'), '42', 'the t
 }
 sql("SELECT nango.delete_sync(id) FROM nango.syncs");
 
+# --- CREATE DATABASE ... TEMPLATE nango.database -----------------------------
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'nango job'");
+my ($ret, $out, $err) = $node->psql('postgres', 'CREATE DATABASE nangocopy TEMPLATE nangodb');
+is($ret, 0, 'nango.database can be copied with CREATE DATABASE ... TEMPLATE') or diag($err);
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'nango launcher' AND datname = 'nangodb'"),
+	'the launcher comes back after the copy');
+$node->safe_psql('postgres', 'DROP DATABASE nangocopy');
+
 # --- DROP DATABASE during a running job ------------------------------------
-my ($ret, $out, $err);
 $s = add_sync('/worker/slow?delay=10&n=1', '{"response_path": "data"}');
 $node->poll_query_until('nangodb',
 	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $s AND status = 'running'");
