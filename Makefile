@@ -29,7 +29,7 @@ $(DATA_built): $(SQL_PARTS)
 
 $(OBJS): $(wildcard src/*.h)
 
-.PHONY: test demo bench
+.PHONY: test demo bench fuzz
 test:
 	bash test/run_tests.sh
 
@@ -38,3 +38,8 @@ demo:
 
 bench:
 	bash bench/run_bench.sh
+
+# libFuzzer targets of the parsers that read untrusted input (test/fuzz/).
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash test/fuzz/run.sh $(FUZZ_SECONDS)

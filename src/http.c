@@ -251,7 +251,15 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) h->max_size);
-	nango_guard_install(c, &h->guard);
+	if (!req->trusted)
+	{
+		nango_guard_install(c, &h->guard);
+		/*
+		 * No proxy from the server's environment (http_proxy, ...): through
+		 * a proxy the guard would only see the proxy's address.
+		 */
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+	}
 
 	if (strcmp(req->method, "GET") == 0)
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -394,37 +402,55 @@ retryable_curl_error(CURLcode rc)
 	}
 }
 
-/* excerpt of the last body, secrets redacted, at most maxlen bytes */
+/*
+ * excerpt of the last body, secrets redacted, at most maxlen bytes.  The
+ * body is redacted before it is cut, with a margin of the longest secret,
+ * so that a secret straddling the cut cannot leave its first bytes behind.
+ */
 char *
 nango_http_body_excerpt(NangoHttp *h, int maxlen)
 {
 	char	   *s;
 	int			len;
+	int			margin = 0;
+	int			copied;
+	int			i;
 
 	if (h == NULL || h->body.data == NULL || h->body.len == 0)
 		return NULL;
-	len = h->body.len < (size_t) maxlen ? (int) h->body.len : maxlen;
-	/* cut at a character boundary */
+	margin = nango_secrets_maxlen(h->secrets);
+	len = h->body.len < (size_t) (maxlen + margin) ? (int) h->body.len : maxlen + margin;
+	/* cut the window at a character boundary */
 	while (len > 0 && (size_t) len < h->body.len &&
 		   (((unsigned char) h->body.data[len]) & 0xC0) == 0x80)
 		len--;
+	copied = len;
 	s = palloc(len + 1);
 	memcpy(s, h->body.data, len);
 	s[len] = '\0';
 	if (!pg_verify_mbstr(PG_UTF8, s, len, true))
 	{
-		int			i;
-
 		/* not UTF-8 (or NUL bytes): keep ASCII only */
 		for (i = 0; i < len; i++)
 			if (s[i] == '\0' || IS_HIGHBIT_SET(s[i]))
 				s[i] = '?';
 	}
-	else if (GetDatabaseEncoding() != PG_UTF8)
-		s = pg_any_to_server(s, len, PG_UTF8);
-	if (h->body.len > (size_t) len)
+	s = nango_redact_text(s, h->secrets);
+	len = strlen(s);
+	if (len > maxlen)
+	{
+		len = maxlen;
+		/* cut at a character boundary */
+		while (len > 0 && (((unsigned char) s[len]) & 0xC0) == 0x80)
+			len--;
+		s[len] = '\0';
 		s = psprintf("%s...", s);
-	return nango_redact_text(s, h->secrets);
+	}
+	else if (h->body.len > (size_t) copied)
+		s = psprintf("%s...", s);
+	if (GetDatabaseEncoding() != PG_UTF8)
+		s = pg_any_to_server(s, strlen(s), PG_UTF8);
+	return s;
 }
 
 long
@@ -449,8 +475,11 @@ fail_transport(NangoHttp *h, const NangoRequest *req, CURLcode rc, int attempts)
 	if (h->guard.refused[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("request %s %s refused: %s", req->method, url, h->guard.refused),
-				 errhint("A superuser can allow private addresses with nango.allow_private_networks.")));
+				 errmsg("request %s %s refused by nango.allow_private_networks: %s",
+						req->method, url, h->guard.refused),
+				 errdetail("Requests to loopback, private, link-local and unique-local addresses are refused, "
+						   "also after DNS resolution and redirects."),
+				 errhint("A superuser can allow them with nango.allow_private_networks = on.")));
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),

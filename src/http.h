@@ -28,6 +28,8 @@ typedef struct NangoRequest
 	int			timeout_ms;		/* total per attempt */
 	int			retries;		/* retries after the first attempt */
 	bool		return_401;		/* give a 401 back to the caller instead of failing */
+	bool		trusted;		/* a superuser-configured server (Pizzly): the
+								 * network guard does not apply */
 } NangoRequest;
 
 /* The outcome of a request (valid until the next request on the handle). */

@@ -39,6 +39,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "common/hashfn.h"
 
@@ -50,6 +51,7 @@
 #include "mapping.h"
 #include "nango.h"
 #include "paging.h"
+#include "pizzly.h"
 #include "redact.h"
 #include "store.h"
 #include "util.h"
@@ -69,6 +71,7 @@ typedef struct JobRun
 	const NangoConfig *cfg;
 	NangoSecrets secrets;
 	NangoHttp  *http;
+	NangoPizzly *pizzly;		/* Pizzly token source, or NULL */
 	NangoCounts counts;
 	int			page;			/* page being fetched (1-based), 0 before */
 	char	   *url;			/* redacted URL of the current request */
@@ -213,6 +216,8 @@ nango_job_create(int64 sync_id, int attempt)
 	bool		isnull;
 	int64		job_id;
 
+	int			pinned = nango_pin_search_path();
+
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
 	sync_lock_tag(&tag, sync_id);
@@ -230,6 +235,7 @@ nango_job_create(int64 sync_id, int attempt)
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	nango_pop_role(&saved);
+	nango_unpin_search_path(pinned);
 	return job_id;
 }
 
@@ -286,7 +292,10 @@ parse_page(JobRun *run, const NangoResponse *resp)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("page %d: the response body is empty (HTTP %ld)", run->page, resp->status)));
-	/* also refuses NUL bytes */
+	if (strlen(text) != resp->body_len)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("page %d: the response body contains a NUL byte, so it is not JSON text", run->page)));
 	if (!pg_verify_mbstr(PG_UTF8, text, (int) resp->body_len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
@@ -481,20 +490,36 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 	NangoRequest req;
 	char	   *url;
 	char	   *body;
+	bool		refreshed = false;
 
-	nango_pager_request(pager, &url, &body);
-	run->url = nango_redact_url(url, &run->secrets);
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
-			  run->name, run->page, cfg->method, run->url);
-	memset(&req, 0, sizeof(req));
-	req.method = cfg->method;
-	req.url = url;
-	req.nheaders = cfg->nheaders;
-	req.headers = cfg->headers;
-	req.body = body;
-	req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
-	req.retries = cfg->retries;
-	nango_http_fetch(run->http, &req, resp);
+	for (;;)
+	{
+		MemoryContext cur;
+
+		nango_pager_request(pager, &url, &body);
+		/* a next URL from the API may carry new secrets (e.g. a signature) */
+		cur = MemoryContextSwitchTo(run->jobcxt);
+		nango_secrets_add_url(&run->secrets, url, false);
+		MemoryContextSwitchTo(cur);
+		run->url = nango_redact_url(url, &run->secrets);
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
+				  run->name, run->page, cfg->method, run->url);
+		memset(&req, 0, sizeof(req));
+		req.method = cfg->method;
+		req.url = url;
+		req.nheaders = cfg->nheaders;
+		req.headers = cfg->headers;
+		req.body = body;
+		req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
+		req.retries = cfg->retries;
+		/* with Pizzly, a 401 fetches the token again and retries once */
+		req.return_401 = run->pizzly != NULL && !refreshed;
+		nango_http_fetch(run->http, &req, resp);
+		if (resp->status != 401 || !req.return_401)
+			break;
+		nango_pizzly_refresh(run->pizzly);
+		refreshed = true;
+	}
 }
 
 /*
@@ -672,6 +697,8 @@ collect_secrets(JobRun *run)
 	for (i = 0; i < cfg->nparams; i++)
 		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
 			nango_secrets_add(&run->secrets, cfg->params[i].value);
+	nango_secrets_add_url(&run->secrets, cfg->url, true);
+	nango_secrets_add_json(&run->secrets, cfg->body);
 }
 
 /*
@@ -690,16 +717,29 @@ run_job(JobRun *run, SyncRow *sync)
 	sync_lock_tag(&tag, run->sync_id);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
+	/* a dropped owner: nobody's rights to act with (syncs keep its OID) */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(run->owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the owner of sync " INT64_FORMAT " (role with OID %u) no longer exists",
+						run->sync_id, run->owner),
+				 errhint("Delete the sync with nango.delete_sync, or add it again as an existing role.")));
+
 	cfg = run->cfg = nango_config_parse(sync->url, sync->config);
 	collect_secrets(run);
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
+	if (cfg->pizzly_connection_id != NULL)
+		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
 		metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cfg->metadata)));
 
 	SPI_connect();
 	MemoryContextSwitchTo(run->jobcxt);
+	/* plans are prepared as the extension owner too (search_path pinned) */
+	nango_push_role(nango_extension_owner(), &saved);
 	st = nango_store_open(run->sync_id, run->job_id, cfg->unique_key != NULL, metadata);
+	nango_pop_role(&saved);
 	if (cfg->incremental_cursor_path != NULL)
 	{
 		run->incr = palloc0(sizeof(NangoIncremental));
@@ -907,6 +947,7 @@ nango_job_execute(int64 job_id)
 	NangoJobStatus status = NANGO_JOB_SUCCEEDED;
 	char	   *message = NULL;
 	char	   *detail = NULL;
+	int			pinned = nango_pin_search_path();
 
 	run->job_id = job_id;
 	load_job(run, &sync, oldcxt);
@@ -949,7 +990,9 @@ nango_job_execute(int64 job_id)
 	MemoryContextDelete(run->jobcxt);
 	run->jobcxt = run->pagecxt = NULL;
 	run->http = NULL;
+	run->pizzly = NULL;
 	finish_job(run, status, message, detail);
+	nango_unpin_search_path(pinned);
 	return status;
 }
 
@@ -1038,10 +1081,13 @@ nango_run_sync(PG_FUNCTION_ARGS)
 	int64		job_id;
 	NangoJobStatus status;
 
+	int			pinned = nango_pin_search_path();
+
 	check_run_allowed(sync_id);
 	job_id = nango_job_create(sync_id, 1);
 	status = nango_job_execute(job_id);
 	if (status != NANGO_JOB_SUCCEEDED)
 		warn_failed_job(job_id, status);
+	nango_unpin_search_path(pinned);
 	PG_RETURN_INT64(job_id);
 }

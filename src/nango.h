@@ -39,12 +39,15 @@ extern bool nango_preloaded;
 
 /*
  * nango_log: log a line through elog when nango.log_level lets it through.
- * Callers must never pass a secret; see redact.h for URL redaction.
+ * Callers must never pass a secret; see redact.h for URL redaction.  The
+ * statement is not logged with the line: a LOG line would otherwise carry
+ * the caller's SQL text (e.g. an add_sync call with its headers) into the
+ * server log.
  */
 #define nango_log(lvl, elevel, ...) \
 	do { \
 		if ((lvl) >= nango_log_level) \
-			ereport((elevel), errmsg_internal(__VA_ARGS__)); \
+			ereport((elevel), errmsg_internal(__VA_ARGS__), errhidestmt(true)); \
 	} while (0)
 
 #endif							/* NANGO_H */

@@ -11,6 +11,8 @@
 
 #include <ctype.h>
 
+#include <cjson/cJSON.h>
+
 #include "lib/stringinfo.h"
 
 #include "redact.h"
@@ -53,8 +55,16 @@ nango_secret_name(const char *name, int len)
 void
 nango_secrets_add(NangoSecrets *secrets, const char *value)
 {
+	int			i;
+
 	if (value == NULL || strlen(value) < 4)
 		return;
+	for (i = 0; i < secrets->n; i++)
+		if (strcmp(secrets->values[i], value) == 0)
+			return;
+	for (i = 0; i < secrets->nurl; i++)
+		if (strcmp(secrets->url_values[i], value) == 0)
+			return;
 	if (secrets->n == 0)
 		secrets->values = palloc(sizeof(char *) * 8);
 	else if ((secrets->n & 7) == 0)
@@ -77,9 +87,9 @@ nango_redact_text(const char *text, const NangoSecrets *secrets)
 	cur = pstrdup(text);
 	if (secrets == NULL)
 		return cur;
-	for (i = 0; i < secrets->n; i++)
+	for (i = 0; i < secrets->n + secrets->nurl; i++)
 	{
-		const char *secret = secrets->values[i];
+		const char *secret = i < secrets->n ? secrets->values[i] : secrets->url_values[i - secrets->n];
 		size_t		slen = strlen(secret);
 		const char *p;
 		const char *hit;
@@ -192,4 +202,189 @@ nango_redact_url(const char *url, const NangoSecrets *secrets)
 	result = nango_redact_text(buf.data, secrets);
 	pfree(buf.data);
 	return result;
+}
+
+int
+nango_secrets_maxlen(const NangoSecrets *secrets)
+{
+	int			max = 0;
+	int			i;
+
+	if (secrets == NULL)
+		return 0;
+	for (i = 0; i < secrets->n; i++)
+		max = Max(max, (int) strlen(secrets->values[i]));
+	for (i = 0; i < secrets->nurl; i++)
+		max = Max(max, (int) strlen(secrets->url_values[i]));
+	return max;
+}
+
+/*
+ * add_url_secret: adds a secret found in a URL to the ring of URL secrets
+ * (the oldest one leaves when it is full); known values are skipped.
+ */
+static void
+add_url_secret(NangoSecrets *secrets, char *value)
+{
+	int			i;
+
+	if (strlen(value) < 4)
+		return;
+	for (i = 0; i < secrets->n; i++)
+		if (strcmp(secrets->values[i], value) == 0)
+			return;
+	for (i = 0; i < secrets->nurl; i++)
+		if (strcmp(secrets->url_values[i], value) == 0)
+			return;
+	if (secrets->nurl < NANGO_URL_SECRETS)
+		secrets->url_values[secrets->nurl++] = pstrdup(value);
+	else
+	{
+		pfree(secrets->url_values[secrets->url_next]);
+		secrets->url_values[secrets->url_next] = pstrdup(value);
+		secrets->url_next = (secrets->url_next + 1) % NANGO_URL_SECRETS;
+	}
+}
+
+/* hexval: the value of a hex digit, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * add_value: adds a URL component value as written and percent-decoded
+ * ('+' read as a space too), for the whole job (keep) or to the ring.
+ */
+static void
+add_value(NangoSecrets *secrets, const char *v, int len, bool keep)
+{
+	char	   *raw = pnstrdup(v, len);
+	char	   *dec = palloc(len + 1);
+	int			i;
+	int			n = 0;
+
+	for (i = 0; i < len; i++)
+	{
+		if (v[i] == '%' && i + 2 < len &&
+			hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0)
+		{
+			dec[n++] = (char) (hexval(v[i + 1]) * 16 + hexval(v[i + 2]));
+			i += 2;
+		}
+		else
+			dec[n++] = v[i] == '+' ? ' ' : v[i];
+	}
+	dec[n] = '\0';
+	if (keep)
+	{
+		nango_secrets_add(secrets, raw);
+		if (strlen(dec) == (size_t) n)
+			nango_secrets_add(secrets, dec);
+	}
+	else
+	{
+		add_url_secret(secrets, raw);
+		if (strlen(dec) == (size_t) n)
+			add_url_secret(secrets, dec);
+	}
+}
+
+void
+nango_secrets_add_url(NangoSecrets *secrets, const char *url, bool keep)
+{
+	const char *auth_start;
+	const char *path_start;
+	const char *at;
+	const char *p;
+	const char *end;
+
+	if (url == NULL)
+		return;
+	auth_start = strstr(url, "://");
+	auth_start = auth_start ? auth_start + 3 : url;
+	path_start = auth_start + strcspn(auth_start, "/?#");
+	at = memchr(auth_start, '@', path_start - auth_start);
+	if (at != NULL)
+	{
+		const char *colon = memchr(auth_start, ':', at - auth_start);
+
+		if (colon != NULL)
+			add_value(secrets, colon + 1, at - colon - 1, keep);
+	}
+	p = strchr(path_start, '?');
+	if (p == NULL)
+		return;
+	p++;
+	end = p + strcspn(p, "#");
+	while (p < end)
+	{
+		const char *amp = memchr(p, '&', end - p);
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', stop - p);
+
+		if (eq != NULL && nango_secret_name(p, eq - p))
+			add_value(secrets, eq + 1, stop - eq - 1, keep);
+		p = stop + 1;
+	}
+}
+
+/*
+ * add_json_secrets: walks a cJSON tree; values under a secret-looking key
+ * (strings, numbers, and every scalar inside an object or array under
+ * such a key) are secrets.
+ */
+static void
+add_json_secrets(NangoSecrets *secrets, const cJSON *item, bool secret)
+{
+	const cJSON *child;
+
+	if (cJSON_IsString(item) && secret)
+		nango_secrets_add(secrets, item->valuestring);
+	else if (cJSON_IsNumber(item) && secret)
+	{
+		char	   *printed = cJSON_PrintUnformatted(item);
+
+		if (printed != NULL)
+		{
+			nango_secrets_add(secrets, printed);
+			cJSON_free(printed);
+		}
+	}
+	cJSON_ArrayForEach(child, item)
+	{
+		bool		s = secret ||
+			(child->string != NULL && nango_secret_name(child->string, strlen(child->string)));
+
+		add_json_secrets(secrets, child, s);
+	}
+}
+
+void
+nango_secrets_add_json(NangoSecrets *secrets, const char *json)
+{
+	cJSON	   *root;
+
+	if (json == NULL)
+		return;
+	root = cJSON_Parse(json);
+	if (root == NULL)
+		return;
+	/* nango_secrets_add pallocs; an out-of-memory ERROR would leak root */
+	PG_TRY();
+	{
+		add_json_secrets(secrets, root, false);
+	}
+	PG_FINALLY();
+	{
+		cJSON_Delete(root);
+	}
+	PG_END_TRY();
 }

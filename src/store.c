@@ -434,7 +434,7 @@ prepare_delete_plans(void)
 	if (plan_live_keys == NULL)
 		plan_live_keys = prepare("SELECT unique_key FROM nango.raw WHERE sync_id = $1 "
 								 "AND deleted_at IS NULL AND unique_key IS NOT NULL "
-								 "ORDER BY unique_key COLLATE \"C\"", 1, t_keys);
+								 "ORDER BY unique_key COLLATE pg_catalog.\"C\"", 1, t_keys);
 	if (plan_hard_delete == NULL)
 		plan_hard_delete = prepare("DELETE FROM nango.raw WHERE sync_id = $1 "
 								   "AND unique_key = ANY ($2)", 2, t_del);

@@ -30,7 +30,9 @@ typedef struct NangoStore NangoStore;
 /*
  * nango_store_open: prepares writing for one job.  upsert selects the mode;
  * metadata is the sync's metadata object (or NULL).  Must be called with
- * SPI connected; the caller runs store calls as the extension owner.
+ * SPI connected; the caller makes every store call as the extension owner
+ * (nango_push_role, which pins search_path: the statements are prepared
+ * and run with pg_catalog's operators only).
  */
 extern NangoStore *nango_store_open(int64 sync_id, int64 job_id, bool upsert,
 									Jsonb *metadata);

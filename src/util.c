@@ -78,3 +78,20 @@ nango_pop_role(NangoSavedRole *saved)
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
 	AtEOXact_GUC(true, saved->guc_level);
 }
+
+int
+nango_pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+void
+nango_unpin_search_path(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}

@@ -33,4 +33,14 @@ extern Oid	nango_extension_owner(void);
 extern void nango_push_role(Oid role, NangoSavedRole *saved);
 extern void nango_pop_role(NangoSavedRole *saved);
 
+/*
+ * nango_pin_search_path: sets search_path to "pg_catalog, pg_temp" until
+ * nango_unpin_search_path (or the end of the (sub)transaction), as a
+ * SECURITY DEFINER function with SET search_path would: objects of a
+ * caller's schema can then never stand in for the ones nango's SQL uses.
+ * Returns the GUC nest level to give back to nango_unpin_search_path.
+ */
+extern int	nango_pin_search_path(void);
+extern void nango_unpin_search_path(int nestlevel);
+
 #endif							/* NANGO_UTIL_H */

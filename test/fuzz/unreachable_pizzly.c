@@ -1,0 +1,18 @@
+/*
+ * unreachable_pizzly.c
+ *	  Backend and nango functions pizzly.c uses for the request to Pizzly
+ *	  and for the job's config, never reached from the JSON reading.
+ */
+#include "unreachable.h"
+
+FUZZ_UNREACHABLE(nango_http_create)
+FUZZ_UNREACHABLE(nango_http_fetch)
+FUZZ_UNREACHABLE(nango_url_escape)
+FUZZ_UNREACHABLE(nango_redact_text)
+FUZZ_UNREACHABLE(nango_redact_url)
+FUZZ_UNREACHABLE(nango_secrets_add)
+FUZZ_UNREACHABLE(escape_json)
+FUZZ_UNREACHABLE(CopyErrorData)
+FUZZ_UNREACHABLE(FlushErrorState)
+FUZZ_UNREACHABLE(ReThrowError)
+FUZZ_UNREACHABLE(pg_strcasecmp)
