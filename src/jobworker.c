@@ -24,6 +24,7 @@
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/snapmgr.h"
 
 #include "job.h"
@@ -36,6 +37,7 @@ typedef struct JobOrder
 {
 	Oid			dboid;
 	Oid			owner;
+	bool		owner_nologin;
 	int64		sync_id;
 	int			attempt;
 	char		label[BGW_MAXLEN];
@@ -76,6 +78,7 @@ claim_slot(int idx, JobOrder *order)
 		slot->pid = MyProcPid;
 		order->dboid = slot->dboid;
 		order->owner = slot->owner;
+		order->owner_nologin = slot->owner_nologin;
 		order->sync_id = slot->sync_id;
 		order->attempt = slot->attempt;
 		strlcpy(order->label, slot->label, sizeof(order->label));
@@ -91,16 +94,34 @@ claim_slot(int idx, JobOrder *order)
 
 /*
  * connect_as_owner: connect to the database as the sync's owner, so the
- * job has exactly the owner's privileges.  (The launcher only starts jobs
- * of owners that may log in and connect: connecting as a superuser and
- * switching to a NOLOGIN owner afterwards would leave the session able to
- * SET SESSION AUTHORIZATION back to a superuser from, say, a trigger on the
- * mapped table.)
+ * job has exactly the owner's privileges.
+ *
+ * A role without LOGIN cannot open a connection (LOGIN is about sessions,
+ * not privileges: a group role may own syncs).  For such an owner the
+ * worker connects as the bootstrap superuser and becomes the owner for
+ * the rest of its life, as SET SESSION AUTHORIZATION would, inside a
+ * security-restricted operation: the session was authenticated as a
+ * superuser, so without that restriction code running as the owner (a
+ * trigger on the mapped table, say) could SET SESSION AUTHORIZATION back
+ * to the superuser.  The restriction forbids that (and SET ROLE, DISCARD,
+ * LISTEN and temporary tables), as it does for REFRESH MATERIALIZED VIEW.
  */
 static void
 connect_as_owner(const JobOrder *order)
 {
-	BackgroundWorkerInitializeConnectionByOid(order->dboid, order->owner, 0);
+	bool		owner_is_super;
+
+	if (!order->owner_nologin)
+	{
+		BackgroundWorkerInitializeConnectionByOid(order->dboid, order->owner, 0);
+		return;
+	}
+	BackgroundWorkerInitializeConnectionByOid(order->dboid, InvalidOid, 0);
+	StartTransactionCommand();
+	owner_is_super = superuser_arg(order->owner);
+	CommitTransactionCommand();
+	SetSessionAuthorization(order->owner, owner_is_super);
+	SetUserIdAndSecContext(order->owner, SECURITY_RESTRICTED_OPERATION);
 }
 
 /*

@@ -485,6 +485,7 @@ claim_slot(const DueSync *d, int attempt)
 		s->generation++;
 		s->dboid = MyDatabaseId;
 		s->owner = d->owner;
+		s->owner_nologin = !d->owner_can_login;
 		s->sync_id = d->id;
 		s->attempt = attempt;
 		s->scheduled = d->scheduled;
@@ -574,8 +575,6 @@ nango_launcher_start_due(void *arg)
 		{
 			if (!due[i].owner_exists)
 				skip_sync(&due[i], psprintf("its owner role (oid %u) no longer exists", due[i].owner));
-			else if (!due[i].owner_can_login)
-				skip_sync(&due[i], "its owner role may not log in (NOLOGIN); give it LOGIN to run the sync");
 			else if (!due[i].owner_can_connect)
 				skip_sync(&due[i], "its owner may not connect to this database (CONNECT privilege)");
 			else if (!launch(&due[i]))

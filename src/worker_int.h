@@ -37,6 +37,7 @@ typedef struct NangoJobSlot
 	uint32		generation;		/* bumped at every allocation */
 	Oid			dboid;
 	Oid			owner;			/* role the job runs as */
+	bool		owner_nologin;	/* owner may not log in: see jobworker.c */
 	int64		sync_id;
 	int			attempt;
 	bool		scheduled;		/* started because next_run_at was due */
