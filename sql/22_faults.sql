@@ -77,9 +77,7 @@ SELECT status, pages, fetched, error FROM sync_once('/faults/ratelimit?id=c&afte
 SELECT status, pages, fetched, error FROM sync_once('/faults/ratelimit?id=d&after=date:2',
   '{"response_path": "data"}');
 SELECT count(*) AS requests FROM mock_requests('/faults/ratelimit');
--- a Retry-After beyond the cap (60 s) fails at once
-SELECT status, pages, fetched, error FROM sync_once('/faults/ratelimit?id=e&after=3600',
-  '{"response_path": "data"}');
+-- a Retry-After beyond the cap (60 s) waits the cap, then retries: see 25_retry_after_cap
 -- other 4xx fail at once, without retries
 SELECT status, error, detail(sync_id) FROM sync_once('/faults/status?code=404', '{"response_path": "data"}');
 SELECT count(*) AS requests FROM mock_requests('/faults/status');

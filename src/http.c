@@ -510,8 +510,10 @@ fail_status(NangoHttp *h, const NangoRequest *req, int attempts)
 }
 
 /*
- * retry_wait: the wait before the next attempt, or -1 when the response
- * asks for a wait longer than the cap (then nango fails at once).
+ * retry_wait: the wait before the next attempt: what Retry-After asks for,
+ * at most NANGO_RETRY_AFTER_CAP_S (an API asking for longer gets the next
+ * attempt after the cap, which counts toward "retries" like any other),
+ * else exponential backoff.
  */
 static long
 retry_wait(NangoHttp *h, int retry)
@@ -519,7 +521,7 @@ retry_wait(NangoHttp *h, int retry)
 	long		ra = retry_after_ms(h->retry_after);
 
 	if (ra > NANGO_RETRY_AFTER_CAP_S * 1000L)
-		return -1;
+		return NANGO_RETRY_AFTER_CAP_S * 1000L;
 	if (ra >= 0)
 		return ra;
 	return backoff_ms(retry);
@@ -564,16 +566,6 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 				fail_transport(h, req, rc, attempt);
 		}
 		wait = retry_wait(h, attempt - 1);
-		if (wait < 0)
-		{
-			char	   *url = nango_redact_url(req->url, h->secrets);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("HTTP %ld from %s %s: Retry-After \"%s\" is longer than %d seconds",
-							h->last_status, req->method, url,
-							h->retry_after, NANGO_RETRY_AFTER_CAP_S)));
-		}
 		nango_log(NANGO_LOG_INFO, LOG, "nango: %s %s: %s, retrying in %ld ms (attempt %d of %d)",
 				  req->method, nango_redact_url(req->url, h->secrets),
 				  rc == CURLE_OK ? psprintf("HTTP %ld", h->last_status) : curl_easy_strerror(rc),

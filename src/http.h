@@ -59,7 +59,7 @@ extern NangoHttp *nango_http_create(MemoryContext cxt, const NangoSecrets *secre
  */
 extern void nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp);
 
-/* Longest Retry-After nango waits; a longer one fails the request at once. */
+/* Longest wait for a Retry-After; a longer one waits this long, then retries. */
 #define NANGO_RETRY_AFTER_CAP_S 60
 
 /* What the last request did, for a failed job's error_detail. */

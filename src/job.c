@@ -59,6 +59,13 @@
 
 #define NANGO_LOCK_FIELD4 0x6e67
 
+/*
+ * The longest usable unique key, in bytes: a btree index entry must fit in
+ * a third of a page (about 2700 bytes), and the key shares it with the
+ * sync id (nango.raw and the mapped table's unique constraint).
+ */
+#define NANGO_MAX_KEY_BYTES 2000
+
 PG_FUNCTION_INFO_V1(nango_run_sync);
 
 /* What a running job knows; read again by the error path. */
@@ -77,6 +84,7 @@ typedef struct JobRun
 	char	   *url;			/* redacted URL of the current request */
 	char	   *method;
 	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
+	int64		long_keys;		/* records skipped for a too long unique key */
 	NangoIncremental *incr;		/* incremental sync, or NULL */
 	bool		truncated;		/* paging stopped by max_total */
 	MemoryContext jobcxt;
@@ -341,7 +349,8 @@ typedef struct PageRecords
 	int			n;
 	Jsonb	  **records;
 	char	  **keys;
-	JsonbValue	last;			/* the last record kept, for the object cursor */
+	int			received;		/* records received, before key filtering */
+	JsonbValue	last;			/* the page's last record, for the object cursor */
 	uint64		hash;			/* hash of the records' content (loop check) */
 	bool		missing;		/* response_path missing: end of data */
 } PageRecords;
@@ -385,7 +394,7 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 									   v.val.binary.len, 0);
 	if (!JsonContainerIsArray(v.val.binary.data))
 	{
-		pr->n = limit == 0 ? 0 : 1;
+		pr->n = pr->received = limit == 0 ? 0 : 1;
 		pr->records = palloc(sizeof(Jsonb *));
 		pr->records[0] = JsonbValueToJsonb(&v);
 		pr->last = v;
@@ -403,13 +412,15 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 		if (i == total - 1)
 			pr->last = *e;
 	}
-	pr->n = total;
+	pr->n = pr->received = total;
 }
 
 /*
  * record_keys: in upsert mode, the unique key of each record; records
- * without a usable key (missing, null, object or array) are dropped from
- * the page and counted as skipped.
+ * without a usable key (missing, null, object or array, or longer than
+ * NANGO_MAX_KEY_BYTES, which the unique indexes of nango.raw and of the
+ * mapped table could not hold) are dropped from the page and counted as
+ * skipped.
  */
 static void
 record_keys(JobRun *run, PageRecords *pr)
@@ -426,6 +437,11 @@ record_keys(JobRun *run, PageRecords *pr)
 
 		if (nango_jsonb_path_get(pr->records[i], path, &kv))
 			key = nango_scalar_text(&kv);
+		if (key != NULL && strlen(key) > NANGO_MAX_KEY_BYTES)
+		{
+			run->long_keys++;
+			key = NULL;
+		}
 		if (key == NULL)
 		{
 			run->counts.skipped++;
@@ -666,8 +682,9 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		/* whatever the callees left current, the page's work stays in pagecxt */
 		MemoryContextSwitchTo(run->pagecxt);
 		remaining = cfg->max_total > 0 ? cfg->max_total - run->counts.fetched : -1;
-		nango_pager_advance(&pager, body, pr.n, pr.n > 0 ? &pr.last : NULL, pr.hash,
-							&resp, remaining);
+		/* paging sees every record received, keyless ones too */
+		nango_pager_advance(&pager, body, pr.received, pr.received > 0 ? &pr.last : NULL,
+							pr.hash, &resp, remaining);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
 	run->truncated = (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
@@ -684,6 +701,15 @@ collect_secrets(JobRun *run)
 {
 	const NangoConfig *cfg = run->cfg;
 	int			i;
+
+	/*
+	 * query_params values as sent (URL-encoded), the form in which an API
+	 * echoing the request shows them; the sync URL's own secrets (as
+	 * written and decoded) and the body's are added below.
+	 */
+	for (i = 0; i < cfg->nparams; i++)
+		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
+			nango_secrets_add(&run->secrets, nango_url_escape(NULL, cfg->params[i].value));
 
 	for (i = 0; i < cfg->nheaders; i++)
 	{
@@ -784,6 +810,10 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_log(NANGO_LOG_INFO, LOG,
 				  "nango: sync \"%s\": replaced " INT64_FORMAT " \\u0000 escapes by U+FFFD",
 				  run->name, run->nul_replaced);
+	if (run->long_keys > 0)
+		nango_log(NANGO_LOG_WARNING, LOG,
+				  "nango: sync \"%s\": skipped " INT64_FORMAT " records whose unique key is longer than %d bytes",
+				  run->name, run->long_keys, NANGO_MAX_KEY_BYTES);
 }
 
 /* ---------------------------------------------------------------------

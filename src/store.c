@@ -9,12 +9,19 @@
  *	  readers see the old rows until the job commits and a failed job
  *	  changes nothing.
  *
- *	  Upsert mode: one lookup per page reads (unique_key, data_hash) of the
- *	  page's keys; new keys are inserted, changed records updated, and
- *	  unchanged rows are not touched at all (a re-sync of unchanged data
- *	  costs a lookup, not a rewrite).  A key seen again later in the same
- *	  job (its row already carries this job's id) replaces the earlier
- *	  version without being counted twice.
+ *	  Upsert mode: one lookup per page reads (unique_key, data_hash, and
+ *	  whether the stored metadata equals the sync's) of the page's keys;
+ *	  new keys are inserted, records whose data or metadata changed are
+ *	  updated, and unchanged rows are not touched at all (a re-sync of
+ *	  unchanged data costs a lookup, not a rewrite).
+ *
+ *	  Each distinct key is counted once per job, in added, updated or
+ *	  unchanged.  The job remembers the keys it has classified (a set of
+ *	  64-bit hashes of the keys, in memory), so a key seen again later in
+ *	  the same job is not counted again: its last version is written if it
+ *	  differs from the stored row, and a key first counted unchanged then
+ *	  moves to updated.  Unchanged rows keep their old job_id, so job_id
+ *	  cannot tell which keys this job saw.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,12 +42,32 @@
 
 #include "store.h"
 
+/* A key the job has classified: added or updated (written), or unchanged. */
+typedef struct SeenKey
+{
+	uint64		hash;			/* 64-bit hash of the unique key */
+	char		status;			/* simplehash's entry status */
+	bool		written;		/* counted as added or updated */
+} SeenKey;
+
+#define SH_PREFIX seenkeys
+#define SH_ELEMENT_TYPE SeenKey
+#define SH_KEY_TYPE uint64
+#define SH_KEY hash
+#define SH_HASH_KEY(tb, key) ((uint32) ((key) ^ ((key) >> 32)))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 struct NangoStore
 {
 	int64		sync_id;
 	int64		job_id;
 	bool		upsert;
 	Jsonb	   *metadata;
+	seenkeys_hash *classified;	/* keys counted by the job (upsert mode) */
 	Tuplesortstate *seen;		/* keys seen by the job (delete modes) */
 };
 
@@ -68,7 +95,7 @@ prepare_plans(void)
 {
 	Oid			t_del[1] = {INT8OID};
 	Oid			t_ins[6] = {INT8OID, INT8OID, JSONBOID, TEXTARRAYOID, JSONBARRAYOID, TEXTARRAYOID};
-	Oid			t_look[2] = {INT8OID, TEXTARRAYOID};
+	Oid			t_look[3] = {INT8OID, TEXTARRAYOID, JSONBOID};
 
 	if (plan_delete == NULL)
 		plan_delete = prepare("DELETE FROM nango.raw WHERE sync_id = $1", 1, t_del);
@@ -79,9 +106,11 @@ prepare_plans(void)
 							  "pg_catalog.unnest($5::pg_catalog.jsonb[]), "
 							  "pg_catalog.unnest($6::pg_catalog.text[])) AS t(k, d, h)", 6, t_ins);
 	if (plan_lookup == NULL)
-		plan_lookup = prepare("SELECT unique_key, data_hash, job_id, deleted_at IS NOT NULL "
+		plan_lookup = prepare("SELECT unique_key, data_hash, deleted_at IS NOT NULL, "
+							  "COALESCE(metadata OPERATOR(pg_catalog.=) $3, "
+							  "metadata IS NULL AND $3 IS NULL) "
 							  "FROM nango.raw WHERE sync_id = $1 AND unique_key = ANY ($2)",
-							  2, t_look);
+							  3, t_look);
 	if (plan_update == NULL)
 		plan_update = prepare("UPDATE nango.raw r SET job_id = $2, data = t.d, metadata = $3, "
 							  "data_hash = t.h, emitted_at = pg_catalog.now(), deleted_at = NULL "
@@ -111,6 +140,8 @@ nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 	st->job_id = job_id;
 	st->upsert = upsert;
 	st->metadata = metadata;
+	if (upsert)
+		st->classified = seenkeys_create(CurrentMemoryContext, 1024, NULL);
 	{
 		MemoryContext cxt = CurrentMemoryContext;
 
@@ -200,8 +231,8 @@ typedef struct Existing
 {
 	char	   *key;
 	char	   *hash;
-	int64		job_id;
 	bool		deleted;
+	bool		same_metadata;	/* stored metadata equals the sync's */
 } Existing;
 
 static char **sort_keys;		/* qsort context for cmp_idx */
@@ -251,14 +282,18 @@ last_of_each_key(int n, char **keys, int *out)
 static Existing *
 lookup(NangoStore *st, int n, const int *idx, char **keys, int *nfound)
 {
-	Datum		v[2];
+	Datum		v[3];
+	char		nulls[3] = "   ";
 	Existing   *ex;
 	uint64		i;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	v[0] = Int64GetDatum(st->sync_id);
 	v[1] = text_array(n, keys, idx);
-	if (SPI_execute_plan(plan_lookup, v, NULL, false, 0) != SPI_OK_SELECT)
+	v[2] = st->metadata ? JsonbPGetDatum(st->metadata) : (Datum) 0;
+	if (st->metadata == NULL)
+		nulls[2] = 'n';
+	if (SPI_execute_plan(plan_lookup, v, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read nango.raw");
 	/* copy the results into the page's context */
 	MemoryContextSwitchTo(cxt);
@@ -271,15 +306,44 @@ lookup(NangoStore *st, int n, const int *idx, char **keys, int *nfound)
 
 		ex[i].key = SPI_getvalue(tup, td, 1);
 		ex[i].hash = SPI_getvalue(tup, td, 2);
-		ex[i].job_id = DatumGetInt64(SPI_getbinval(tup, td, 3, &isnull));
-		if (isnull)
-			ex[i].job_id = 0;
-		ex[i].deleted = DatumGetBool(SPI_getbinval(tup, td, 4, &isnull));
+		ex[i].deleted = DatumGetBool(SPI_getbinval(tup, td, 3, &isnull));
+		ex[i].same_metadata = DatumGetBool(SPI_getbinval(tup, td, 4, &isnull));
 	}
 	*nfound = (int) SPI_processed;
 	SPI_freetuptable(SPI_tuptable);
 	qsort(ex, *nfound, sizeof(Existing), cmp_existing);
 	return ex;
+}
+
+/*
+ * count_key: counts a classified key once per job (see the file header);
+ * written is true for an added or updated record.
+ */
+static void
+count_key(NangoStore *st, const char *key, bool added, bool written, NangoCounts *c)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) key, strlen(key),
+										UINT64CONST(0x6b6579736565));
+	bool		found;
+	SeenKey    *sk = seenkeys_insert(st->classified, h, &found);
+
+	if (!found)
+	{
+		sk->written = written;
+		if (added)
+			c->added++;
+		else if (written)
+			c->updated++;
+		else
+			c->unchanged++;
+	}
+	else if (!sk->written && written)
+	{
+		/* first unchanged, then a different version: the key was updated */
+		sk->written = true;
+		c->unchanged--;
+		c->updated++;
+	}
 }
 
 /*
@@ -310,30 +374,18 @@ write_upsert(NangoStore *st, int n, Jsonb **records, char **keys, char **hashes,
 		int			r = uniq[i];
 		Existing	probe = {keys[r]};
 		Existing   *e = bsearch(&probe, ex, nfound, sizeof(Existing), cmp_existing);
-		bool		seen_in_job = (e != NULL && e->job_id == st->job_id);
 
 		if (e == NULL)
-		{
 			ins[nins++] = r;
-			c->added++;
-		}
-		else if (e->deleted)
-		{
+		else if (e->deleted || strcmp(e->hash, hashes[r]) != 0 || !e->same_metadata)
 			upd[nupd++] = r;
-			c->added++;
-		}
-		else if (strcmp(e->hash, hashes[r]) != 0)
-		{
-			upd[nupd++] = r;
-			if (!seen_in_job)
-				c->updated++;
-		}
 		else
 		{
-			if (!seen_in_job)
-				c->unchanged++;
+			count_key(st, keys[r], false, false, c);
 			continue;
 		}
+		/* a soft-deleted key that comes back counts as added */
+		count_key(st, keys[r], e == NULL || e->deleted, true, c);
 		changed[r] = true;
 	}
 	write_rows(st, plan_insert, nins, ins, records, keys, hashes, SPI_OK_INSERT);

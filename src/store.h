@@ -43,7 +43,8 @@ extern int64 nango_store_clear(NangoStore *st);
 /*
  * nango_store_write: writes one page of n records (keys[i] is the unique
  * key in upsert mode, ignored otherwise; records without a usable key are
- * filtered by the caller).  Updates counts.  In upsert mode, changed[i] is
+ * filtered by the caller).  Updates counts (in upsert mode each distinct
+ * key once per job, see store.c).  In upsert mode, changed[i] is
  * set for the records that were inserted or updated (the ones the mapped
  * table must receive); a key repeated within the page keeps its last
  * record only.
