@@ -108,9 +108,9 @@ nango_launcher_tx_commit(void)
 }
 
 /*
- * nango_launcher_run_step: run fn(arg); an ERROR is logged, its transaction rolled back,
- * and false returned, so one bad row or a concurrent DROP EXTENSION never
- * stops the launcher.
+ * nango_launcher_run_step: run fn(arg); an ERROR is logged, its
+ * transaction rolled back, and false returned, so one bad row or a
+ * concurrent DROP EXTENSION never stops the launcher.
  */
 bool
 nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what)
