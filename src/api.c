@@ -344,14 +344,14 @@ nango_update_sync(PG_FUNCTION_ARGS)
 }
 
 /*
- * nango_pause_sync: nango.pause_sync(id): no scheduled run until resumed;
- * a pending trigger_sync is forgotten; a running job finishes.
+ * change_sync_state: the body of pause, resume and trigger: checks that the
+ * caller may manage the sync, runs "UPDATE nango.syncs SET <set_clause>" on
+ * its row, and wakes the launcher at commit when asked.
  */
-Datum
-nango_pause_sync(PG_FUNCTION_ARGS)
+static void
+change_sync_state(int64 id, const char *set_clause, bool wake)
 {
-	int64		id = PG_GETARG_INT64(0);
-	Oid			caller = GetUserId();
+	Oid			caller = GetUserId();	/* before api_begin changes it */
 	ApiScope	scope;
 	SyncRow		row;
 	Oid			types[1] = {INT8OID};
@@ -359,10 +359,23 @@ nango_pause_sync(PG_FUNCTION_ARGS)
 
 	api_begin(&scope);
 	fetch_sync(id, caller, &row);
-	exec_sync_update("UPDATE nango.syncs SET status = 'paused', triggered_at = NULL, "
-					 "updated_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1",
+	exec_sync_update(psprintf("UPDATE nango.syncs SET %s WHERE id OPERATOR(pg_catalog.=) $1", set_clause),
 					 1, types, values, NULL);
 	api_end(&scope);
+	if (wake)
+		nango_wake_launcher_at_commit();
+}
+
+/*
+ * nango_pause_sync: nango.pause_sync(id): no scheduled run until resumed;
+ * a pending trigger_sync is forgotten; a running job finishes.
+ */
+Datum
+nango_pause_sync(PG_FUNCTION_ARGS)
+{
+	change_sync_state(PG_GETARG_INT64(0),
+					  "status = 'paused', triggered_at = NULL, updated_at = pg_catalog.now()",
+					  false);
 	PG_RETURN_VOID();
 }
 
@@ -372,21 +385,10 @@ nango_pause_sync(PG_FUNCTION_ARGS)
 Datum
 nango_resume_sync(PG_FUNCTION_ARGS)
 {
-	int64		id = PG_GETARG_INT64(0);
-	Oid			caller = GetUserId();
-	ApiScope	scope;
-	SyncRow		row;
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
-
-	api_begin(&scope);
-	fetch_sync(id, caller, &row);
-	exec_sync_update("UPDATE nango.syncs SET status = 'active', next_run_at = pg_catalog.now(), "
-					 "retry_attempt = 0, updated_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1",
-					 1, types, values, NULL);
-	api_end(&scope);
-
-	nango_wake_launcher_at_commit();
+	change_sync_state(PG_GETARG_INT64(0),
+					  "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
+					  "updated_at = pg_catalog.now()",
+					  true);
 	PG_RETURN_VOID();
 }
 
@@ -398,21 +400,7 @@ nango_resume_sync(PG_FUNCTION_ARGS)
 Datum
 nango_trigger_sync(PG_FUNCTION_ARGS)
 {
-	int64		id = PG_GETARG_INT64(0);
-	Oid			caller = GetUserId();
-	ApiScope	scope;
-	SyncRow		row;
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
-
-	api_begin(&scope);
-	fetch_sync(id, caller, &row);
-	exec_sync_update("UPDATE nango.syncs SET triggered_at = pg_catalog.now() "
-					 "WHERE id OPERATOR(pg_catalog.=) $1",
-					 1, types, values, NULL);
-	api_end(&scope);
-
-	nango_wake_launcher_at_commit();
+	change_sync_state(PG_GETARG_INT64(0), "triggered_at = pg_catalog.now()", true);
 	PG_RETURN_VOID();
 }
 

@@ -942,10 +942,17 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	/* the process that executes the job may not be the one that created it */
-	if (SPI_execute_with_args("UPDATE nango.jobs SET pid = $2 WHERE id = $1 AND status = 'running' "
-							  "RETURNING sync_id",
-							  2, types, vals, NULL, false, 1) != SPI_OK_UPDATE_RETURNING ||
+	/*
+	 * The process that executes the job may not be the one that created it.
+	 * The row is only updated then: a job worker created and committed it
+	 * with its own pid, and must not lock it for the whole job, since the
+	 * launcher copies the job's progress into it meanwhile (worker.h).
+	 */
+	if (SPI_execute_with_args("WITH u AS (UPDATE nango.jobs SET pid = $2 WHERE id = $1 "
+							  "AND status = 'running' AND pid IS DISTINCT FROM $2 RETURNING sync_id) "
+							  "SELECT sync_id FROM u UNION ALL SELECT sync_id FROM nango.jobs "
+							  "WHERE id = $1 AND status = 'running' AND pid = $2",
+							  2, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -93,11 +93,18 @@ claim_slot(int idx, JobOrder *order)
 }
 
 /*
- * connect_as_owner: connect to the database as the sync's owner.  A role
- * without LOGIN cannot open a connection, so for such an owner the worker
- * connects as the bootstrap superuser and then becomes the owner for the
- * rest of its life (as SET SESSION AUTHORIZATION would): the job can do
- * exactly what its owner can.
+ * connect_as_owner: connect to the database as the sync's owner, so the
+ * job has exactly the owner's privileges.
+ *
+ * A role without LOGIN cannot open a connection (LOGIN is about sessions,
+ * not privileges: a group role may own syncs).  For such an owner the
+ * worker connects as the bootstrap superuser and becomes the owner for
+ * the rest of its life, as SET SESSION AUTHORIZATION would, inside a
+ * security-restricted operation: the session was authenticated as a
+ * superuser, so without that restriction code running as the owner (a
+ * trigger on the mapped table, say) could SET SESSION AUTHORIZATION back
+ * to the superuser.  The restriction forbids that (and SET ROLE, DISCARD,
+ * LISTEN and temporary tables), as it does for REFRESH MATERIALIZED VIEW.
  */
 static void
 connect_as_owner(const JobOrder *order)
@@ -114,20 +121,45 @@ connect_as_owner(const JobOrder *order)
 	owner_is_super = superuser_arg(order->owner);
 	CommitTransactionCommand();
 	SetSessionAuthorization(order->owner, owner_is_super);
+	SetUserIdAndSecContext(order->owner, SECURITY_RESTRICTED_OPERATION);
 }
 
 /*
  * create_job: first transaction: insert and commit the 'running' job row.
+ * When the sync is already running elsewhere (nango.run_sync in a session
+ * holds it), there is nothing to do: say so in the slot and return 0.
  */
 static int64
-create_job(const JobOrder *order)
+create_job(const JobOrder *order, int idx)
 {
-	int64		job_id;
+	volatile int64 job_id = 0;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	job_id = nango_job_create(order->sync_id, order->attempt);
+	PG_TRY();
+	{
+		job_id = nango_job_create(order->sync_id, order->attempt);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_OBJECT_IN_USE)
+			PG_RE_THROW();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		SpinLockAcquire(&nango_shared->mutex);
+		nango_slot(idx)->busy = true;
+		SpinLockRelease(&nango_shared->mutex);
+		nango_log(NANGO_LOG_INFO, LOG, "nango: %s is already running in another session; this run is skipped",
+				  order->label);
+		return 0;
+	}
+	PG_END_TRY();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return job_id;
@@ -179,7 +211,9 @@ nango_job_worker_main(Datum arg)
 	pgstat_report_appname(activity);
 	pgstat_report_activity(STATE_RUNNING, activity);
 
-	job_id = create_job(&order);
+	job_id = create_job(&order, idx);
+	if (job_id == 0)
+		proc_exit(0);
 	SpinLockAcquire(&nango_shared->mutex);
 	nango_slot(idx)->job_id = job_id;
 	SpinLockRelease(&nango_shared->mutex);

@@ -108,9 +108,9 @@ nango_launcher_tx_commit(void)
 }
 
 /*
- * nango_launcher_run_step: run fn(arg); an ERROR is logged, its transaction rolled back,
- * and false returned, so one bad row or a concurrent DROP EXTENSION never
- * stops the launcher.
+ * nango_launcher_run_step: run fn(arg); an ERROR is logged, its
+ * transaction rolled back, and false returned, so one bad row or a
+ * concurrent DROP EXTENSION never stops the launcher.
  */
 bool
 nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what)
@@ -183,7 +183,9 @@ recover(void *arg)
 	int			n;
 
 	values[0] = live_job_pids();
-	values[1] = CStringGetTextDatum("server restarted while the job was running");
+	values[1] = CStringGetTextDatum(L.ext_oid == InvalidOid ?
+									"server restarted while the job was running" :
+									"the job's process ended before the job did");
 	if (!nango_launcher_tx_begin("nango launcher: recovery"))
 		return;
 	if (SPI_execute_with_args(
@@ -205,7 +207,7 @@ recover(void *arg)
 	*done = true;
 	if (n > 0)
 		nango_log(NANGO_LOG_INFO, LOG,
-				  "nango: %d job(s) left running by a restart or crash were marked failed; their syncs run again",
+				  "nango: %d job(s) left running by a process that is gone were marked failed; their syncs run again",
 				  n);
 }
 
@@ -464,8 +466,11 @@ nango_launcher_main(Datum arg)
 			}
 			if (TimestampDifferenceExceeds(L.last_retention, now, 60000))
 			{
+				bool		swept = false;
+
 				L.last_retention = now;
 				nango_launcher_run_step(step_retention, NULL, "deleting old jobs");
+				nango_launcher_run_step(recover, &swept, "sweeping jobs left running");
 			}
 			nango_launcher_run_step(nango_launcher_start_due, NULL, "starting due syncs");
 		}

@@ -205,31 +205,43 @@ schedule_retry(int64 sync_id, int attempt, bool failed, TimestampTz next_run,
 }
 
 /*
- * close_dead_job: the worker of job_id ended; if it left the job
- * 'running' (killed, terminated, crashed), mark it failed and notify.
- * Returns the job's final status (NULL when the row is gone).
+ * close_dead_job: the worker of slot s ended; if it left its job 'running'
+ * (killed, terminated, crashed), mark it failed and notify.  The job is
+ * found by id, or by the worker's pid when the worker died before it could
+ * publish the id.  Returns the job's final status (NULL: no job).
  */
 static char *
-close_dead_job(int64 job_id, const char *label)
+close_dead_job(const NangoJobSlot *s)
 {
-	Oid			types[2] = {INT8OID, TEXTOID};
-	Datum		values[2];
+	Oid			types[4] = {INT8OID, TEXTOID, INT8OID, INT4OID};
+	Datum		values[4];
+	int64		job_id = s->job_id;
+	bool		isnull;
 
 	values[0] = Int64GetDatum(job_id);
 	values[1] = CStringGetTextDatum("the job's worker process ended before the job did (terminated or crashed)");
+	values[2] = Int64GetDatum(s->sync_id);
+	values[3] = Int32GetDatum(s->pid);
 	if (SPI_execute_with_args(
 							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
 							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
-							  "   WHERE id = $1 AND status = 'running' RETURNING id, sync_id)"
-							  " SELECT pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
+							  "   WHERE status = 'running' AND (id = $1 OR (sync_id = $3 AND pid = $4))"
+							  "   RETURNING id, sync_id)"
+							  " SELECT id, pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
 							  "   'sync_id', sync_id, 'job_id', id, 'status', 'failed',"
 							  "   'added', 0, 'updated', 0, 'deleted', 0)::text) FROM f",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+							  4, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not close job");
 	if (SPI_processed > 0)
+	{
+		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		nango_log(NANGO_LOG_WARNING, WARNING,
 				  "nango: the worker of job %lld of %s ended before the job did; the job is marked failed",
-				  (long long) job_id, label);
+				  (long long) job_id, s->label);
+	}
+	if (job_id == 0)
+		return NULL;
+	values[0] = Int64GetDatum(job_id);
 	if (SPI_execute_with_args("SELECT status FROM nango.jobs WHERE id = $1",
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read job");
@@ -254,12 +266,12 @@ finish_run(void *arg)
 	end->recorded = false;
 	if (!nango_launcher_tx_begin("nango launcher: finishing a job"))
 		return;
-	if (s->job_id != 0)
-		status = close_dead_job(s->job_id, s->label);
-	else
+	status = close_dead_job(s);
+	if (status == NULL && !s->busy)
 		nango_log(NANGO_LOG_WARNING, WARNING,
 				  "nango: the job worker of %s ended before starting its job", s->label);
-	end->failed = (status == NULL || strcmp(status, "failed") == 0);
+	/* A run skipped because the sync ran elsewhere is not a failure. */
+	end->failed = (status == NULL) ? !s->busy : strcmp(status, "failed") == 0;
 	next_run = advance_schedule(s->sync_id, s->scheduled, s->due_at, &found);
 	if (found)
 		schedule_retry(s->sync_id, s->attempt, end->failed, next_run, s->label);
@@ -340,7 +352,9 @@ fetch_due(int limit, int *count)
 							  "        OR s.retry_at <= pg_catalog.now())) OR s.triggered_at IS NOT NULL)"
 							  "   AND s.id <> ALL ($1)"
 							  "   AND NOT EXISTS (SELECT 1 FROM nango.jobs j"
-							  "                   WHERE j.sync_id = s.id AND j.status = 'running')"
+							  "                   WHERE j.sync_id = s.id AND j.status = 'running'"
+							  "                     AND (j.pid IS NULL OR j.pid IN"
+							  "                          (SELECT a.pid FROM pg_catalog.pg_stat_activity a)))"
 							  " ORDER BY LEAST(s.triggered_at, s.retry_at, s.next_run_at), s.id"
 							  " LIMIT $2",
 							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
@@ -467,6 +481,7 @@ claim_slot(const DueSync *d, int attempt)
 		idx = i;
 		s->in_use = true;
 		s->exited = false;
+		s->busy = false;
 		s->generation++;
 		s->dboid = MyDatabaseId;
 		s->owner = d->owner;

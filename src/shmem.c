@@ -16,6 +16,7 @@
 
 #include "access/xact.h"
 #include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -260,17 +261,17 @@ nango_report_progress(int64 job_id, int64 page_count, int64 fetched_count)
 
 /*
  * collect_db_pids: the pids of our processes connected to dboid (the
- * launcher and job workers), up to max; returns how many.
+ * launcher and, with_jobs, job workers), up to max; returns how many.
  */
 static int
-collect_db_pids(Oid dboid, pid_t *pids, int max)
+collect_db_pids(Oid dboid, bool with_jobs, pid_t *pids, int max)
 {
 	int			n = 0;
 
 	SpinLockAcquire(&nango_shared->mutex);
 	if (nango_shared->launcher_dboid == dboid && nango_shared->launcher_pid != 0 && n < max)
 		pids[n++] = nango_shared->launcher_pid;
-	for (int i = 0; i < nango_shared->nslots && n < max; i++)
+	for (int i = 0; with_jobs && i < nango_shared->nslots && n < max; i++)
 	{
 		NangoJobSlot *slot = nango_slot(i);
 
@@ -283,13 +284,16 @@ collect_db_pids(Oid dboid, pid_t *pids, int max)
 
 /*
  * clear_database: before DROP or RENAME of database dbname, ask our
- * processes connected to it to exit and wait (bounded) until they have.
+ * processes connected to it to exit and wait (bounded) until they have;
+ * before it is copied (CREATE DATABASE ... TEMPLATE), only the launcher
+ * (running jobs are not interrupted for a copy; while they run the copy
+ * fails as with any other session).
  * The supervisor starts no launcher there until this transaction ends.
  * Only done for a caller who owns the database: anyone else's command
  * fails its own permission check and must not disturb running jobs.
  */
 static void
-clear_database(const char *dbname)
+clear_database(const char *dbname, bool with_jobs)
 {
 	Oid			dboid;
 	pid_t		pids[64];
@@ -311,7 +315,7 @@ clear_database(const char *dbname)
 
 	for (;;)
 	{
-		int			n = collect_db_pids(dboid, pids, lengthof(pids));
+		int			n = collect_db_pids(dboid, with_jobs, pids, lengthof(pids));
 
 		if (n == 0 || waited >= NANGO_DROPDB_WAIT_MS)
 			break;
@@ -321,6 +325,22 @@ clear_database(const char *dbname)
 		pg_usleep(50 * 1000L);
 		waited += 50;
 	}
+}
+
+/* template_of: the TEMPLATE option of CREATE DATABASE, or NULL. */
+static const char *
+template_of(CreatedbStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *def = lfirst(lc);
+
+		if (strcmp(def->defname, "template") == 0 && def->arg != NULL)
+			return defGetString(def);
+	}
+	return NULL;
 }
 
 /*
@@ -398,7 +418,7 @@ cancel_jobs_for_drop(void)
 /*
  * nango_process_utility: ProcessUtility_hook; cancels running jobs before
  * DROP EXTENSION nango, and clears nango.database of our processes before
- * DROP DATABASE and ALTER DATABASE ... RENAME.
+ * DROP DATABASE, ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE.
  */
 static void
 nango_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -411,10 +431,12 @@ nango_process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(node, DropStmt) && drops_nango((DropStmt *) node))
 		cancel_jobs_for_drop();
 	else if (IsA(node, DropdbStmt))
-		clear_database(((DropdbStmt *) node)->dbname);
+		clear_database(((DropdbStmt *) node)->dbname, true);
 	else if (IsA(node, RenameStmt) &&
 			 ((RenameStmt *) node)->renameType == OBJECT_DATABASE)
-		clear_database(((RenameStmt *) node)->subname);
+		clear_database(((RenameStmt *) node)->subname, true);
+	else if (IsA(node, CreatedbStmt))
+		clear_database(template_of((CreatedbStmt *) node), false);
 
 	if (prev_process_utility_hook)
 		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,

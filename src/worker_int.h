@@ -33,10 +33,11 @@ typedef struct NangoJobSlot
 {
 	bool		in_use;			/* allocated by the launcher */
 	bool		exited;			/* the worker has gone (set at its exit) */
+	bool		busy;			/* the sync was running elsewhere: no job */
 	uint32		generation;		/* bumped at every allocation */
 	Oid			dboid;
 	Oid			owner;			/* role the job runs as */
-	bool		owner_nologin;	/* connect as superuser, then become owner */
+	bool		owner_nologin;	/* owner may not log in: see jobworker.c */
 	int64		sync_id;
 	int			attempt;
 	bool		scheduled;		/* started because next_run_at was due */

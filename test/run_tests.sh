@@ -122,10 +122,11 @@ CONF
 		tests=$(cd sql && ls *.sql | sed 's/\.sql$//' | sort)
 	fi
 	echo "== pg_regress"
-	"${RUNAS[@]}" "$PGXS_DIR/src/test/regress/pg_regress" \
+	# psql runs in $SRC, so tests may include shared files: \i test/sql/...
+	( cd "$SRC" && "${RUNAS[@]}" "$PGXS_DIR/src/test/regress/pg_regress" \
 		--bindir="$BIN" --inputdir="$SRC" --outputdir="$WORK/regress" \
 		--host="$SOCK" --port="$PGPORT" --user=postgres \
-		--dbname=contrib_regression $tests >"$WORK/regress.out" 2>&1
+		--dbname=contrib_regression $tests ) >"$WORK/regress.out" 2>&1
 	sed -n '/^test \|^     \|^ok \|^not ok\|FAILED\|failed\|passed/p' "$WORK/regress.out"
 	r_ok=$(grep -cE '^(test )?[^ ].* \.\.\. ok' "$WORK/regress.out")
 	r_bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$WORK/regress.out")

@@ -3,7 +3,8 @@ versioned data set.
 
 /worker/slow?delay=2&n=3[&tag=x]   n records after `delay` seconds
 /worker/pages?delay=1&pages=5      `pages` pages (page=1..), each after
-                                   `delay` seconds, linked by next_page
+                                   `delay` seconds, linked by next_page;
+                                   pages after the last are empty
 /worker/fail                       always HTTP 500
 /worker/version                    3 records carrying the current version;
                                    POST /worker/version?v=N&delay=S sets the
@@ -39,7 +40,7 @@ def slow(req):
 def pages(req):
     total = int(req.arg('pages', '5'))
     page = int(req.arg('page', '1'))
-    data = [{'id': page * 10 + i, 'page': page} for i in range(3)]
+    data = [{'id': page * 10 + i, 'page': page} for i in range(3)] if page <= total else []
     body = {'data': data, 'next_page': page + 1 if page < total else None}
     return Response.json(body, delay=_delay(req, '1'))
 

@@ -157,6 +157,22 @@ ok($node->poll_query_until('postgres',
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM nango.jobs WHERE sync_id = $slow AND status = 'running'");
 
+# --- progress of a running job shows in its row; a wait event while fetching
+my $pages = add_sync('/worker/pages?delay=1&pages=6',
+	'{"response_path": "data", "paging_number_request_path": "page"}');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $pages AND status = 'running'
+	   AND page_count >= 2 AND fetched_count >= 6"),
+	'page_count and fetched_count advance while the job runs');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'nango job'
+	   AND wait_event_type = 'Extension'"),
+	'a job worker waiting for the API shows a wait event');
+ok($node->poll_query_until('postgres',
+	"SELECT status = 'succeeded' AND page_count >= 6 AND fetched_count = 18
+	   FROM nango.jobs WHERE sync_id = $pages"),
+	'the paged job ends with its final counts');
+
 # --- nango.job_retention: finished jobs older than it are deleted --------
 ok(sql("SELECT count(*) FROM nango.jobs WHERE status <> 'running'") > 10, 'jobs have piled up');
 sql("ALTER SYSTEM SET nango.job_retention = '1s'");

@@ -87,6 +87,26 @@ is(sql("SELECT bool_and(b.started_at - a.ended_at >= interval '4 seconds')
 	WHERE a.sync_id = $f"), 't', 'retries back off');
 sql("SELECT nango.pause_sync($f)");
 
+# --- a sync already running in a session (run_sync) is skipped, not failed -
+my $x = add_sync('/worker/slow?delay=4&n=1', '{"response_path": "data", "frequency": "1 hour"}');
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $x AND status = 'succeeded'");
+my ($o, $e);
+my $h = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c', "SELECT nango.run_sync($x)" ],
+	'>', \$o, '2>', \$e);
+$node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT nango.run_sync($x)%'
+	   AND wait_event_type = 'Extension'");
+my $offset = -s $node->logfile;
+sql("SELECT nango.trigger_sync($x)");
+ok($node->wait_for_log(qr/sync $x is already running in another session; this run is skipped/, $offset),
+	'a triggered run of a sync running in a session is skipped');
+$h->finish;
+is(sql("SELECT string_agg(status, ',' ORDER BY id) FROM nango.jobs WHERE sync_id = $x"),
+	'succeeded,succeeded', 'and records no failed job');
+is(sql("SELECT retry_at IS NULL FROM nango.syncs WHERE id = $x"), 't', 'nor a retry');
+
 # --- the launcher restarts while a job runs: the job is not disturbed -----
 sql("SELECT nango.trigger_sync($s)");
 $pid = running_pid($s);
