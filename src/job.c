@@ -885,8 +885,10 @@ finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *
 	Async_Notify("nango_jobs",
 				 psprintf("{\"sync_id\": " INT64_FORMAT ", \"job_id\": " INT64_FORMAT
 						  ", \"status\": \"%s\", \"added\": " INT64_FORMAT
-						  ", \"updated\": " INT64_FORMAT ", \"deleted\": " INT64_FORMAT "}",
-						  run->sync_id, run->job_id, sname, c->added, c->updated, c->deleted));
+						  ", \"updated\": " INT64_FORMAT ", \"unchanged\": " INT64_FORMAT
+						  ", \"deleted\": " INT64_FORMAT "}",
+						  run->sync_id, run->job_id, sname, c->added, c->updated, c->unchanged,
+						  c->deleted));
 
 	if (status == NANGO_JOB_SUCCEEDED)
 		nango_log(NANGO_LOG_INFO, LOG,

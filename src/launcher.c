@@ -198,7 +198,7 @@ recover(void *arg)
 							  "   FROM f WHERE x.id = f.sync_id RETURNING x.id)"
 							  " SELECT pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
 							  "   'sync_id', f.sync_id, 'job_id', f.id, 'status', 'failed',"
-							  "   'added', 0, 'updated', 0, 'deleted', 0)::text), (SELECT count(*) FROM s)"
+							  "   'added', 0, 'updated', 0, 'unchanged', 0, 'deleted', 0)::text), (SELECT count(*) FROM s)"
 							  " FROM f",
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not recover jobs left running");

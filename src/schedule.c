@@ -229,7 +229,7 @@ close_dead_job(const NangoJobSlot *s)
 							  "   RETURNING id, sync_id)"
 							  " SELECT id, pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
 							  "   'sync_id', sync_id, 'job_id', id, 'status', 'failed',"
-							  "   'added', 0, 'updated', 0, 'deleted', 0)::text) FROM f",
+							  "   'added', 0, 'updated', 0, 'unchanged', 0, 'deleted', 0)::text) FROM f",
 							  4, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not close job");
 	if (SPI_processed > 0)

@@ -65,7 +65,7 @@ is($node->safe_psql('postgres',
 ($ret, $out, $err) = $node->psql('postgres',
 	"LISTEN nango_jobs; SELECT nango.run_sync($ok) > 0; SELECT 1;");
 like($out . $err,
-	qr/Asynchronous notification "nango_jobs" with payload "\{"sync_id": $ok, "job_id": \d+, "status": "succeeded", "added": 0, "updated": 0, "deleted": 0\}"/,
+	qr/Asynchronous notification "nango_jobs" with payload "\{"sync_id": $ok, "job_id": \d+, "status": "succeeded", "added": 0, "updated": 0, "unchanged": 7, "deleted": 0\}"/,
 	'NOTIFY nango_jobs payload');
 
 # --- one job per sync: 55006 naming the job; pg_cancel_backend --------------
