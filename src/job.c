@@ -797,6 +797,7 @@ run_job(JobRun *run, SyncRow *sync)
 	}
 
 	run_pages(run, st, mt);
+	nango_store_count(st, &run->counts);
 	if (run->incr != NULL)
 		save_incremental(run);
 	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)

@@ -16,11 +16,12 @@
  *	  unchanged data costs a lookup, not a rewrite).
  *
  *	  Each distinct key is counted once per job, in added, updated or
- *	  unchanged.  The job remembers the keys it has classified (a set of
- *	  64-bit hashes of the keys, in memory), so a key seen again later in
- *	  the same job is not counted again: its last version is written if it
- *	  differs from the stored row, and a key first counted unchanged then
- *	  moves to updated.  Unchanged rows keep their old job_id, so job_id
+ *	  unchanged.  The job remembers how it classified each record (a hash
+ *	  of the key and the class, in a sort that spills to a temporary file,
+ *	  so memory stays flat) and counts the distinct keys at the end: a key
+ *	  seen again later in the same job is not counted again (its last
+ *	  version is written if it differs from the stored row), and a key
+ *	  first counted unchanged then changed counts as updated.  Unchanged rows keep their old job_id, so job_id
  *	  cannot tell which keys this job saw.
  *
  *-------------------------------------------------------------------------
@@ -42,24 +43,19 @@
 
 #include "store.h"
 
-/* A key the job has classified: added or updated (written), or unchanged. */
-typedef struct SeenKey
-{
-	uint64		hash;			/* 64-bit hash of the unique key */
-	char		status;			/* simplehash's entry status */
-	bool		written;		/* counted as added or updated */
-} SeenKey;
+/*
+ * How each classified record is remembered for the final counts: a 62-bit
+ * hash of its key with the class in the two low bits (lower is stronger:
+ * a key first added stays added, one first unchanged then changed is
+ * updated).
+ */
+#define CLASS_ADDED		0
+#define CLASS_UPDATED	1
+#define CLASS_UNCHANGED 2
+#define CLASS_MASK		UINT64CONST(3)
 
-#define SH_PREFIX seenkeys
-#define SH_ELEMENT_TYPE SeenKey
-#define SH_KEY_TYPE uint64
-#define SH_KEY hash
-#define SH_HASH_KEY(tb, key) ((uint32) ((key) ^ ((key) >> 32)))
-#define SH_EQUAL(tb, a, b) ((a) == (b))
-#define SH_SCOPE static inline
-#define SH_DECLARE
-#define SH_DEFINE
-#include "lib/simplehash.h"
+/* Memory of the classification sort before it spills to a temporary file. */
+#define CLASSIFY_SORT_KB 64
 
 struct NangoStore
 {
@@ -67,7 +63,7 @@ struct NangoStore
 	int64		job_id;
 	bool		upsert;
 	Jsonb	   *metadata;
-	seenkeys_hash *classified;	/* keys counted by the job (upsert mode) */
+	Tuplesortstate *classified; /* classified records (upsert mode) */
 	bool		sync_locked;	/* FOR KEY SHARE held on the sync's row */
 	Tuplesortstate *seen;		/* keys seen by the job (delete modes) */
 };
@@ -146,7 +142,8 @@ nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 	st->upsert = upsert;
 	st->metadata = metadata;
 	if (upsert)
-		st->classified = seenkeys_create(CurrentMemoryContext, 1024, NULL);
+		st->classified = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid, false,
+											   CLASSIFY_SORT_KB, NULL, TUPLESORT_NONE);
 	{
 		MemoryContext cxt = CurrentMemoryContext;
 
@@ -371,34 +368,63 @@ lookup(NangoStore *st, int n, const int *idx, char **keys, int *nfound)
 }
 
 /*
- * count_key: counts a classified key once per job (see the file header);
- * written is true for an added or updated record.
+ * count_key: remembers how a record of key was classified; written is true
+ * for an added or updated record.  nango_store_count turns these into
+ * counts at the end of the job, once per distinct key.  A sort that spills
+ * to a temporary file keeps the job's memory flat however many keys it
+ * sees.
  */
 static void
 count_key(NangoStore *st, const char *key, bool added, bool written, NangoCounts *c)
 {
 	uint64		h = hash_bytes_extended((const unsigned char *) key, strlen(key),
 										UINT64CONST(0x6b6579736565));
-	bool		found;
-	SeenKey    *sk = seenkeys_insert(st->classified, h, &found);
+	uint64		cls = added ? CLASS_ADDED : written ? CLASS_UPDATED : CLASS_UNCHANGED;
 
-	if (!found)
+	tuplesort_putdatum(st->classified, Int64GetDatum((int64) ((h & ~CLASS_MASK) | cls)), false);
+}
+
+/* nango_store_count: see store.h. */
+void
+nango_store_count(NangoStore *st, NangoCounts *c)
+{
+	Datum		d;
+	bool		isnull;
+	bool		have = false;
+	uint64		group = 0;
+	uint64		best = CLASS_UNCHANGED;
+
+	if (st->classified == NULL)
+		return;
+	tuplesort_performsort(st->classified);
+	for (;;)
 	{
-		sk->written = written;
-		if (added)
-			c->added++;
-		else if (written)
-			c->updated++;
+		bool		more = tuplesort_getdatum(st->classified, true, &d, &isnull, NULL);
+		uint64		v = more ? (uint64) DatumGetInt64(d) : 0;
+
+		if (have && (!more || (v & ~CLASS_MASK) != group))
+		{
+			if (best == CLASS_ADDED)
+				c->added++;
+			else if (best == CLASS_UPDATED)
+				c->updated++;
+			else
+				c->unchanged++;
+			have = false;
+		}
+		if (!more)
+			break;
+		if (!have)
+		{
+			group = v & ~CLASS_MASK;
+			best = v & CLASS_MASK;
+			have = true;
+		}
 		else
-			c->unchanged++;
+			best = Min(best, v & CLASS_MASK);
 	}
-	else if (!sk->written && written)
-	{
-		/* first unchanged, then a different version: the key was updated */
-		sk->written = true;
-		c->unchanged--;
-		c->updated++;
-	}
+	tuplesort_end(st->classified);
+	st->classified = NULL;
 }
 
 /*

@@ -63,6 +63,13 @@ extern void nango_store_write(NangoStore *st, int n, Jsonb **records, char **key
 typedef void (*NangoKeysCallback) (void *arg, int n, char **keys);
 
 extern void nango_store_track_keys(NangoStore *st);
+
+/*
+ * nango_store_count: at the end of an upsert job, adds to counts the number
+ * of distinct keys the job added, updated and left unchanged (each key
+ * once, however often it appeared).
+ */
+extern void nango_store_count(NangoStore *st, NangoCounts *counts);
 extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,
 									   NangoKeysCallback on_keys, void *arg);
 
