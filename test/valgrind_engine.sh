@@ -51,7 +51,7 @@ sync() { echo "SELECT nango.run_sync(nango.add_sync('$M$1', '$2'));"; }
 } >"$VG/run.sql"
 chmod 644 "$VG/run.sql"
 
-"${RUNAS[@]}" valgrind --main-stacksize=67108864 --leak-check=full --show-leak-kinds=definite,indirect \
+"${RUNAS[@]}" valgrind --main-stacksize=67108864 --track-origins=yes --leak-check=full --show-leak-kinds=definite,indirect \
 	--num-callers=40 --log-file="$VG/valgrind.log" \
 	"$BIN/postgres" --single -D "$VG/data" postgres <"$VG/run.sql" >"$VG/postgres.out" 2>&1 || true
 
