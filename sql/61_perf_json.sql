@@ -39,4 +39,14 @@ SELECT count(*) AS records,
   JOIN body b ON true
   JOIN LATERAL jsonb_array_elements(b.t::jsonb -> 'results') WITH ORDINALITY AS e(value, n) ON e.n = r.n;
 SELECT data FROM nango.raw WHERE sync_id = :sid ORDER BY id LIMIT 6;
+-- byte for byte: the same records parsed by jsonb_in (a page nested deeper
+-- than the fast parser goes falls back to it as a whole) get the same
+-- content hash, which is computed over the binary jsonb
+SELECT pg_temp.sync_of(regexp_replace(t, '\]\s*\}\s*$', ', ' || repeat('[', 1001) || repeat(']', 1001) || '] }'))
+       AS slow_sid FROM body \gset
+SELECT count(*) AS compared, count(*) FILTER (WHERE f.data_hash = s.data_hash) AS same_hash
+  FROM (SELECT data_hash, row_number() OVER (ORDER BY id) AS n FROM nango.raw WHERE sync_id = :sid) f
+  JOIN (SELECT data_hash, row_number() OVER (ORDER BY id) AS n FROM nango.raw WHERE sync_id = :slow_sid) s
+    ON s.n = f.n;
+SELECT nango.delete_sync(:slow_sid);
 SELECT nango.delete_sync(:sid);
