@@ -6,45 +6,7 @@ RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
 
--- adds a sync, paused so that only run_sync runs it (not the worker)
-CREATE FUNCTION add_paused(url text, config jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE sid bigint;
-BEGIN
-  sid := nango.add_sync(url, config);
-  PERFORM nango.pause_sync(sid);
-  RETURN sid;
-END $$;
-CREATE FUNCTION mock(path text) RETURNS text LANGUAGE sql
-  AS $$ SELECT current_setting('nango_test.mock_url') || path $$;
--- calls a control URL of the mock through a throwaway sync
-CREATE FUNCTION mock_get(path text) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE sid bigint;
-BEGIN
-  sid := add_paused(mock(path), '{"auto_mapping": false}');
-  PERFORM nango.run_sync(sid);
-  DELETE FROM nango.syncs WHERE id = sid;
-END $$;
--- the query strings (or bodies) the mock received for a path, oldest first
-CREATE FUNCTION mock_requests(path text, what text DEFAULT 'query') RETURNS SETOF text
-LANGUAGE plpgsql AS $$
-DECLARE sid bigint;
-BEGIN
-  sid := add_paused(mock('/__requests?path=' || path), '{"auto_mapping": false}');
-  PERFORM nango.run_sync(sid);
-  RETURN QUERY SELECT r.data->>what FROM nango.raw r WHERE r.sync_id = sid ORDER BY r.id;
-  DELETE FROM nango.syncs WHERE id = sid;
-END $$;
--- runs a sync whose job is expected to fail, without the WARNING (its text
--- has the mock's port); the job row is shown instead
-CREATE FUNCTION run_quiet(sid bigint) RETURNS text LANGUAGE plpgsql
-  SET client_min_messages = error AS $$
-DECLARE jid bigint;
-BEGIN
-  jid := nango.run_sync(sid);
-  RETURN (SELECT status FROM nango.jobs WHERE id = jid);
-END $$;
-CREATE FUNCTION unport(t text) RETURNS text LANGUAGE sql
-  AS $$ SELECT regexp_replace(t, '127\.0\.0\.1:[0-9]+', 'mock', 'g') $$;
+\i test/sql/engine_helpers.sql
 -- job rows without timestamps, ids or pids
 CREATE VIEW job AS
   SELECT sync_id, id, status, page_count AS pages, fetched_count AS fetched,
