@@ -138,6 +138,7 @@ RESET nango.allow_private_networks;
 
 DROP EXTENSION nango CASCADE;
 DROP ROLE nango_engine_alice, nango_engine_bob, nango_engine_eve;
+DROP FUNCTION sync_once(text, jsonb);
 DROP FUNCTION mock_requests(text, text);
 DROP FUNCTION run_quiet(bigint);
 DROP FUNCTION unport(text);
