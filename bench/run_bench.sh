@@ -32,16 +32,9 @@ PKGS="postgresql-$PGVER postgresql-server-dev-$PGVER libcurl4-openssl-dev libcjs
 die() { echo "bench: $*" >&2; exit 1; }
 
 # --- 1. packages --------------------------------------------------------
-missing=()
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "== installing ${missing[*]}"
-	SUDO=(); [ "$(id -u)" = 0 ] || SUDO=(sudo)
-	"${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq "${missing[@]}" >/dev/null || die "package installation failed"
-fi
+. test/lib.sh
+# shellcheck disable=SC2086
+install_missing_packages $PKGS || die "package installation failed"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 # Debian's Python, which has Debian's python3-psycopg2 (not another python3 on PATH).
 PY=/usr/bin/python3
@@ -56,10 +49,7 @@ rm -f /tmp/nango-bench-build.$$
 WORK=$(mktemp -d /tmp/nango-bench.XXXXXX)
 chmod 755 "$WORK"
 INST=$WORK/inst
-mkdir -p "$INST/usr/lib/postgresql" "$INST/usr/share/postgresql"
-cp -a /usr/lib/postgresql/$PGVER "$INST/usr/lib/postgresql/"
-cp -a /usr/share/postgresql/$PGVER "$INST/usr/share/postgresql/"
-make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$INST" >/dev/null || die "install failed"
+private_install "$INST" "$PGVER" "$PG_CONFIG" || die "install failed"
 BIN=$INST/usr/lib/postgresql/$PGVER/bin
 if [ "$(id -u)" = 0 ]; then RUNAS=(runuser -u postgres --); else RUNAS=(); fi
 

@@ -36,16 +36,9 @@ if [ "${1:-}" = stop ]; then
 fi
 
 # --- 1. packages --------------------------------------------------------
-missing=()
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "== installing ${missing[*]}"
-	SUDO=(); [ "$(id -u)" = 0 ] || SUDO=(sudo)
-	"${SUDO[@]}" apt-get update -qq
-	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. "$top/test/lib.sh"
+# shellcheck disable=SC2086
+install_missing_packages $PKGS
 PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
 
 # --- 2. build and private install ---------------------------------------
@@ -53,10 +46,8 @@ echo "== building nango"
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null
 stop_demo
 rm -rf "$DEMO"
-mkdir -p "$DEMO/inst/usr/lib/postgresql" "$DEMO/inst/usr/share/postgresql" "$DEMO/sock"
-cp -a /usr/lib/postgresql/$PGVER "$DEMO/inst/usr/lib/postgresql/"
-cp -a /usr/share/postgresql/$PGVER "$DEMO/inst/usr/share/postgresql/"
-make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$DEMO/inst" >/dev/null
+mkdir -p "$DEMO/sock"
+private_install "$DEMO/inst" "$PGVER" "$PG_CONFIG"
 chmod 755 "$DEMO"
 [ "$(id -u)" = 0 ] && chown -R postgres "$DEMO"
 

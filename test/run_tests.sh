@@ -19,20 +19,9 @@ PGVER=15
 PKGS="postgresql-$PGVER postgresql-server-dev-$PGVER libcurl4-openssl-dev libcjson-dev libipc-run-perl make gcc python3 curl"
 
 # --- 1. packages --------------------------------------------------------
-missing=()
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "== installing ${missing[*]}"
-	if [ "$(id -u)" = 0 ]; then
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
-			|| { echo "package installation failed"; echo "0 passed, 1 failed"; exit 1; }
-	else
-		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
-			|| { echo "package installation failed"; echo "0 passed, 1 failed"; exit 1; }
-	fi
-fi
+. "$top/test/lib.sh"
+# shellcheck disable=SC2086
+install_missing_packages $PKGS || { echo "package installation failed"; echo "0 passed, 1 failed"; exit 1; }
 
 PGBIN_SYS=/usr/lib/postgresql/$PGVER/bin
 export PG_CONFIG=$PGBIN_SYS/pg_config
@@ -48,10 +37,7 @@ rm -f /tmp/nango-build.$$
 WORK=$(mktemp -d /tmp/nango-test.XXXXXX)
 chmod 755 "$WORK"
 INST=$WORK/inst
-mkdir -p "$INST/usr/lib/postgresql" "$INST/usr/share/postgresql"
-cp -a /usr/lib/postgresql/$PGVER "$INST/usr/lib/postgresql/"
-cp -a /usr/share/postgresql/$PGVER "$INST/usr/share/postgresql/"
-make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$INST" >/dev/null || { echo "install failed"; echo "0 passed, 1 failed"; exit 1; }
+private_install "$INST" "$PGVER" "$PG_CONFIG" || { echo "install failed"; echo "0 passed, 1 failed"; exit 1; }
 BIN=$INST/usr/lib/postgresql/$PGVER/bin
 PGXS_DIR=$(cd "$(dirname "$($PG_CONFIG --pgxs)")/../.." && pwd)
 
