@@ -12,6 +12,12 @@
  *	  decompression), and a pending interrupt makes the progress callback
  *	  abort the transfer; CHECK_FOR_INTERRUPTS runs after curl returns.
  *
+ *	  Transfers run on a curl multi handle, which keeps the connections.
+ *	  That lets the job send the next page's request before it stores the
+ *	  current page (nango_http_start): the API answers into the socket
+ *	  while the database works, and nango_http_fetch of the same request
+ *	  then completes that transfer as its first attempt.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -46,8 +52,17 @@ typedef struct MBuf
 struct NangoHttp
 {
 	CURL	   *curl;
+	CURLM	   *multi;
+	bool		in_multi;		/* curl is added to multi */
+	bool		done;			/* the added attempt has ended, with done_rc */
+	CURLcode	done_rc;
 	struct curl_slist *hdrs;
 	MBuf		body;
+	MBuf		prev_body;		/* the completed response's body while a
+								 * started transfer is pending */
+	long		prev_status;
+	bool		pending;		/* a transfer started by nango_http_start */
+	char	   *pending_key;	/* its method, URL and body (malloc'd) */
 	MBuf		link;
 	char		retry_after[128];
 	size_t		max_size;
@@ -96,15 +111,23 @@ http_free(void *arg)
 {
 	NangoHttp  *h = (NangoHttp *) arg;
 
+	if (h->in_multi)
+		curl_multi_remove_handle(h->multi, h->curl);
+	h->in_multi = false;
 	if (h->hdrs)
 		curl_slist_free_all(h->hdrs);
 	h->hdrs = NULL;
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	h->curl = NULL;
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	h->multi = NULL;
 	free(h->body.data);
+	free(h->prev_body.data);
 	free(h->link.data);
-	h->body.data = h->link.data = NULL;
+	free(h->pending_key);
+	h->body.data = h->prev_body.data = h->link.data = h->pending_key = NULL;
 }
 
 NangoHttp *
@@ -121,10 +144,17 @@ nango_http_create(MemoryContext cxt, const NangoSecrets *secrets)
 		curl_initialized = true;
 	}
 	h->curl = curl_easy_init();
-	if (h->curl == NULL)
+	h->multi = curl_multi_init();
+	if (h->curl == NULL || h->multi == NULL)
+	{
+		if (h->curl)
+			curl_easy_cleanup(h->curl);
+		if (h->multi)
+			curl_multi_cleanup(h->multi);
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("could not create a libcurl handle")));
+	}
 	h->secrets = secrets;
 	h->cb.func = http_free;
 	h->cb.arg = h;
@@ -270,7 +300,8 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	if (req->body != NULL && strcmp(req->method, "GET") != 0)
 	{
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(req->body));
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		/* copied: a started transfer outlives the caller's page memory */
+		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, req->body);
 		if (!has_header(req, "Content-Type"))
 			h->hdrs = curl_slist_append(h->hdrs, "Content-Type: application/json");
 	}
@@ -296,14 +327,12 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 }
 
 /*
- * perform_once: one attempt.  Returns the curl result; interrupts are
- * serviced (CHECK_FOR_INTERRUPTS) once curl has returned.
+ * begin_attempt: sets up one attempt of req and adds it to the multi
+ * handle; nothing is sent until the multi handle is driven.
  */
-static CURLcode
-perform_once(NangoHttp *h, const NangoRequest *req)
+static void
+begin_attempt(NangoHttp *h, const NangoRequest *req)
 {
-	CURLcode	rc;
-
 	setup_request(h, req);
 	h->body.len = 0;
 	if (h->body.data)
@@ -317,16 +346,174 @@ perform_once(NangoHttp *h, const NangoRequest *req)
 	h->too_large = false;
 	h->guard.refused[0] = '\0';
 	h->last_status = 0;
+	h->done = false;
+	if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not start a libcurl transfer")));
+	h->in_multi = true;
+}
+
+/*
+ * drive: runs the multi handle's transfers as far as they go without
+ * waiting; sets h->done (and h->done_rc) when the attempt has ended.
+ */
+static void
+drive(NangoHttp *h)
+{
+	int			running;
+	int			queued;
+	CURLMsg    *m;
+
+	if (curl_multi_perform(h->multi, &running) != CURLM_OK)
+	{
+		h->done = true;
+		h->done_rc = CURLE_OUT_OF_MEMORY;
+		return;
+	}
+	while ((m = curl_multi_info_read(h->multi, &queued)) != NULL)
+		if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl)
+		{
+			h->done = true;
+			h->done_rc = m->data.result;
+		}
+}
+
+/*
+ * finish_attempt: drives the added attempt to its end (it may have ended
+ * already), waiting on its sockets; a pending cancel or termination aborts
+ * it.  Interrupts are serviced (CHECK_FOR_INTERRUPTS) once curl is out of
+ * the way.
+ */
+static CURLcode
+finish_attempt(NangoHttp *h)
+{
+	CURLcode	rc;
 
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
-	rc = curl_easy_perform(h->curl);
+	for (;;)
+	{
+		if (!h->done)
+			drive(h);
+		if (h->done)
+		{
+			rc = h->done_rc;
+			break;
+		}
+		if (QueryCancelPending || ProcDiePending)
+		{
+			rc = CURLE_ABORTED_BY_CALLBACK;
+			break;
+		}
+		(void) curl_multi_poll(h->multi, NULL, 0, 100, NULL);
+	}
 	pgstat_report_wait_end();
+	curl_multi_remove_handle(h->multi, h->curl);
+	h->in_multi = false;
 	CHECK_FOR_INTERRUPTS();
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &h->last_status);
 	if (h->body.data == NULL)
 		mbuf_append(&h->body, "", 0);
 	return rc;
+}
+
+/* perform_once: one attempt, start to end. */
+static CURLcode
+perform_once(NangoHttp *h, const NangoRequest *req)
+{
+	begin_attempt(h, req);
+	return finish_attempt(h);
+}
+
+/* request_key: what identifies a request for nango_http_start (malloc'd). */
+static char *
+request_key(const NangoRequest *req)
+{
+	size_t		n = strlen(req->method) + strlen(req->url) + (req->body ? strlen(req->body) : 0) + 4;
+	char	   *k = malloc(n);
+
+	if (k != NULL)
+		snprintf(k, n, "%s %s%c%s", req->method, req->url, req->body ? 'B' : '-',
+				 req->body ? req->body : "");
+	return k;
+}
+
+/*
+ * abandon_pending: drops a started transfer nobody asked for, keeping the
+ * last completed response as the one shown.
+ */
+static void
+abandon_pending(NangoHttp *h)
+{
+	MBuf		t;
+
+	if (!h->pending)
+		return;
+	if (h->in_multi)
+		curl_multi_remove_handle(h->multi, h->curl);
+	h->in_multi = false;
+	t = h->body;
+	h->body = h->prev_body;
+	h->prev_body = t;
+	h->last_status = h->prev_status;
+	h->pending = false;
+	free(h->pending_key);
+	h->pending_key = NULL;
+}
+
+/*
+ * nango_http_start: see http.h.  The completed response's body stays
+ * what nango_http_body_excerpt shows until the started one is fetched.
+ */
+void
+nango_http_start(NangoHttp *h, const NangoRequest *req)
+{
+	MBuf		t;
+
+	abandon_pending(h);
+	h->pending_key = request_key(req);
+	if (h->pending_key == NULL)
+		return;
+	t = h->prev_body;
+	h->prev_body = h->body;
+	h->body = t;
+	h->prev_status = h->last_status;
+	h->pending = true;
+	h->max_size = (size_t) nango_max_response_size_kb * 1024;
+	begin_attempt(h, req);
+	drive(h);
+}
+
+/*
+ * take_pending: when a started transfer is req's, completes it and
+ * returns true with *rc set; otherwise drops it.  A started transfer that
+ * timed out (the job was busy with the previous page for longer than the
+ * timeout) is sent again, as if it had not been started.
+ */
+static bool
+take_pending(NangoHttp *h, const NangoRequest *req, CURLcode *rc)
+{
+	char	   *key;
+	bool		same;
+
+	if (!h->pending)
+		return false;
+	key = request_key(req);
+	same = key != NULL && strcmp(key, h->pending_key) == 0;
+	free(key);
+	if (!same)
+	{
+		abandon_pending(h);
+		return false;
+	}
+	h->pending = false;
+	free(h->pending_key);
+	h->pending_key = NULL;
+	*rc = finish_attempt(h);
+	if (*rc == CURLE_OPERATION_TIMEDOUT)
+		*rc = perform_once(h, req);
+	return true;
 }
 
 /*
@@ -415,18 +602,22 @@ nango_http_body_excerpt(NangoHttp *h, int maxlen)
 	int			margin = 0;
 	int			copied;
 	int			i;
+	MBuf	   *b;
 
-	if (h == NULL || h->body.data == NULL || h->body.len == 0)
+	if (h == NULL)
+		return NULL;
+	b = h->pending ? &h->prev_body : &h->body;
+	if (b->data == NULL || b->len == 0)
 		return NULL;
 	margin = nango_secrets_maxlen(h->secrets);
-	len = h->body.len < (size_t) (maxlen + margin) ? (int) h->body.len : maxlen + margin;
+	len = b->len < (size_t) (maxlen + margin) ? (int) b->len : maxlen + margin;
 	/* cut the window at a character boundary */
-	while (len > 0 && (size_t) len < h->body.len &&
-		   (((unsigned char) h->body.data[len]) & 0xC0) == 0x80)
+	while (len > 0 && (size_t) len < b->len &&
+		   (((unsigned char) b->data[len]) & 0xC0) == 0x80)
 		len--;
 	copied = len;
 	s = palloc(len + 1);
-	memcpy(s, h->body.data, len);
+	memcpy(s, b->data, len);
 	s[len] = '\0';
 	if (!pg_verify_mbstr(PG_UTF8, s, len, true))
 	{
@@ -446,7 +637,7 @@ nango_http_body_excerpt(NangoHttp *h, int maxlen)
 		s[len] = '\0';
 		s = psprintf("%s...", s);
 	}
-	else if (h->body.len > (size_t) copied)
+	else if (b->len > (size_t) copied)
 		s = psprintf("%s...", s);
 	if (GetDatabaseEncoding() != PG_UTF8)
 		s = pg_any_to_server(s, strlen(s), PG_UTF8);
@@ -456,7 +647,7 @@ nango_http_body_excerpt(NangoHttp *h, int maxlen)
 long
 nango_http_last_status(NangoHttp *h)
 {
-	return h ? h->last_status : 0;
+	return h == NULL ? 0 : h->pending ? h->prev_status : h->last_status;
 }
 
 /*
@@ -535,9 +726,12 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 	h->max_size = (size_t) nango_max_response_size_kb * 1024;
 	for (;;)
 	{
-		CURLcode	rc = perform_once(h, req);
+		CURLcode	rc = CURLE_OK;
 		bool		retry;
 		long		wait;
+
+		if (attempt > 0 || !take_pending(h, req, &rc))
+			rc = perform_once(h, req);
 
 		attempt++;
 		if (h->body.oom)

@@ -59,6 +59,16 @@ extern NangoHttp *nango_http_create(MemoryContext cxt, const NangoSecrets *secre
  */
 extern void nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp);
 
+/*
+ * nango_http_start: sends req without waiting for the answer, so the API
+ * works while the caller does; a later nango_http_fetch of the same request
+ * (method, URL, body) completes it as its first attempt, and any other
+ * request drops it.  The response the caller last fetched stays valid for
+ * nango_http_body_excerpt and nango_http_last_status, but its body, Link
+ * header and URL in the NangoResponse must no longer be used.
+ */
+extern void nango_http_start(NangoHttp *h, const NangoRequest *req);
+
 /* Longest wait for a Retry-After; a longer one waits this long, then retries. */
 #define NANGO_RETRY_AFTER_CAP_S 60
 

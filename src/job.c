@@ -501,45 +501,74 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 }
 
 /*
+ * build_request: the request of the pager's next page (its strings in the
+ * current memory context).
+ */
+static void
+build_request(JobRun *run, NangoPager *pager, NangoRequest *req, bool refreshed)
+{
+	const NangoConfig *cfg = run->cfg;
+	char	   *url;
+	char	   *body;
+
+	nango_pager_request(pager, &url, &body);
+	memset(req, 0, sizeof(*req));
+	req->method = cfg->method;
+	req->url = url;
+	req->nheaders = cfg->nheaders;
+	req->headers = cfg->headers;
+	req->body = body;
+	req->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
+	req->retries = cfg->retries;
+	/* with Pizzly, a 401 fetches the token again and retries once */
+	req->return_401 = run->pizzly != NULL && !refreshed;
+}
+
+/*
  * fetch_page: builds and sends one page's request; returns the response.
  */
 static void
 fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 {
-	const NangoConfig *cfg = run->cfg;
 	NangoRequest req;
-	char	   *url;
-	char	   *body;
 	bool		refreshed = false;
 
 	for (;;)
 	{
 		MemoryContext cur;
 
-		nango_pager_request(pager, &url, &body);
+		build_request(run, pager, &req, refreshed);
 		/* a next URL from the API may carry new secrets (e.g. a signature) */
 		cur = MemoryContextSwitchTo(run->jobcxt);
-		nango_secrets_add_url(&run->secrets, url, false);
+		nango_secrets_add_url(&run->secrets, req.url, false);
 		MemoryContextSwitchTo(cur);
-		run->url = nango_redact_url(url, &run->secrets);
+		run->url = nango_redact_url(req.url, &run->secrets);
 		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
-				  run->name, run->page, cfg->method, run->url);
-		memset(&req, 0, sizeof(req));
-		req.method = cfg->method;
-		req.url = url;
-		req.nheaders = cfg->nheaders;
-		req.headers = cfg->headers;
-		req.body = body;
-		req.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : nango_http_timeout_ms;
-		req.retries = cfg->retries;
-		/* with Pizzly, a 401 fetches the token again and retries once */
-		req.return_401 = run->pizzly != NULL && !refreshed;
+				  run->name, run->page, req.method, run->url);
 		nango_http_fetch(run->http, &req, resp);
 		if (resp->status != 401 || !req.return_401)
 			break;
 		nango_pizzly_refresh(run->pizzly);
 		refreshed = true;
 	}
+}
+
+/*
+ * prefetch_page: sends the next page's request before the current page is
+ * stored, so the API answers while the database works; fetch_page of the
+ * next page then takes that answer.
+ */
+static void
+prefetch_page(JobRun *run, NangoPager *pager)
+{
+	NangoRequest req;
+	MemoryContext cur;
+
+	build_request(run, pager, &req, false);
+	cur = MemoryContextSwitchTo(run->jobcxt);
+	nango_secrets_add_url(&run->secrets, req.url, false);
+	MemoryContextSwitchTo(cur);
+	nango_http_start(run->http, &req);
 }
 
 /*
@@ -681,14 +710,17 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 			for (i = 0; i < pr.n; i++)
 				nango_incr_see(run->incr, pr.records[i]);
 		}
-		store_page(run, st, mt, &pr);
-		nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
-		/* whatever the callees left current, the page's work stays in pagecxt */
-		MemoryContextSwitchTo(run->pagecxt);
 		remaining = cfg->max_total > 0 ? cfg->max_total - run->counts.fetched : -1;
 		/* paging sees every record received, keyless ones too */
 		nango_pager_advance(&pager, body, pr.received, pr.received > 0 ? &pr.last : NULL,
 							pr.hash, &resp, remaining);
+		/* resp is not used past this point: the next request may start */
+		if (!pager.done)
+			prefetch_page(run, &pager);
+		store_page(run, st, mt, &pr);
+		nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
+		/* whatever the callees left current, the page's work stays in pagecxt */
+		MemoryContextSwitchTo(run->pagecxt);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
 	run->truncated = (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
