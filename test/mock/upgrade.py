@@ -6,6 +6,7 @@ auto-mapping (nested objects, arrays, every mapped type).
     when `since` is given), 4 per page, {"data": [...], "next": cursor or
     null}; the cursor is the index of the next record
 /upgrade/items?fail=1                  HTTP 500
+/upgrade/agent                         one record with the User-Agent received
 """
 from mockcore import route, Response
 
@@ -42,3 +43,8 @@ def items(req):
     page = rows[start:start + 4]
     nxt = start + 4 if start + 4 < len(rows) else None
     return Response.json({'data': page, 'next': None if nxt is None else str(nxt)})
+
+
+@route('/upgrade/agent')
+def agent(req):
+    return Response.json({'data': [{'id': 1, 'user_agent': req.headers.get('User-Agent')}]})

@@ -12,8 +12,12 @@
 # catalog (test/sql/extension_catalog.sql) must be identical to the one of a
 # database where the current version was created directly.  A schema change
 # in src/sql/ without the matching upgrade script fails here with a diff.
+# Also: released install scripts are unchanged (checksums), every released
+# version has an update path, the User-Agent names the current version, an
+# update on the current version is a no-op, DROP and CREATE EXTENSION work.
 use strict;
 use warnings;
+use Digest::MD5;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -43,6 +47,22 @@ my @released = split /\n/, $node->safe_psql('postgres', q{
 	                                       WHERE name = 'nango')
 	 ORDER BY string_to_array(version, '.')::int[]});
 ok((grep { $_ eq '0.1.0' } @released), "released versions before $current: @released");
+
+# The install scripts of released versions are never edited (a change would
+# reach new installations of that version but not the databases that
+# already run it): each is checked against the checksum it shipped with.
+# Freezing a version adds its line here.
+my %released_md5 = ('nango--0.1.0.sql' => 'a2209b8598fe6d4be3e6903bfd92a119');
+my $extdir = $node->config_data('--sharedir') . '/extension';
+for my $v (@released)
+{
+	my $file = "nango--$v.sql";
+	open(my $fh, '<', "$extdir/$file") or die "cannot read $extdir/$file: $!";
+	binmode($fh);
+	is(Digest::MD5->new->addfile($fh)->hexdigest, $released_md5{$file} // 'a checksum in %released_md5',
+		"$file is installed as it was released");
+	close($fh);
+}
 
 # Every released version has an update path to the current one.
 for my $v (@released)
@@ -93,6 +113,15 @@ $node->safe_psql('fresh', 'CREATE EXTENSION nango');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'nango'}),
 	$current, "CREATE EXTENSION nango creates version $current");
 my $reference = catalog('fresh');
+
+# The User-Agent names the version of the control file (src/nango.h).
+is($node->safe_psql('fresh', qq{
+	SET client_min_messages = error;
+	SELECT nango.add_sync('$mock/upgrade/agent', '{"response_path": "data", "auto_mapping": false}') AS id \\gset
+	SELECT nango.run_sync(:id) AS job \\gset
+	SELECT data->>'user_agent' FROM nango.raw WHERE sync_id = :id;
+	SELECT nango.delete_sync(:id) \\gset}),
+	"nango/$current (PostgreSQL extension)", 'the User-Agent names the current version');
 like($reference, qr/^member: table nango\.raw$/m, 'the catalog lists the member tables');
 like($reference, qr/^index raw_sync_key_idx: CREATE UNIQUE INDEX/m, 'the catalog lists indexes');
 
