@@ -5,7 +5,6 @@
 # the new cluster, and its worker runs the sync again.
 use strict;
 use warnings;
-use File::Basename qw(dirname);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
