@@ -14,7 +14,8 @@
 # SEED (20240607), ONLY=memory (only the memory probe), ONLY=sync (no
 # memory probe) or ONLY=profile (bench/profile.sh), BENCH_DATA
 # (/var/tmp/nango-bench-data) where generated data is cached, TIMEOUT
-# (1800) seconds after which a run counts as FAILED, RESULTS=file.json
+# (1800) seconds after which a run counts as FAILED, CONTENDERS=floor,nango
+# (leaves the script peer out), RESULTS=file.json
 # (times of every run and the medians as JSON),
 # KEEP=1 keeps the work directory (server log, nginx log).
 set -uo pipefail

@@ -102,6 +102,9 @@ struct NangoMapTable
 	bool		created;		/* nango_map_open created the table */
 	bool		trunc_logged;
 	MemoryContext tmpcxt;		/* one record's flattened fields */
+	bool		fresh_checked;	/* whether the sync had rows was checked */
+	bloom_filter *inserted;		/* keys this job wrote into a table that
+								 * had no row of the sync, or NULL */
 };
 
 /* A column the current page needs and the table lacks. */
@@ -1115,11 +1118,45 @@ key_index(Relation rel)
 }
 
 /*
+ * check_fresh: once per job, whether the key index holds no entry of this
+ * sync at all (any row version, SnapshotAny); then the job remembers the
+ * keys it writes in a filter, and keys the filter lacks need no probe.
+ */
+static void
+check_fresh(NangoMapTable *mt, Relation rel, Relation ind)
+{
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	bool		found;
+
+	if (mt->fresh_checked)
+		return;
+	mt->fresh_checked = true;
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, ind, SnapshotAny, 1, 0);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   ind->rd_indcollation[0], F_INT8EQ, Int64GetDatum(mt->sync_id));
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	if (!found)
+	{
+		MemoryContext old = MemoryContextSwitchTo(mt->cxt);
+
+		mt->inserted = nango_key_filter_create();
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
  * keys_absent: in upsert mode, true when none of the page's keys has a row
  * version of this sync in the table, live or not (then ON CONFLICT would
  * update nothing): one probe of the key index per key, seeing every row
- * version (SnapshotAny), so an uncertain case goes to the INSERT.  No
- * other job of the sync runs meanwhile (the sync's lock).
+ * version (SnapshotAny), so an uncertain case goes to the INSERT; keys
+ * check_fresh's filter lacks are not probed.  No other job of the sync
+ * runs meanwhile (the sync's lock).
  */
 static bool
 keys_absent(NangoMapTable *mt, PageArrays *pa, Relation rel)
@@ -1132,6 +1169,7 @@ keys_absent(NangoMapTable *mt, PageArrays *pa, Relation rel)
 
 	if (ind == NULL)
 		return false;
+	check_fresh(mt, rel, ind);
 	slot = table_slot_create(rel, NULL);
 	scan = index_beginscan(rel, ind, SnapshotAny, 2, 0);
 	for (int r = 0; absent && r < pa->nrows; r++)
@@ -1141,6 +1179,8 @@ keys_absent(NangoMapTable *mt, PageArrays *pa, Relation rel)
 			absent = false;
 			break;
 		}
+		if (nango_key_filter_lacks(mt->inserted, pa->keys[r]))
+			continue;
 		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
 							   ind->rd_indcollation[0], F_INT8EQ, Int64GetDatum(mt->sync_id));
 		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
@@ -1404,6 +1444,9 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 	evolve_schema(mt, flats, n);
 	fill_arrays(mt, job_id, flats, &pa, counts);
 	write_page(mt, job_id, &pa, keys != NULL, counts);
+	for (int r = 0; mt->inserted != NULL && r < pa.nrows; r++)
+		if (pa.keys[r] != NULL)
+			nango_key_filter_add(mt->inserted, pa.keys[r]);
 	SPI_finish();
 }
 

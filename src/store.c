@@ -42,6 +42,7 @@
 #include "miscadmin.h"
 
 #include "store.h"
+#include "util.h"
 
 /*
  * How each classified record is remembered for the final counts: a 62-bit
@@ -66,6 +67,8 @@ struct NangoStore
 	Tuplesortstate *classified; /* classified records (upsert mode) */
 	bool		sync_locked;	/* FOR KEY SHARE held on the sync's row */
 	Tuplesortstate *seen;		/* keys seen by the job (delete modes) */
+	bloom_filter *inserted;		/* keys inserted by this job into a sync
+								 * that had no rows at its start, or NULL */
 };
 
 static SPIPlanPtr plan_delete = NULL;
@@ -73,6 +76,7 @@ static SPIPlanPtr plan_insert = NULL;
 static SPIPlanPtr plan_lookup = NULL;
 static SPIPlanPtr plan_update = NULL;
 static SPIPlanPtr plan_lock_sync = NULL;
+static SPIPlanPtr plan_has_rows = NULL;
 
 /* prepare: a kept plan for one of the store's statements. */
 static SPIPlanPtr
@@ -112,6 +116,9 @@ prepare_plans(void)
 	if (plan_lock_sync == NULL)
 		plan_lock_sync = prepare("SELECT 1 FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1 "
 								 "FOR KEY SHARE", 1, t_del);
+	if (plan_has_rows == NULL)
+		plan_has_rows = prepare("SELECT 1 FROM nango.raw WHERE sync_id OPERATOR(pg_catalog.=) $1 "
+								"LIMIT 1", 1, t_del);
 	if (plan_update == NULL)
 		plan_update = prepare("UPDATE nango.raw r SET job_id = $2, data = t.d, metadata = $3, "
 							  "data_hash = t.h, emitted_at = pg_catalog.now(), deleted_at = NULL "
@@ -132,6 +139,22 @@ nango_data_hash(Jsonb *record)
 	return psprintf("%016llx%016llx", (unsigned long long) a, (unsigned long long) b);
 }
 
+/*
+ * sync_has_rows: whether nango.raw holds any row of the sync.  No other
+ * job of the sync can add rows while this one runs (one job per sync).
+ */
+static bool
+sync_has_rows(NangoStore *st)
+{
+	Datum		v[1] = {Int64GetDatum(st->sync_id)};
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (SPI_execute_plan(plan_has_rows, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.raw");
+	MemoryContextSwitchTo(cxt);
+	return SPI_processed > 0;
+}
+
 NangoStore *
 nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 {
@@ -150,6 +173,8 @@ nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 		prepare_plans();
 		MemoryContextSwitchTo(cxt);
 	}
+	if (upsert && !sync_has_rows(st))
+		st->inserted = nango_key_filter_create();
 	return st;
 }
 
@@ -438,26 +463,36 @@ write_upsert(NangoStore *st, int n, Jsonb **records, char **keys, char **hashes,
 	int		   *uniq = palloc(sizeof(int) * n);
 	int		   *ins = palloc(sizeof(int) * n);
 	int		   *upd = palloc(sizeof(int) * n);
+	int		   *look = palloc(sizeof(int) * n);
 	int			nuniq;
+	int			nlook = 0;
 	int			nins = 0;
 	int			nupd = 0;
-	int			nfound;
-	Existing   *ex;
+	int			nfound = 0;
+	Existing   *ex = NULL;
 	int			i;
 
 	nuniq = last_of_each_key(n, keys, uniq);
 	if (st->seen != NULL)
 		for (i = 0; i < nuniq; i++)
 			tuplesort_putdatum(st->seen, CStringGetTextDatum(keys[uniq[i]]), false);
-	ex = lookup(st, nuniq, uniq, keys, &nfound);
+	/* in a sync that started empty, only keys this job may have inserted */
+	for (i = 0; i < nuniq; i++)
+		if (!nango_key_filter_lacks(st->inserted, keys[uniq[i]]))
+			look[nlook++] = uniq[i];
+	if (nlook > 0)
+		ex = lookup(st, nlook, look, keys, &nfound);
 	for (i = 0; i < nuniq; i++)
 	{
 		int			r = uniq[i];
 		Existing	probe = {keys[r]};
-		Existing   *e = bsearch(&probe, ex, nfound, sizeof(Existing), cmp_existing);
+		Existing   *e = nfound > 0 ? bsearch(&probe, ex, nfound, sizeof(Existing), cmp_existing) : NULL;
 
 		if (e == NULL)
+		{
 			ins[nins++] = r;
+			nango_key_filter_add(st->inserted, keys[r]);
+		}
 		else if (e->deleted || strcmp(e->hash, hashes[r]) != 0 || !e->same_metadata)
 			upd[nupd++] = r;
 		else

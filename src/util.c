@@ -95,3 +95,33 @@ nango_unpin_search_path(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
 }
+
+/*
+ * The key filter: 1 MB whatever the number of keys (about 2% false
+ * positives at 1,000,000 keys, each costing only the lookup it would have
+ * cost anyway).
+ */
+#define KEY_FILTER_KEYS 1000000
+#define KEY_FILTER_KB 1024
+
+/* nango_key_filter_create: see util.h. */
+bloom_filter *
+nango_key_filter_create(void)
+{
+	return bloom_create(KEY_FILTER_KEYS, KEY_FILTER_KB, UINT64CONST(0x6e616e676f6b6579));
+}
+
+/* nango_key_filter_lacks: see util.h. */
+bool
+nango_key_filter_lacks(bloom_filter *filter, const char *key)
+{
+	return filter != NULL && bloom_lacks_element(filter, (unsigned char *) key, strlen(key));
+}
+
+/* nango_key_filter_add: see util.h. */
+void
+nango_key_filter_add(bloom_filter *filter, const char *key)
+{
+	if (filter != NULL)
+		bloom_add_element(filter, (unsigned char *) key, strlen(key));
+}

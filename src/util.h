@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "lib/bloomfilter.h"
+
 /* A saved identity, restored by nango_pop_role (or by transaction abort). */
 typedef struct NangoSavedRole
 {
@@ -42,5 +44,15 @@ extern void nango_pop_role(NangoSavedRole *saved);
  */
 extern int	nango_pin_search_path(void);
 extern void nango_unpin_search_path(int nestlevel);
+
+/*
+ * The filter of keys a job inserted into a sync that had no rows when the
+ * job started (in nango.raw, or in the mapped table): a key the filter
+ * lacks cannot have a row, so its lookup is skipped.  Fixed size (1 MB),
+ * whatever the number of keys; a NULL filter lacks nothing.
+ */
+extern bloom_filter *nango_key_filter_create(void);
+extern bool nango_key_filter_lacks(bloom_filter *filter, const char *key);
+extern void nango_key_filter_add(bloom_filter *filter, const char *key);
 
 #endif							/* NANGO_UTIL_H */
