@@ -4,16 +4,19 @@
 # `make demo` starts a local demonstration, `make bench` runs the benchmarks.
 
 EXTENSION = nango
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = nango
 
 SRCS = $(sort $(wildcard src/*.c))
 OBJS = $(SRCS:.c=.o)
 
-# The install script is assembled from the ordered parts in src/sql/.
+# The install script of the current version is assembled from the ordered
+# parts in src/sql/.  The install scripts of released versions and every
+# upgrade script (nango--<from>--<to>.sql) are tracked files at the top level
+# and installed as they are (see "Upgrading" in README.md).
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+DATA = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
