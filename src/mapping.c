@@ -135,7 +135,7 @@ static const char *const sys_columns_ddl =
 "\"_nango_sync_id\" bigint NOT NULL, "
 "\"_nango_job_id\" bigint, "
 "\"_nango_emitted_at\" timestamptz NOT NULL DEFAULT pg_catalog.now(), "
-"\"_nango_unique_key\" text, "
+"\"_nango_unique_key\" text COLLATE \"C\", "
 "\"_nango_deleted_at\" timestamptz";
 
 /* str_hash: hash of a string, for IdentIndex (word-at-a-time hash_bytes). */

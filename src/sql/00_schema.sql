@@ -68,7 +68,7 @@ CREATE TABLE nango.raw (
     id               bigint PRIMARY KEY DEFAULT pg_catalog.nextval('nango.raw_id_seq'),
     sync_id          bigint NOT NULL REFERENCES nango.syncs (id) ON DELETE CASCADE,
     job_id           bigint,
-    unique_key       text,
+    unique_key       text COLLATE "C",
     data             jsonb NOT NULL,
     metadata         jsonb,
     data_hash        text NOT NULL,
