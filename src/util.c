@@ -11,6 +11,7 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/syscache.h"
 #include "access/table.h"
 #include "access/genam.h"
@@ -20,9 +21,17 @@
 
 #include "util.h"
 
+/* The extension owner read last, and the transaction it was read in. */
+static Oid	owner_cache = InvalidOid;
+static LocalTransactionId owner_cache_lxid = InvalidLocalTransactionId;
+
 /*
  * nango_extension_owner: the owner of the nango extension, read from
- * pg_extension.  Errors out when the extension is not installed.
+ * pg_extension once per transaction (every write to nango's tables asks
+ * for it, several times per page).  Only REASSIGN OWNED or a DROP and
+ * CREATE EXTENSION change it, which a job does not do in the middle of its
+ * transaction; the owner is a superuser either way (nango.control).
+ * Errors out when the extension is not installed.
  */
 Oid
 nango_extension_owner(void)
@@ -33,6 +42,8 @@ nango_extension_owner(void)
 	HeapTuple	tup;
 	Oid			owner = InvalidOid;
 
+	if (OidIsValid(owner_cache) && MyProc != NULL && owner_cache_lxid == MyProc->lxid)
+		return owner_cache;
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
 				F_NAMEEQ, CStringGetDatum("nango"));
@@ -48,6 +59,11 @@ nango_extension_owner(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"nango\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION nango.")));
+	if (MyProc != NULL)
+	{
+		owner_cache = owner;
+		owner_cache_lxid = MyProc->lxid;
+	}
 	return owner;
 }
 
