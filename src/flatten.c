@@ -495,6 +495,77 @@ nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out)
 }
 
 /*
+ * nango_path_ident: the identity of the field at a path (segments from the
+ * record's root), as flatten_container builds it but without the prefix:
+ * ["a",0,"b"].
+ */
+char *
+nango_path_ident(const NangoPathSeg *segs, int n)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '[');
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&s, ',');
+		if (segs[i].key)
+		{
+			char	   *k = pnstrdup(segs[i].key, segs[i].keylen);
+
+			escape_json(&s, k);
+			pfree(k);
+		}
+		else
+			appendStringInfo(&s, "%d", segs[i].index);
+	}
+	appendStringInfoChar(&s, ']');
+	return s.data;
+}
+
+/* ident_cmp: strcmp for bsearch over an array of strings. */
+static int
+ident_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* nango_num_paths_sort: sorts np's idents as nango_flatten_force_num expects. */
+void
+nango_num_paths_sort(NangoNumPaths *np)
+{
+	if (np->n > 1)
+		qsort(np->idents, np->n, sizeof(char *), ident_cmp);
+}
+
+/*
+ * nango_flatten_force_num: gives kind NANGO_VK_NUM to the integer fields of
+ * rec whose paths are in np (numbers written with an exponent, which jsonb
+ * keeps as integers: SPEC section 6 maps 1e3 as numeric).  The value stays
+ * the exact numeric.  Fields of other kinds are left alone.
+ */
+void
+nango_flatten_force_num(NangoFlatRecord *rec, const NangoNumPaths *np)
+{
+	size_t		plen = strlen(NANGO_PATH_PREFIX);
+
+	if (np == NULL || np->n == 0)
+		return;
+	for (int i = 0; i < rec->nfields; i++)
+	{
+		NangoField *f = &rec->fields[i];
+		const char *path;
+
+		if (f->kind != NANGO_VK_INT || strncmp(f->ident, NANGO_PATH_PREFIX, plen) != 0)
+			continue;
+		path = f->ident + plen;
+		if (bsearch(&path, np->idents, np->n, sizeof(char *), ident_cmp) != NULL)
+			f->kind = NANGO_VK_NUM;
+	}
+}
+
+/*
  * nango_flatten_metadata: the top-level scalars of a sync's metadata
  * object, one column each under the key's own name.  Strings stay text
  * (metadata is the user's own constant, not API data to sniff).

@@ -67,6 +67,30 @@ typedef struct NangoFlatRecord
 } NangoFlatRecord;
 
 extern void nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out);
+
+/* One segment of a path inside a record: an object key, or (key NULL) an array index. */
+typedef struct NangoPathSeg
+{
+	const char *key;
+	int			keylen;
+	int			index;
+} NangoPathSeg;
+
+/*
+ * The paths of one record whose numbers were written with an exponent
+ * (1e3): SPEC section 6 maps them as decimals although jsonb keeps them
+ * as integers.  idents are field identities without NANGO_PATH_PREFIX
+ * (see nango_path_ident), sorted with strcmp.
+ */
+typedef struct NangoNumPaths
+{
+	int			n;
+	char	  **idents;
+} NangoNumPaths;
+
+extern char *nango_path_ident(const NangoPathSeg *segs, int n);
+extern void nango_num_paths_sort(NangoNumPaths *np);
+extern void nango_flatten_force_num(NangoFlatRecord *rec, const NangoNumPaths *np);
 extern void nango_flatten_metadata(Jsonb *jb, NangoFlatRecord *out);
 
 extern NangoColType nango_coltype_for_kinds(int kinds);

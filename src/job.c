@@ -287,15 +287,18 @@ replace_nul_escapes(char *s, size_t len)
  * parse_page: validates and parses a response body with PostgreSQL's
  * jsonb parser (every digit of every number kept).  Errors name the page.
  * An empty body is an error on page 1 and the end of the data later
- * (NULL), like a missing response_path.
+ * (NULL), like a missing response_path.  *marks gets where the numbers
+ * written with an exponent are (see nango_parse_jsonb_marks; NULL when
+ * jsonb_in parsed the page).
  */
 static Jsonb *
-parse_page(JobRun *run, const NangoResponse *resp)
+parse_page(JobRun *run, const NangoResponse *resp, NangoExpMarks **marks)
 {
 	char	   *volatile text = (char *) resp->body;
 	Jsonb	   *jb = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	*marks = NULL;
 	if (resp->body_len == 0 && run->page > 1)
 		return NULL;			/* an empty later page: the end of the data */
 	if (resp->body_len == 0)
@@ -317,7 +320,7 @@ parse_page(JobRun *run, const NangoResponse *resp)
 	if (GetDatabaseEncoding() != PG_UTF8)
 		text = pg_any_to_server(text, (int) strlen(text), PG_UTF8);
 
-	jb = nango_parse_jsonb_fast(text, strlen(text));
+	jb = nango_parse_jsonb_marks(text, strlen(text), marks);
 	if (jb != NULL)
 		return jb;
 	PG_TRY();
@@ -354,6 +357,8 @@ typedef struct PageRecords
 	int			n;
 	Jsonb	  **records;
 	char	  **keys;
+	NangoNumPaths **numpaths;	/* NULL, or per record its fields written as
+								 * 1e3 (NULL for a record without any) */
 	int			received;		/* records received, before key filtering */
 	JsonbValue	last;			/* the page's last record, for the object cursor */
 	uint64		hash;			/* hash of the records' content (loop check) */
@@ -361,12 +366,106 @@ typedef struct PageRecords
 } PageRecords;
 
 /*
+ * mark_record: the record a marked number's path (from the page's root)
+ * falls in, and where its path in that record starts; -1 when it is not
+ * inside a record.  rsegs are response_path's segments, matched as
+ * nango_path_get matches them (a key in an object, an index in an array).
+ */
+static int
+mark_record(const NangoExpPath *ep, char **rsegs, int nr, bool is_array, int total,
+			int *from)
+{
+	int			j;
+
+	for (j = 0; j < nr; j++)
+	{
+		const NangoPathSeg *sg;
+		int			len = (int) strlen(rsegs[j]);
+
+		if (j >= ep->nseg)
+			return -1;
+		sg = &ep->segs[j];
+		if (sg->key ? (sg->keylen != len || memcmp(sg->key, rsegs[j], len) != 0)
+			: nango_path_segment_index(rsegs[j], len) != sg->index)
+			return -1;
+	}
+	if (!is_array)
+	{
+		*from = nr;
+		return ep->nseg > nr ? 0 : -1;
+	}
+	*from = nr + 1;
+	if (ep->nseg <= nr + 1 || ep->segs[nr].key != NULL || ep->segs[nr].index >= total)
+		return -1;
+	return ep->segs[nr].index;
+}
+
+/*
+ * record_num_paths: for each record, the fields whose numbers were written
+ * with an exponent (1e3), which the mapping types as decimals (SPEC
+ * section 6) although jsonb keeps them as integers.  Only called for a
+ * page that has such numbers; the paths are copied, as the response body
+ * they point into is reused by the next request.
+ */
+static void
+record_num_paths(JobRun *run, const NangoExpMarks *marks, PageRecords *pr, bool is_array)
+{
+	const char *rp = run->cfg->response_path;
+	char	  **rsegs = NULL;
+	int			nr = 0;
+	List	  **lists = palloc0(sizeof(List *) * Max(pr->n, 1));
+
+	if (rp != NULL && *rp != '\0')
+	{
+		List	   *l = NIL;
+		char	   *copy = pstrdup(rp);
+		char	   *seg = copy;
+		ListCell   *lc;
+
+		for (char *dot; (dot = strchr(seg, '.')) != NULL; seg = dot + 1)
+		{
+			*dot = '\0';
+			l = lappend(l, seg);
+		}
+		l = lappend(l, seg);
+		rsegs = palloc(sizeof(char *) * list_length(l));
+		foreach(lc, l)
+			rsegs[nr++] = lfirst(lc);
+	}
+	for (int m = 0; m < marks->n; m++)
+	{
+		const NangoExpPath *ep = &marks->paths[m];
+		int			from;
+		int			r = mark_record(ep, rsegs, nr, is_array, pr->n, &from);
+
+		if (r >= 0)
+			lists[r] = lappend(lists[r], nango_path_ident(ep->segs + from, ep->nseg - from));
+	}
+	pr->numpaths = palloc0(sizeof(NangoNumPaths *) * Max(pr->n, 1));
+	for (int r = 0; r < pr->n; r++)
+	{
+		NangoNumPaths *np;
+		ListCell   *lc;
+
+		if (lists[r] == NIL)
+			continue;
+		np = palloc(sizeof(NangoNumPaths));
+		np->n = 0;
+		np->idents = palloc(sizeof(char *) * list_length(lists[r]));
+		foreach(lc, lists[r])
+			np->idents[np->n++] = lfirst(lc);
+		nango_num_paths_sort(np);
+		pr->numpaths[r] = np;
+	}
+}
+
+/*
  * extract_records: the records at response_path (an array gives its
  * elements, an object one record), cut to max_total.  Missing on page 1
  * fails the job (it never empties a table); missing later ends the data.
  */
 static void
-extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
+extract_records(JobRun *run, Jsonb *body, const NangoExpMarks *marks, PageRecords *pr)
 {
 	const NangoConfig *cfg = run->cfg;
 	JsonbValue	v;
@@ -403,6 +502,8 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 		pr->records = palloc(sizeof(Jsonb *));
 		pr->records[0] = JsonbValueToJsonb(&v);
 		pr->last = v;
+		if (marks != NULL && pr->n > 0)
+			record_num_paths(run, marks, pr, false);
 		return;
 	}
 	total = JsonContainerSize(v.val.binary.data);
@@ -418,6 +519,8 @@ extract_records(JobRun *run, Jsonb *body, PageRecords *pr)
 			pr->last = *e;
 	}
 	pr->n = pr->received = total;
+	if (marks != NULL && pr->n > 0)
+		record_num_paths(run, marks, pr, true);
 }
 
 /*
@@ -454,6 +557,8 @@ record_keys(JobRun *run, PageRecords *pr)
 		}
 		pr->records[m] = pr->records[i];
 		pr->keys[m] = key;
+		if (pr->numpaths)
+			pr->numpaths[m] = pr->numpaths[i];
 		m++;
 	}
 	pr->n = m;
@@ -479,6 +584,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 	{
 		Jsonb	  **recs = palloc(sizeof(Jsonb *) * pr->n);
 		char	  **keys = palloc(sizeof(char *) * pr->n);
+		const NangoNumPaths **nps = pr->numpaths ? palloc(sizeof(NangoNumPaths *) * pr->n) : NULL;
 		int			m = 0;
 		int			i;
 		NangoMapCounts mc = {0, 0};
@@ -488,12 +594,14 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 			{
 				recs[m] = pr->records[i];
 				keys[m] = pr->keys ? pr->keys[i] : NULL;
+				if (nps)
+					nps[m] = pr->numpaths[i];
 				m++;
 			}
 		if (m > 0)
 		{
 			nango_push_role(run->owner, &saved);
-			nango_map_write(mt, run->job_id, m, recs, keys, &mc);
+			nango_map_write_num(mt, run->job_id, m, recs, keys, nps, &mc);
 			nango_pop_role(&saved);
 			run->counts.mismatch += mc.mismatch;
 			run->counts.skipped += mc.skipped;
@@ -678,6 +786,7 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		NangoResponse resp;
 		PageRecords pr;
 		Jsonb	   *body;
+		NangoExpMarks *marks;
 		int64		remaining;
 
 		CHECK_FOR_INTERRUPTS();
@@ -685,9 +794,9 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		MemoryContextSwitchTo(run->pagecxt);
 		run->page++;
 		fetch_page(run, &pager, &resp);
-		body = parse_page(run, &resp);
+		body = parse_page(run, &resp, &marks);
 		if (body != NULL)
-			extract_records(run, body, &pr);
+			extract_records(run, body, marks, &pr);
 		else
 		{
 			memset(&pr, 0, sizeof(pr));

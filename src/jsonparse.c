@@ -40,6 +40,9 @@ typedef struct FastParser
 	const char *p;
 	const char *end;
 	int			depth;
+	Numeric    *marks;			/* integral numbers written with an exponent */
+	int			nmarks;
+	int			capmarks;
 } FastParser;
 
 static bool fp_value(FastParser *fp, JsonbValue *out);
@@ -183,6 +186,25 @@ fp_string(FastParser *fp, JsonbValue *out)
 	return true;
 }
 
+/*
+ * note_exponent: remembers num, written with an exponent, when its value
+ * is integral (display scale 0, as jsonb keeps 1e3): the mapping must see
+ * it as a decimal.  Other exponent forms (1e-2) are decimals anyway.
+ */
+static void
+note_exponent(FastParser *fp, Numeric num)
+{
+	if (DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(num))) != 0)
+		return;
+	if (fp->nmarks == fp->capmarks)
+	{
+		fp->capmarks = fp->capmarks ? fp->capmarks * 2 : 16;
+		fp->marks = fp->marks ? repalloc(fp->marks, sizeof(Numeric) * fp->capmarks)
+			: palloc(sizeof(Numeric) * fp->capmarks);
+	}
+	fp->marks[fp->nmarks++] = num;
+}
+
 /* fp_number: a number token (JSON's grammar) read by numeric_in. */
 static bool
 fp_number(FastParser *fp, JsonbValue *out)
@@ -190,6 +212,7 @@ fp_number(FastParser *fp, JsonbValue *out)
 	const char *s = fp->p;
 	const char *p = s;
 	const char *e = fp->end;
+	bool		exponent = false;
 
 	if (p < e && *p == '-')
 		p++;
@@ -209,6 +232,7 @@ fp_number(FastParser *fp, JsonbValue *out)
 	}
 	if (p < e && (*p == 'e' || *p == 'E'))
 	{
+		exponent = true;
 		p++;
 		if (p < e && (*p == '+' || *p == '-'))
 			p++;
@@ -225,6 +249,8 @@ fp_number(FastParser *fp, JsonbValue *out)
 														   CStringGetDatum(pnstrdup(s, p - s)),
 														   ObjectIdGetDatum(InvalidOid),
 														   Int32GetDatum(-1)));
+	if (unlikely(exponent))
+		note_exponent(fp, out->val.numeric);
 	return true;
 }
 
@@ -421,12 +447,106 @@ fp_value(FastParser *fp, JsonbValue *out)
 	}
 }
 
+/* ptr_cmp: address order, for bsearch over the marked numbers. */
+static int
+ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t	x = (uintptr_t) *(const Numeric *) a;
+	uintptr_t	y = (uintptr_t) *(const Numeric *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* State of mark_walk: the marked numbers and the path to the current value. */
+typedef struct MarkWalk
+{
+	Numeric    *marks;			/* sorted by address */
+	int			nmarks;
+	int			left;			/* marks not found yet */
+	NangoPathSeg *stack;
+	int			depth;
+	NangoExpMarks *out;
+} MarkWalk;
+
+/*
+ * mark_walk: finds the marked numbers in the parsed tree and records the
+ * path of each.  Walking the final tree (not the text) leaves out the
+ * values of duplicate keys that jsonb drops.
+ */
+static void
+mark_walk(MarkWalk *w, JsonbValue *v)
+{
+	check_stack_depth();
+	if (v->type == jbvNumeric)
+	{
+		NangoExpPath *ep;
+
+		if (bsearch(&v->val.numeric, w->marks, w->nmarks, sizeof(Numeric), ptr_cmp) == NULL)
+			return;
+		ep = &w->out->paths[w->out->n++];
+		ep->nseg = w->depth;
+		ep->segs = palloc(sizeof(NangoPathSeg) * Max(w->depth, 1));
+		memcpy(ep->segs, w->stack, sizeof(NangoPathSeg) * w->depth);
+		w->left--;
+		return;
+	}
+	if (v->type != jbvObject && v->type != jbvArray)
+		return;
+	w->depth++;
+	if (v->type == jbvObject)
+		for (int i = 0; i < v->val.object.nPairs && w->left > 0; i++)
+		{
+			JsonbPair  *pair = &v->val.object.pairs[i];
+
+			w->stack[w->depth - 1].key = pair->key.val.string.val;
+			w->stack[w->depth - 1].keylen = pair->key.val.string.len;
+			w->stack[w->depth - 1].index = 0;
+			mark_walk(w, &pair->value);
+		}
+	else
+		for (int i = 0; i < v->val.array.nElems && w->left > 0; i++)
+		{
+			w->stack[w->depth - 1].key = NULL;
+			w->stack[w->depth - 1].keylen = 0;
+			w->stack[w->depth - 1].index = i;
+			mark_walk(w, &v->val.array.elems[i]);
+		}
+	w->depth--;
+}
+
+/* find_marks: the paths of the parser's marked numbers in the tree root. */
+static NangoExpMarks *
+find_marks(FastParser *fp, JsonbValue *root)
+{
+	MarkWalk	w;
+
+	qsort(fp->marks, fp->nmarks, sizeof(Numeric), ptr_cmp);
+	w.marks = fp->marks;
+	w.nmarks = w.left = fp->nmarks;
+	w.stack = palloc(sizeof(NangoPathSeg) * (FP_MAX_DEPTH + 1));
+	w.depth = 0;
+	w.out = palloc(sizeof(NangoExpMarks));
+	w.out->n = 0;
+	w.out->paths = palloc(sizeof(NangoExpPath) * fp->nmarks);
+	mark_walk(&w, root);
+	pfree(w.stack);
+	return w.out;
+}
+
 Jsonb *
 nango_parse_jsonb_fast(const char *text, size_t len)
 {
-	FastParser	fp = {text, text + len, 0};
+	return nango_parse_jsonb_marks(text, len, NULL);
+}
+
+Jsonb *
+nango_parse_jsonb_marks(const char *text, size_t len, NangoExpMarks **marks)
+{
+	FastParser	fp = {text, text + len, 0, NULL, 0, 0};
 	JsonbValue	v;
 
+	if (marks)
+		*marks = NULL;
 	if (GetDatabaseEncoding() != PG_UTF8)
 		return NULL;
 	skip_ws(&fp);
@@ -437,5 +557,11 @@ nango_parse_jsonb_fast(const char *text, size_t len)
 	skip_ws(&fp);
 	if (fp.p != fp.end)
 		return NULL;
+	if (marks && fp.nmarks > 0)
+	{
+		*marks = find_marks(&fp, &v);
+		if ((*marks)->n == 0)
+			*marks = NULL;
+	}
 	return JsonbValueToJsonb(&v);
 }

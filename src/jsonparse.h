@@ -10,6 +10,21 @@
 
 #include "utils/jsonb.h"
 
+#include "flatten.h"
+
+/* Where a number written with an exponent and an integral value (1e3) is. */
+typedef struct NangoExpPath
+{
+	int			nseg;
+	NangoPathSeg *segs;			/* from the root of the parsed text */
+} NangoExpPath;
+
+typedef struct NangoExpMarks
+{
+	int			n;
+	NangoExpPath *paths;
+} NangoExpMarks;
+
 /*
  * nango_parse_jsonb_fast: the jsonb value of the JSON object or array in
  * text[0..len), equal to what jsonb_in gives; NULL when the fast path does
@@ -17,5 +32,15 @@
  * The text must be valid UTF-8 without NUL bytes.
  */
 extern Jsonb *nango_parse_jsonb_fast(const char *text, size_t len);
+
+/*
+ * nango_parse_jsonb_marks: the same, and *marks gets the paths of the
+ * numbers written with an exponent whose value is integral (jsonb keeps
+ * 1e3 as the integer 1000; SPEC section 6 maps it as numeric), or NULL
+ * when there is none (always NULL when the result is NULL).  The paths'
+ * keys point into text or into the page's memory.
+ */
+extern Jsonb *nango_parse_jsonb_marks(const char *text, size_t len,
+									  NangoExpMarks **marks);
 
 #endif							/* NANGO_JSONPARSE_H */

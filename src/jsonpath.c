@@ -13,11 +13,11 @@
 #include "jsonpath.h"
 
 /*
- * segment_index: the array index a path segment denotes, or -1 when the
- * segment is not a plain non-negative integer.
+ * nango_path_segment_index: the array index a path segment denotes, or -1
+ * when the segment is not a plain non-negative integer.
  */
-static int
-segment_index(const char *seg, int len)
+int
+nango_path_segment_index(const char *seg, int len)
 {
 	int			i;
 	long		v = 0;
@@ -44,7 +44,7 @@ step(JsonbContainer *container, const char *seg, int len, JsonbValue *out)
 		return getKeyJsonValueFromContainer(container, seg, len, out) != NULL;
 	if (JsonContainerIsArray(container) && !JsonContainerIsScalar(container))
 	{
-		int			idx = segment_index(seg, len);
+		int			idx = nango_path_segment_index(seg, len);
 		JsonbValue *v;
 
 		if (idx < 0 || idx >= (int) JsonContainerSize(container))

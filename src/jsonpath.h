@@ -24,6 +24,9 @@ extern bool nango_path_get(JsonbContainer *container, const char *path, JsonbVal
 /* Same, from the root of a Jsonb datum (a raw scalar root gives the scalar). */
 extern bool nango_jsonb_path_get(Jsonb *jb, const char *path, JsonbValue *out);
 
+/* The array index one path segment denotes, or -1 (not a plain number). */
+extern int	nango_path_segment_index(const char *seg, int len);
+
 /*
  * nango_scalar_text: the text of a scalar used as a cursor or key: a string
  * as is, a number as written, a boolean as true/false.  Returns NULL for

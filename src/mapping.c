@@ -537,10 +537,11 @@ name_taken(const char *name, void *arg)
 
 /*
  * flatten_one: the fields of one record, metadata first (so that metadata
- * keeps its own names), in mt->tmpcxt (see flatten_page).
+ * keeps its own names), in mt->tmpcxt (see flatten_page).  np: the fields
+ * written with an exponent, or NULL.
  */
 static NangoFlatRecord *
-flatten_one(NangoMapTable *mt, Jsonb *rec)
+flatten_one(NangoMapTable *mt, Jsonb *rec, const NangoNumPaths *np)
 {
 	MemoryContext old;
 	NangoFlatRecord data;
@@ -548,6 +549,8 @@ flatten_one(NangoMapTable *mt, Jsonb *rec)
 
 	old = MemoryContextSwitchTo(mt->tmpcxt);
 	nango_flatten_jsonb(rec, &data);
+	if (np != NULL)
+		nango_flatten_force_num(&data, np);
 	flat = palloc0(sizeof(NangoFlatRecord));
 	flat->nfields = mt->meta.nfields + data.nfields;
 	flat->fields = palloc(sizeof(NangoField) * Max(flat->nfields, 1));
@@ -574,14 +577,14 @@ flatten_one(NangoMapTable *mt, Jsonb *rec)
  * the page's size, not the number of pages.
  */
 static NangoFlatRecord **
-flatten_page(NangoMapTable *mt, Jsonb **recs, int n)
+flatten_page(NangoMapTable *mt, Jsonb **recs, const NangoNumPaths *const *nps, int n)
 {
 	NangoFlatRecord **flats;
 
 	MemoryContextReset(mt->tmpcxt);
 	flats = MemoryContextAlloc(mt->tmpcxt, sizeof(NangoFlatRecord *) * Max(n, 1));
 	for (int r = 0; r < n; r++)
-		flats[r] = flatten_one(mt, recs[r]);
+		flats[r] = flatten_one(mt, recs[r], nps ? nps[r] : NULL);
 	return flats;
 }
 
@@ -1447,10 +1450,11 @@ write_page(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert, NangoMa
  * last_of_keys: in upsert mode, keeps only the last record of each key in
  * the page (one statement may not update a row twice; the last version
  * wins, as it would across pages).  Returns the number of records kept,
- * compacted to the front of recs and keys.
+ * compacted to the front of recs and keys (and of nps, when not NULL).
  */
 static int
-last_of_keys(int n, Jsonb **records, char **keys, Jsonb **out_recs, char **out_keys)
+last_of_keys(int n, Jsonb **records, char **keys, const NangoNumPaths *const *nps,
+			 Jsonb **out_recs, char **out_keys, const NangoNumPaths **out_nps)
 {
 	IdentIndex *seen = ii_create(n);
 	int			kept = 0;
@@ -1462,20 +1466,32 @@ last_of_keys(int n, Jsonb **records, char **keys, Jsonb **out_recs, char **out_k
 		if (keys[i] == NULL || ii_lookup(seen, keys[i]) == i)
 		{
 			out_recs[kept] = records[i];
+			if (nps)
+				out_nps[kept] = nps[i];
 			out_keys[kept++] = keys[i];
 		}
 	return kept;
 }
 
-/*
- * nango_map_write: writes one page of records (see mapping.h): flatten,
- * evolve the table, convert, one INSERT.
- */
+/* nango_map_write: nango_map_write_num without exponent paths. */
 void
 nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 				char **keys, NangoMapCounts *counts)
 {
+	nango_map_write_num(mt, job_id, n, records, keys, NULL, counts);
+}
+
+/*
+ * nango_map_write_num: writes one page of records (see mapping.h):
+ * flatten, evolve the table, convert, one INSERT.
+ */
+void
+nango_map_write_num(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
+					char **keys, const NangoNumPaths *const *numpaths,
+					NangoMapCounts *counts)
+{
 	Jsonb	  **recs;
+	const NangoNumPaths *const *nps = numpaths;
 	NangoFlatRecord **flats;
 	PageArrays	pa;
 	bool		stable;
@@ -1487,14 +1503,17 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 	memset(&pa, 0, sizeof(pa));
 	if (keys)
 	{
+		const NangoNumPaths **kept = numpaths ? palloc(sizeof(NangoNumPaths *) * n) : NULL;
+
 		pa.keys = palloc(sizeof(char *) * n);
-		n = last_of_keys(n, records, keys, recs, pa.keys);
+		n = last_of_keys(n, records, keys, numpaths, recs, pa.keys, kept);
+		nps = kept;
 	}
 	else
 		memcpy(recs, records, sizeof(Jsonb *) * n);
 	pa.nrows = n;
 
-	flats = flatten_page(mt, recs, n);
+	flats = flatten_page(mt, recs, nps, n);
 	stable = evolve_schema(mt, flats, n);
 	fill_arrays(mt, job_id, flats, &pa, stable, counts);
 	write_page(mt, job_id, &pa, keys != NULL, counts);
