@@ -15,6 +15,11 @@
  *	  UTF-8) makes it give up, and the caller runs jsonb_in, so errors and
  *	  edge cases are exactly PostgreSQL's.
  *
+ *	  It also notes the numbers written with an exponent whose value is
+ *	  integral (1e3, which jsonb keeps as 1000): SPEC section 6 maps them
+ *	  as numeric, so the job needs to know where they are.  Only a page
+ *	  that has some pays for finding their paths.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -476,7 +481,9 @@ typedef struct MarkWalk
 static void
 mark_walk(MarkWalk *w, JsonbValue *v)
 {
-	check_stack_depth();
+	/* the parser got this deep; should the walk not, those marks are lost */
+	if (stack_is_too_deep())
+		return;
 	if (v->type == jbvNumeric)
 	{
 		NangoExpPath *ep;
