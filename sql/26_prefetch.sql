@@ -142,6 +142,18 @@ SELECT status, pages, fetched, error FROM sync_once('/prefetch/items?close=1&n=4
   "paging_cursor_metadata_response_path": "meta.next", "paging_cursor_request_path": "cursor"}');
 SELECT * FROM mock_requests('/prefetch/items');
 
+-- A 429 for the next page's request is retried like any other.
+SELECT status, pages, fetched, error FROM sync_once('/prefetch/items?busy=2', '{"response_path": "data",
+  "paging_cursor_metadata_response_path": "meta.next", "paging_cursor_request_path": "cursor", "retries": 1}');
+SELECT * FROM mock_requests('/prefetch/items');
+
+-- A next page's request that fails at once (nothing listens there): the
+-- same error as when it is sent after the page is stored, retried as usual.
+SELECT status, pages, fetched, regexp_replace(error, 'after [0-9]+ ms', 'after N ms') AS error
+  FROM sync_once('/prefetch/dead', '{"response_path": "data", "paging_url_path": "next", "retries": 1}');
+SELECT regexp_replace(detail, 'after [0-9]+ ms', 'after N ms') AS detail
+  FROM last_job((SELECT max(id) FROM nango.syncs));
+
 -- 6. Timeouts.  Storing each page takes 0.6 s (a trigger), more than the
 -- 0.4 s timeout, while the API answers at once: the job succeeds with no
 -- retries, and each page is requested once.

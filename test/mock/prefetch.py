@@ -12,6 +12,9 @@ GET /prefetch/items?n=N&cursor=cK   cursor paging in the body (meta.next), N
     slow=K&delay=S page K (a list "2,3" for several) answers after S seconds
     close=1        every answer closes the connection
     redirect=K     page K answers 302 to the same URL with "&moved=1"
+    busy=K         the first request for page K answers 429 (Retry-After: 0)
+GET /prefetch/dead     one record; the next URL is on port 1 of the loopback
+  address, where nothing listens (the request fails at once)
 POST /prefetch/post   cursor in the JSON body at "page.cursor"; the page
   size at "page.size"; 3 pages; the body sent is in the request log.
 Pizzly for the 401-on-page-2 test:
@@ -26,11 +29,13 @@ from mockcore import route, on_reset, Response
 
 STATUS = {1: 200, 2: 203}
 TOKENS = {'issued': 0, 'expired_upto': 0}
+SEEN = set()
 
 @on_reset
 def reset():
     TOKENS['issued'] = 0
     TOKENS['expired_upto'] = 0
+    SEEN.clear()
 
 
 def page_of(req, name='cursor'):
@@ -44,6 +49,9 @@ def items(req):
     n = int(req.arg('n', '3'))
     if req.arg('redirect') == str(k) and req.arg('moved') is None:
         return Response(302, b'', {'Location': req.path + '?' + req.raw_query + '&moved=1'})
+    if req.arg('busy') == str(k) and req.raw_query not in SEEN:
+        SEEN.add(req.raw_query)
+        return Response.json({'error': 'busy'}, status=429, headers={'Retry-After': '0'})
     recs = [{'id': 'p%dr%d' % (k, i), 'v': 'ok', 'page': k, 'rev': req.arg('rev', '0')}
             for i in (1, 2)]
     if req.arg('bad') == str(k):
@@ -58,6 +66,11 @@ def items(req):
     body = {'data': recs, 'note': 'body of page %d' % k,
             'meta': {'next': 'c%d' % (k + 1) if k < n else None}}
     return Response.json(body, status=STATUS.get(k, 201), headers=headers, delay=delay)
+
+@route('/prefetch/dead')
+def dead(req):
+    return Response.json({'data': [{'id': 1}], 'next': 'http://127.0.0.1:1/prefetch/gone?x=1'})
+
 
 @route('/prefetch/post')
 def post(req):
