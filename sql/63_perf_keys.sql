@@ -75,6 +75,9 @@ SELECT add_paused(mock('/keys/items?n=6&per=4'), '{
 SELECT * FROM run_counts(:c);
 SELECT _nango_sync_id = :b AS first_sync, count(*) FROM nango.keys_b GROUP BY 1 ORDER BY 1;
 
+-- mapped tables outlive DROP EXTENSION: remove them with their syncs
+SELECT count(nango.delete_sync(id, true)) FROM (SELECT id FROM nango.syncs ORDER BY id) s;
+SELECT to_regclass('nango.keys_a') AS keys_a, to_regclass('nango.keys_b') AS keys_b;
 DROP FUNCTION run_counts(bigint);
 DROP FUNCTION sync_once(text, jsonb);
 DROP FUNCTION run_quiet(bigint);

@@ -55,6 +55,7 @@ typedef struct NangoField
 	Numeric		num;			/* NANGO_VK_INT, NANGO_VK_NUM: the value */
 	bool		has_zone;		/* NANGO_VK_TS: carries Z or an offset */
 	int			depth;			/* path segments (0 for metadata) */
+	int			col;			/* set by mapping.c: the field's column, or -1 */
 } NangoField;
 
 /* Every field of one record, in the record's (jsonb) order. */

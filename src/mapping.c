@@ -586,10 +586,49 @@ flatten_page(NangoMapTable *mt, Jsonb **recs, int n)
 }
 
 /*
+ * ColumnGuess: the column of each field position of the previous record.
+ * The records of a page usually have the same fields in the same order, so
+ * a field whose ident equals the previous record's at its position has the
+ * same column, found without hashing.
+ */
+typedef struct ColumnGuess
+{
+	int			n;
+	const char **ident;
+	int		   *col;
+} ColumnGuess;
+
+/* guess_init: room for the field positions of the page's widest record. */
+static void
+guess_init(ColumnGuess *g, NangoFlatRecord **flats, int n)
+{
+	g->n = 0;
+	for (int r = 0; r < n; r++)
+		g->n = Max(g->n, flats[r]->nfields);
+	g->ident = palloc0(sizeof(char *) * Max(g->n, 1));
+	g->col = palloc(sizeof(int) * Max(g->n, 1));
+}
+
+/* column_of: the column bound to the i-th field's ident, or -1. */
+static int
+column_of(NangoMapTable *mt, ColumnGuess *g, int i, const char *ident)
+{
+	int			ci;
+
+	if (g->ident[i] != NULL && strcmp(g->ident[i], ident) == 0)
+		return g->col[i];
+	ci = ii_lookup(mt->index, ident);
+	g->ident[i] = ident;
+	g->col[i] = ci;
+	return ci;
+}
+
+/*
  * collect_changes: what the page needs from the table: kinds[] gets the
  * kinds seen per existing column, *pend the new paths in order of first
- * appearance (data paths only while the table is under the column cap).
- * Returns true when a column must be added or widened.
+ * appearance (data paths only while the table is under the column cap),
+ * and each field's col its column (-1 for none yet).  Returns true when a
+ * column must be added or widened.
  */
 static bool
 collect_changes(NangoMapTable *mt, NangoFlatRecord **flats, int n,
@@ -602,8 +641,10 @@ collect_changes(NangoMapTable *mt, NangoFlatRecord **flats, int n,
 				maxpend = 0,
 				ndata = mt->ndata;
 	bool		changes = false;
+	ColumnGuess guess;
 
 	*capped = false;
+	guess_init(&guess, flats, n);
 	for (int r = 0; r < n; r++)
 	{
 		NangoFlatRecord *flat = flats[r];
@@ -611,9 +652,10 @@ collect_changes(NangoMapTable *mt, NangoFlatRecord **flats, int n,
 		for (int i = 0; i < flat->nfields; i++)
 		{
 			NangoField *f = &flat->fields[i];
-			int			ci = ii_lookup(mt->index, f->ident);
+			int			ci = column_of(mt, &guess, i, f->ident);
 			bool		is_data = f->ident[6] == 'p';
 
+			f->col = ci;
 			if (ci >= 0)
 			{
 				kinds[ci] |= f->kind;
@@ -738,14 +780,17 @@ apply_changes(NangoMapTable *mt, int *kinds, PendingCol *pend, int npend)
  * evolve_schema: makes the table ready for the page: when columns must be
  * added or widened, locks the table against concurrent changes (another
  * sync sharing it), rereads its columns and applies what is still needed.
+ * Returns true when the columns did not change (then each field's col,
+ * set by collect_changes, still holds).
  */
-static void
+static bool
 evolve_schema(NangoMapTable *mt, NangoFlatRecord **flats, int n)
 {
 	int		   *kinds;
 	PendingCol *pend;
 	int			npend;
 	bool		capped;
+	bool		stable = true;
 
 	if (collect_changes(mt, flats, n, &kinds, &pend, &npend, &capped))
 	{
@@ -753,6 +798,7 @@ evolve_schema(NangoMapTable *mt, NangoFlatRecord **flats, int n)
 		load_columns(mt);
 		if (collect_changes(mt, flats, n, &kinds, &pend, &npend, &capped))
 			apply_changes(mt, kinds, pend, npend);
+		stable = false;
 	}
 	if (capped && !mt->cap_logged)
 	{
@@ -762,6 +808,7 @@ evolve_schema(NangoMapTable *mt, NangoFlatRecord **flats, int n)
 				  NANGO_MAX_DATA_COLUMNS);
 		mt->cap_logged = true;
 	}
+	return stable;
 }
 
 /* Column arrays of one page, ready to bind. */
@@ -778,14 +825,16 @@ typedef struct PageArrays
 /*
  * fill_arrays: converts every field of the page to its column's type; a
  * value that does not fit is NULL there and counted as a mismatch (logged
- * once per column and page).
+ * once per column and page).  When the columns are stable (see
+ * evolve_schema), each field's col is its column already.
  */
 static void
 fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord **flats, PageArrays *pa,
-			NangoMapCounts *counts)
+			bool stable, NangoMapCounts *counts)
 {
 	int		   *slot = palloc(sizeof(int) * Max(mt->ncols, 1));
 	int64	   *mism = palloc0(sizeof(int64) * Max(mt->ncols, 1));
+	ColumnGuess guess;
 
 	pa->nbound = 0;
 	pa->colidx = palloc(sizeof(int) * Max(mt->ncols, 1));
@@ -806,6 +855,7 @@ fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord **flats, PageArrays
 		pa->isnull[b] = palloc(sizeof(bool) * pa->nrows);
 		memset(pa->isnull[b], true, sizeof(bool) * pa->nrows);
 	}
+	guess_init(&guess, flats, pa->nrows);
 	for (int r = 0; r < pa->nrows; r++)
 	{
 		NangoFlatRecord *flat = flats[r];
@@ -813,7 +863,7 @@ fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord **flats, PageArrays
 		for (int i = 0; i < flat->nfields; i++)
 		{
 			NangoField *f = &flat->fields[i];
-			int			ci = ii_lookup(mt->index, f->ident);
+			int			ci = stable ? f->col : column_of(mt, &guess, i, f->ident);
 
 			if (ci < 0)
 				continue;		/* past the column cap */
@@ -1262,13 +1312,16 @@ direct_insert(NangoMapTable *mt, int64 job_id, PageArrays *pa, Relation rel, Oid
 	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * Max(pa->nrows, 1));
 	bool		ok = true;
 
+	/* an unpinned copy of the descriptor for the slots: see rawinsert.c */
+	TupleDesc	sdesc = CreateTupleDescCopy(td);
+
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	if (!direct_allowed(rel, rri, upsert))
 		ok = false;
 	for (int r = 0; ok && r < pa->nrows; r++)
 	{
-		slots[r] = ExecInitExtraTupleSlot(estate, td, table_slot_callbacks(rel));
+		slots[r] = ExecInitExtraTupleSlot(estate, sdesc, table_slot_callbacks(rel));
 		ok = direct_row(mt, job_id, pa, td, src, seqid, r, slots[r]);
 	}
 	if (ok)
@@ -1425,6 +1478,7 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 	Jsonb	  **recs;
 	NangoFlatRecord **flats;
 	PageArrays	pa;
+	bool		stable;
 
 	if (n <= 0)
 		return;
@@ -1441,8 +1495,8 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 	pa.nrows = n;
 
 	flats = flatten_page(mt, recs, n);
-	evolve_schema(mt, flats, n);
-	fill_arrays(mt, job_id, flats, &pa, counts);
+	stable = evolve_schema(mt, flats, n);
+	fill_arrays(mt, job_id, flats, &pa, stable, counts);
 	write_page(mt, job_id, &pa, keys != NULL, counts);
 	for (int r = 0; mt->inserted != NULL && r < pa.nrows; r++)
 		if (pa.keys[r] != NULL)
