@@ -203,7 +203,8 @@ RESET nango.pizzly_base_url;
 SELECT count(*) AS leftover FROM nango.raw r JOIN nango.jobs j ON j.id = r.job_id
  WHERE j.status <> 'succeeded';
 
-DROP TABLE public.nango_pf_items;
+-- mapped tables outlive the extension: drop them
+DROP TABLE public.nango_pf_items, :t1, :t3;
 REVOKE CREATE ON SCHEMA public FROM nango_pf_owner;
 SET client_min_messages = warning;
 DROP FUNCTION pf_slow() CASCADE;
