@@ -16,7 +16,10 @@
  *	  That lets the job send the next page's request before it stores the
  *	  current page (nango_http_start): the API answers into the socket
  *	  while the database works, and nango_http_fetch of the same request
- *	  then completes that transfer as its first attempt.
+ *	  then completes that transfer as its first attempt.  The timeout of an
+ *	  attempt counts from when the job starts waiting for its answer (not
+ *	  from when it was sent), so a long store does not time the next page
+ *	  out.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +59,7 @@ struct NangoHttp
 	bool		in_multi;		/* curl is added to multi */
 	bool		done;			/* the added attempt has ended, with done_rc */
 	CURLcode	done_rc;
+	int			timeout_ms;		/* of the added attempt */
 	struct curl_slist *hdrs;
 	MBuf		body;
 	MBuf		prev_body;		/* the completed response's body while a
@@ -272,7 +276,12 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
+	/*
+	 * No CURLOPT_TIMEOUT_MS: curl counts it from the start of the transfer,
+	 * and a transfer started by nango_http_start waits for the job before
+	 * anyone reads it.  finish_attempt applies req->timeout_ms from the
+	 * moment the job waits for the answer.
+	 */
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
@@ -347,6 +356,7 @@ begin_attempt(NangoHttp *h, const NangoRequest *req)
 	h->guard.refused[0] = '\0';
 	h->last_status = 0;
 	h->done = false;
+	h->timeout_ms = req->timeout_ms;
 	if (curl_multi_add_handle(h->multi, h->curl) != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
@@ -381,18 +391,22 @@ drive(NangoHttp *h)
 
 /*
  * finish_attempt: drives the added attempt to its end (it may have ended
- * already), waiting on its sockets; a pending cancel or termination aborts
- * it.  Interrupts are serviced (CHECK_FOR_INTERRUPTS) once curl is out of
- * the way.
+ * already), waiting on its sockets for at most the request's timeout from
+ * now (CURLE_OPERATION_TIMEDOUT after that); a pending cancel or
+ * termination aborts it.  Interrupts are serviced (CHECK_FOR_INTERRUPTS)
+ * once curl is out of the way.
  */
 static CURLcode
 finish_attempt(NangoHttp *h)
 {
 	CURLcode	rc;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), h->timeout_ms);
 
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
 	for (;;)
 	{
+		long		left;
+
 		if (!h->done)
 			drive(h);
 		if (h->done)
@@ -405,7 +419,13 @@ finish_attempt(NangoHttp *h)
 			rc = CURLE_ABORTED_BY_CALLBACK;
 			break;
 		}
-		(void) curl_multi_poll(h->multi, NULL, 0, 100, NULL);
+		left = (long) ((deadline - GetCurrentTimestamp()) / 1000);
+		if (left <= 0)
+		{
+			rc = CURLE_OPERATION_TIMEDOUT;
+			break;
+		}
+		(void) curl_multi_poll(h->multi, NULL, 0, left < 100 ? (int) left : 100, NULL);
 	}
 	pgstat_report_wait_end();
 	curl_multi_remove_handle(h->multi, h->curl);
@@ -487,9 +507,10 @@ nango_http_start(NangoHttp *h, const NangoRequest *req)
 
 /*
  * take_pending: when a started transfer is req's, completes it and
- * returns true with *rc set; otherwise drops it.  A started transfer that
- * timed out (the job was busy with the previous page for longer than the
- * timeout) is sent again, as if it had not been started.
+ * returns true with *rc set; otherwise drops it.  The started transfer is
+ * the first attempt: its timeout counts from now (finish_attempt), so time
+ * the job spent storing the previous page neither times it out nor makes
+ * it be sent twice.
  */
 static bool
 take_pending(NangoHttp *h, const NangoRequest *req, CURLcode *rc)
@@ -511,8 +532,6 @@ take_pending(NangoHttp *h, const NangoRequest *req, CURLcode *rc)
 	free(h->pending_key);
 	h->pending_key = NULL;
 	*rc = finish_attempt(h);
-	if (*rc == CURLE_OPERATION_TIMEDOUT)
-		*rc = perform_once(h, req);
 	return true;
 }
 

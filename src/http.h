@@ -62,10 +62,11 @@ extern void nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoRespons
 /*
  * nango_http_start: sends req without waiting for the answer, so the API
  * works while the caller does; a later nango_http_fetch of the same request
- * (method, URL, body) completes it as its first attempt, and any other
- * request drops it.  The response the caller last fetched stays valid for
- * nango_http_body_excerpt and nango_http_last_status, but its body, Link
- * header and URL in the NangoResponse must no longer be used.
+ * (method, URL, body) completes it as its first attempt (its timeout
+ * counting from then), and any other request drops it.  The response the
+ * caller last fetched stays valid for nango_http_body_excerpt and
+ * nango_http_last_status, but its body, Link header and URL in the
+ * NangoResponse must no longer be used.
  */
 extern void nango_http_start(NangoHttp *h, const NangoRequest *req);
 

@@ -3,7 +3,8 @@
  * rawinsert.c
  *	  Inserting a page of new rows into nango.raw directly with
  *	  table_multi_insert and the indexes' own insertion, the way COPY
- *	  does, instead of an INSERT statement.
+ *	  does, instead of an INSERT statement; and looking up a page's keys
+ *	  with probes of the key index instead of a SELECT.
  *
  *	  The INSERT's cost per row was mostly the foreign key's check of
  *	  sync_id (a query per row, run at the end of the statement) and the
@@ -22,6 +23,9 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/skey.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -31,7 +35,11 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/acl.h"
+#include "catalog/pg_am.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
+#include "utils/snapmgr.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -216,4 +224,126 @@ nango_raw_insert_direct(int n, const NangoRawRow *rows)
 	}
 	table_close(rel, NoLock);
 	return true;
+}
+
+/*
+ * lookup_allowed: whether probing rel's key index as the current user reads
+ * what the lookup's SELECT would: a plain table without row-level security
+ * for this user, which the user may read.
+ */
+static bool
+lookup_allowed(Relation rel)
+{
+	return rel->rd_rel->relkind == RELKIND_RELATION &&
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_ENABLED &&
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+}
+
+/*
+ * raw_key_index: rel's valid unique B-tree index on exactly (sync_id,
+ * unique_key), without predicate or expressions, opened; or NULL.
+ */
+static Relation
+raw_key_index(Relation rel, const int *pos)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Relation	found = NULL;
+
+	foreach(lc, indexes)
+	{
+		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index fi = ind->rd_index;
+
+		if (ind->rd_rel->relam == BTREE_AM_OID && fi->indisunique && fi->indisvalid &&
+			fi->indnatts == 2 && fi->indnkeyatts == 2 &&
+			fi->indkey.values[0] == pos[RAW_SYNC_ID] + 1 &&
+			fi->indkey.values[1] == pos[RAW_UNIQUE_KEY] + 1 &&
+			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL))
+		{
+			found = ind;
+			break;
+		}
+		index_close(ind, AccessShareLock);
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
+ * probe_keys: one probe of the key index per key; a visible row fills the
+ * next entry of found.  Returns how many were found.
+ */
+static int
+probe_keys(Relation rel, Relation ind, const int *pos, int64 sync_id, int n, const int *idx,
+		   char **keys, Jsonb *metadata, NangoRawFound *found)
+{
+	Snapshot	snap;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData sk[2];
+	int			m = 0;
+
+	/* the job's own earlier writes are visible, as to a new statement */
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = index_beginscan(rel, ind, snap, 2, 0);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *key = keys[idx ? idx[i] : i];
+		bool		isnull;
+		Datum		d;
+
+		ScanKeyEntryInitialize(&sk[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   ind->rd_indcollation[0], F_INT8EQ, Int64GetDatum(sync_id));
+		ScanKeyEntryInitialize(&sk[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   ind->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(key));
+		index_rescan(scan, sk, 2, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+			continue;
+		found[m].key = key;
+		d = slot_getattr(slot, pos[RAW_DATA_HASH] + 1, &isnull);
+		found[m].hash = isnull ? pstrdup("") : TextDatumGetCString(d);
+		(void) slot_getattr(slot, pos[RAW_DELETED_AT] + 1, &isnull);
+		found[m].deleted = !isnull;
+		d = slot_getattr(slot, pos[RAW_METADATA] + 1, &isnull);
+		if (isnull || metadata == NULL)
+			found[m].same_metadata = isnull && metadata == NULL;
+		else
+			found[m].same_metadata = DatumGetBool(DirectFunctionCall2(jsonb_eq, d,
+																	   JsonbPGetDatum(metadata)));
+		m++;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	return m;
+}
+
+NangoRawFound *
+nango_raw_lookup_direct(int64 sync_id, int n, const int *idx, char **keys, Jsonb *metadata,
+						int *nfound)
+{
+	Oid			nsp = get_namespace_oid("nango", false);
+	Oid			relid = get_relname_relid("raw", nsp);
+	Relation	rel;
+	Relation	ind = NULL;
+	int			pos[RAW_NCOLS];
+	NangoRawFound *found;
+
+	if (!OidIsValid(relid))
+		return NULL;
+	rel = table_open(relid, AccessShareLock);
+	if (!lookup_allowed(rel) || !raw_column_positions(RelationGetDescr(rel), pos) ||
+		(ind = raw_key_index(rel, pos)) == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return NULL;
+	}
+	found = palloc(sizeof(NangoRawFound) * Max(n, 1));
+	*nfound = probe_keys(rel, ind, pos, sync_id, n, idx, keys, metadata, found);
+	index_close(ind, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
 }

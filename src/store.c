@@ -304,13 +304,7 @@ write_rows(NangoStore *st, SPIPlanPtr plan, int n, const int *idx, Jsonb **recor
 }
 
 /* An existing row found by the lookup. */
-typedef struct Existing
-{
-	char	   *key;
-	char	   *hash;
-	bool		deleted;
-	bool		same_metadata;	/* stored metadata equals the sync's */
-} Existing;
+typedef NangoRawFound Existing;
 
 static char **sort_keys;		/* qsort context for cmp_idx */
 
@@ -355,7 +349,10 @@ last_of_each_key(int n, char **keys, int *out)
 	return m;
 }
 
-/* lookup: the existing rows of these keys, sorted by key. */
+/*
+ * lookup: the existing rows of these keys, sorted by key: probes of the
+ * key index when nango_raw_lookup_direct can, else one SELECT.
+ */
 static Existing *
 lookup(NangoStore *st, int n, const int *idx, char **keys, int *nfound)
 {
@@ -365,6 +362,12 @@ lookup(NangoStore *st, int n, const int *idx, char **keys, int *nfound)
 	uint64		i;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	ex = nango_raw_lookup_direct(st->sync_id, n, idx, keys, st->metadata, nfound);
+	if (ex != NULL)
+	{
+		qsort(ex, *nfound, sizeof(Existing), cmp_existing);
+		return ex;
+	}
 	v[0] = Int64GetDatum(st->sync_id);
 	v[1] = text_array(n, keys, idx);
 	v[2] = st->metadata ? JsonbPGetDatum(st->metadata) : (Datum) 0;

@@ -81,6 +81,24 @@ extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,
  */
 extern char *nango_data_hash(Jsonb *record);
 
+/* A stored row of nango.raw found by a lookup of a page's keys. */
+typedef struct NangoRawFound
+{
+	char	   *key;
+	char	   *hash;
+	bool		deleted;
+	bool		same_metadata;	/* stored metadata equals the sync's */
+} NangoRawFound;
+
+/*
+ * nango_raw_lookup_direct: the stored rows of the sync's keys[idx[i]]
+ * (i < n), read with one probe of nango.raw's key index per key instead of
+ * a statement; their number in *nfound.  NULL when that is not equivalent
+ * to the caller's SELECT (then the caller runs it).
+ */
+extern NangoRawFound *nango_raw_lookup_direct(int64 sync_id, int n, const int *idx, char **keys,
+											  Jsonb *metadata, int *nfound);
+
 /* One new row of nango.raw for nango_raw_insert_direct (rawinsert.c). */
 typedef struct NangoRawRow
 {

@@ -47,6 +47,14 @@ sync() { echo "SELECT nango.run_sync(nango.add_sync('$M$1', '$2'));"; }
 	echo "SELECT nango.run_sync(id) FROM nango.syncs WHERE url LIKE '%/incr/items';"
 	sync '/bulk/contacts?pages=30&per=50' "{\"response_path\": \"results\", \"paging_cursor_metadata_response_path\": \"paging.next.after\", \"paging_cursor_request_path\": \"after\", \"unique_key\": \"id\"}"
 	sync '/faults/deep?depth=200000' '{"response_path": "data"}'
+	# the next page's request sent early: an API slower than the timeout on
+	# page 2, and a job failing on page 2 while page 3's request is pending
+	P='"response_path": "data", "paging_cursor_metadata_response_path": "meta.next", "paging_cursor_request_path": "cursor"'
+	sync '/prefetch/items?slow=2&delay=1' "{$P, \"timeout\": 0.3, \"retries\": 0, \"auto_mapping\": false}"
+	sync '/prefetch/items?rev=1' "{$P, \"unique_key\": \"id\"}"
+	echo "DO \$\$ BEGIN EXECUTE format('ALTER TABLE nango._nango_sync_%s ADD CONSTRAINT v_ok CHECK (v <> ''bad'')', (SELECT max(id) FROM nango.syncs)); END \$\$;"
+	echo "UPDATE nango.syncs SET url = replace(url, 'rev=1', 'rev=2&bad=2') WHERE id = (SELECT max(id) FROM nango.syncs);"
+	echo "SELECT nango.run_sync(max(id)) FROM nango.syncs;"
 	echo "SELECT status, count(*) FROM nango.jobs GROUP BY 1 ORDER BY 1;"
 } >"$VG/run.sql"
 chmod 644 "$VG/run.sql"
