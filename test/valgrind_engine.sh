@@ -55,6 +55,11 @@ sync() { echo "SELECT nango.run_sync(nango.add_sync('$M$1', '$2'));"; }
 	echo "DO \$\$ BEGIN EXECUTE format('ALTER TABLE nango._nango_sync_%s ADD CONSTRAINT v_ok CHECK (v <> ''bad'')', (SELECT max(id) FROM nango.syncs)); END \$\$;"
 	echo "UPDATE nango.syncs SET url = replace(url, 'rev=1', 'rev=2&bad=2') WHERE id = (SELECT max(id) FROM nango.syncs);"
 	echo "SELECT nango.run_sync(max(id)) FROM nango.syncs;"
+	# numbers written with an exponent, mapped as numeric, over two runs
+	E='"response_path": "data", "paging_cursor_request_path": "cursor", "paging_cursor_metadata_response_path": "next", "unique_key": "id"'
+	sync '/exponent/pages?run=1' "{$E}"
+	echo "UPDATE nango.syncs SET url = replace(url, 'run=1', 'run=2') WHERE id = (SELECT max(id) FROM nango.syncs);"
+	echo "SELECT nango.run_sync(max(id)) FROM nango.syncs;"
 	echo "SELECT status, count(*) FROM nango.jobs GROUP BY 1 ORDER BY 1;"
 } >"$VG/run.sql"
 chmod 644 "$VG/run.sql"
