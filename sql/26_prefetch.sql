@@ -199,12 +199,30 @@ SELECT data->>'id' AS id, data->>'token' AS token FROM nango.raw
  WHERE sync_id = (SELECT max(id) FROM nango.syncs WHERE url LIKE '%/prefetch/pz/%') ORDER BY 1;
 RESET nango.pizzly_base_url;
 
+-- The next URL's secrets join the job's list when that page is fetched,
+-- not when its request is sent early: a failure while storing page 2, whose
+-- next URL carries ten new secret values (more than the list of recent URL
+-- secrets keeps besides page 2's), still redacts page 2's own signature
+-- echoed in page 2's body.
+SELECT add_paused(mock('/prefetch/signed?p=1&sig=sig1SECRETVALUE'),
+  '{"response_path": "data", "paging_url_path": "next", "unique_key": "id",
+    "mapped_table": "pf_signed"}') AS sg \gset
+SELECT run_quiet(:sg);
+ALTER TABLE nango.pf_signed ADD CONSTRAINT v_ok CHECK (v <> 'bad');
+UPDATE nango.syncs SET url = mock('/prefetch/signed?p=1&bad=1&sig=sig1SECRETVALUE') WHERE id = :sg;
+SELECT run_quiet(:sg);
+-- (the next URL in the body is redacted by parameter name: sig, token1...)
+SELECT status, page_count, strpos(error_detail, 'VALUE') = 0 AS no_secret,
+       strpos(error_detail, 'signature received: REDACTED') > 0 AS echo_redacted,
+       strpos(error_detail, '&sig=REDACTED&token1=REDACTED') > 0 AS next_url_redacted
+  FROM nango.jobs WHERE sync_id = :sg ORDER BY id DESC LIMIT 1;
+
 -- A failed job leaves nothing behind.
 SELECT count(*) AS leftover FROM nango.raw r JOIN nango.jobs j ON j.id = r.job_id
  WHERE j.status <> 'succeeded';
 
 -- mapped tables outlive the extension: drop them
-DROP TABLE public.nango_pf_items, :t1, :t3;
+DROP TABLE public.nango_pf_items, :t1, :t3, nango.pf_signed;
 REVOKE CREATE ON SCHEMA public FROM nango_pf_owner;
 SET client_min_messages = warning;
 DROP FUNCTION pf_slow() CASCADE;

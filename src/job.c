@@ -665,18 +665,17 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 /*
  * prefetch_page: sends the next page's request before the current page is
  * stored, so the API answers while the database works; fetch_page of the
- * next page then takes that answer.
+ * next page then takes that answer.  The next URL's secrets join the
+ * job's list in fetch_page, as before any message can name that request:
+ * added now, they could push the current page's out of the list of recent
+ * URL secrets while an error about the current page is still to come.
  */
 static void
 prefetch_page(JobRun *run, NangoPager *pager)
 {
 	NangoRequest req;
-	MemoryContext cur;
 
 	build_request(run, pager, &req, false);
-	cur = MemoryContextSwitchTo(run->jobcxt);
-	nango_secrets_add_url(&run->secrets, req.url, false);
-	MemoryContextSwitchTo(cur);
 	nango_http_start(run->http, &req);
 }
 

@@ -44,7 +44,8 @@ nango_secret_name(const char *name, int len)
 	for (i = 0; secret_words[i] != NULL; i++)
 		if (strstr(lower, secret_words[i]) != NULL)
 			return true;
-	return false;
+	/* Azure's shared access signatures: too short to match as a part */
+	return strcmp(lower, "sig") == 0;
 }
 
 /*
@@ -72,9 +73,68 @@ nango_secrets_add(NangoSecrets *secrets, const char *value)
 	secrets->values[secrets->n++] = pstrdup(value);
 }
 
+/* param_name_char: a character of a query parameter's name in a text */
+static inline bool
+param_name_char(char c)
+{
+	/* ';' and '%' let "&amp;token=" and encoded names through */
+	return isalnum((unsigned char) c) || c == '_' || c == '-' || c == '.' || c == ';' || c == '%';
+}
+
+/*
+ * redact_params: replaces the values of secret-looking query parameters
+ * written in a text ("?name=value" or "&name=value", as in a next URL
+ * echoed in a response body or a URL in an error page), up to the next
+ * '&', '#', quote, backslash, white space, angle bracket, comma or closing
+ * bracket (tokens do not contain those; a known secret is replaced whole
+ * anyway).  Returns text itself
+ * when there is none.
+ */
+static char *
+redact_params(char *text)
+{
+	StringInfoData buf;
+	const char *p = text;
+	bool		changed = false;
+
+	initStringInfo(&buf);
+	while (*p)
+	{
+		const char *q = p + 1;
+
+		if ((*p != '?' && *p != '&') || !param_name_char(*q))
+		{
+			appendStringInfoChar(&buf, *p++);
+			continue;
+		}
+		while (param_name_char(*q))
+			q++;
+		if (*q != '=' || !nango_secret_name(p + 1, (int) (q - p - 1)))
+		{
+			appendBinaryStringInfo(&buf, p, q - p);
+			p = q;
+			continue;
+		}
+		appendBinaryStringInfo(&buf, p, q - p + 1);
+		appendStringInfoString(&buf, NANGO_REDACTED);
+		p = q + 1;
+		while (*p && strchr("&#\"'\\ \t\r\n<>,)]}", *p) == NULL)
+			p++;
+		changed = true;
+	}
+	if (!changed)
+	{
+		pfree(buf.data);
+		return text;
+	}
+	pfree(text);
+	return buf.data;
+}
+
 /*
  * nango_redact_text: replaces every occurrence of every secret value, and of
- * the part after "Bearer "/"Basic " of a secret header value, by REDACTED.
+ * the part after "Bearer "/"Basic " of a secret header value, by REDACTED,
+ * and the values of secret-looking query parameters written in the text.
  */
 char *
 nango_redact_text(const char *text, const NangoSecrets *secrets)
@@ -84,7 +144,7 @@ nango_redact_text(const char *text, const NangoSecrets *secrets)
 
 	if (text == NULL)
 		return NULL;
-	cur = pstrdup(text);
+	cur = redact_params(pstrdup(text));
 	if (secrets == NULL)
 		return cur;
 	for (i = 0; i < secrets->n + secrets->nurl; i++)

@@ -101,3 +101,20 @@ def pz_items(req):
         TOKENS['expired_upto'] = TOKENS['issued']
     return Response.json({'data': [{'id': k, 'token': n}],
                           'meta': {'next': 'c%d' % (k + 1) if k < 3 else None}})
+
+
+@route('/prefetch/signed')
+def signed(req):
+    """GET /prefetch/signed?p=K&sig=S[&bad=1]: page K of 3, one record (its
+    "v" is "bad" on page 2 with bad=1); the body echoes the signature it
+    was requested with, and the next URL carries a new signature plus nine
+    secret-looking tokens (ten new secret values per page)."""
+    k = int(req.arg('p', '1'))
+    bad = req.arg('bad') == '1'
+    recs = [{'id': 's%d' % k, 'v': 'bad' if bad and k == 2 else 'ok'}]
+    nxt = None
+    if k < 3:
+        nxt = '/prefetch/signed?p=%d%s&sig=sig%dSECRETVALUE' % (k + 1, '&bad=1' if bad else '', k + 1)
+        nxt += ''.join('&token%d=tok%d-%dVALUE' % (i, k + 1, i) for i in range(1, 10))
+    return Response.json({'data': recs, 'note': 'signature received: %s' % req.arg('sig', ''),
+                          'next': nxt})
