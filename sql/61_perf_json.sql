@@ -50,3 +50,16 @@ SELECT count(*) AS compared, count(*) FILTER (WHERE f.data_hash = s.data_hash) A
     ON s.n = f.n;
 SELECT nango.delete_sync(:slow_sid);
 SELECT nango.delete_sync(:sid);
+-- numbers numeric_in refuses (an exponent too large) or that are very long
+-- are left to jsonb_in: the page fails with its error, or is stored as it
+-- stores it
+SET client_min_messages = error;
+SELECT pg_temp.sync_of('{"results": [{"n": 9e99999999}]}') AS big_sid \gset
+RESET client_min_messages;
+SELECT status, error_message FROM nango.jobs WHERE sync_id = :big_sid;
+SELECT pg_temp.sync_of('{"results": [{"n": 1e999, "m": ' || repeat('7', 1200) || '.5}]}') AS long_sid \gset
+SELECT status, (SELECT data = ('{"n": 1e999, "m": ' || repeat('7', 1200) || '.5}')::jsonb
+                  FROM nango.raw WHERE sync_id = :long_sid) AS same_as_jsonb_in
+  FROM nango.jobs WHERE sync_id = :long_sid;
+SELECT nango.delete_sync(:big_sid);
+SELECT nango.delete_sync(:long_sid);

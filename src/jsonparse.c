@@ -210,6 +210,9 @@ note_exponent(FastParser *fp, Numeric num)
 	fp->marks[fp->nmarks++] = num;
 }
 
+/* Longest number text the fast parser reads itself. */
+#define MAX_FAST_NUMBER_LEN 1000
+
 /* fp_number: a number token (JSON's grammar) read by numeric_in. */
 static bool
 fp_number(FastParser *fp, JsonbValue *out)
@@ -218,6 +221,7 @@ fp_number(FastParser *fp, JsonbValue *out)
 	const char *p = s;
 	const char *e = fp->end;
 	bool		exponent = false;
+	const char *exp_digits = NULL;
 
 	if (p < e && *p == '-')
 		p++;
@@ -243,10 +247,18 @@ fp_number(FastParser *fp, JsonbValue *out)
 			p++;
 		if (p >= e || *p < '0' || *p > '9')
 			return false;
+		exp_digits = p;
 		while (p < e && *p >= '0' && *p <= '9')
 			p++;
 	}
 	if (p < e && token_char(*p))
+		return false;
+	/*
+	 * A number numeric_in might refuse (a long exponent or a very long
+	 * number: "value overflows numeric format") is left to jsonb_in, so
+	 * the page fails with jsonb_in's own error.
+	 */
+	if (p - s > MAX_FAST_NUMBER_LEN || (exponent && p - exp_digits > 3))
 		return false;
 	fp->p = p;
 	out->type = jbvNumeric;

@@ -9,10 +9,16 @@
  *	  - "flatten": the flattener (flatten.c): a record's fields, their
  *		kinds (ISO dates and timestamps sniffed from strings), the column
  *		type they give, their values converted to that type, and column
- *		names (at most 63 bytes, distinct, never a system column's).
+ *		names (at most 63 bytes, distinct, never a system column's);
+ *	  - "parse": the page parser (jsonparse.c) against jsonb_in: whenever
+ *		the fast parser accepts a text, jsonb_in must accept it too and
+ *		give the same bytes, and every path it marks as a number written
+ *		with an exponent must lead to an integral number; a difference
+ *		aborts (a finding).
  *
  *	  This file is built into a separate library (test/fuzz/run.sh) with
- *	  nango's jsonpath.c and flatten.c, instrumented for libFuzzer, and
+ *	  nango's jsonpath.c, flatten.c and jsonparse.c, instrumented for
+ *	  libFuzzer, and
  *	  loaded into a single-user backend: nango_fuzz(...) hands control to
  *	  LLVMFuzzerRunDriver, which ends the process when its time is up.
  *	  Each input runs in its own memory context inside PG_TRY, as a job's
@@ -27,7 +33,10 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "mb/pg_wchar.h"
+
 #include "flatten.h"
+#include "jsonparse.h"
 #include "jsonpath.h"
 
 PG_MODULE_MAGIC;
@@ -38,7 +47,8 @@ extern int	LLVMFuzzerRunDriver(int *argc, char ***argv,
 								int (*cb) (const uint8_t *data, size_t size));
 
 static MemoryContext fuzz_cxt;
-static bool fuzz_flatten;		/* the "flatten" target, else "records" */
+static bool fuzz_flatten;		/* the "flatten" target */
+static bool fuzz_parse;			/* the "parse" target (else "records") */
 
 /* the names picked so far for one record (a short list: records are small) */
 typedef struct Names
@@ -126,6 +136,107 @@ records(const char *path, const char *key, const char *body)
 }
 
 /*
+ * marked_value: the value at a marked path of the parsed text, or NULL.
+ */
+static JsonbValue *
+marked_value(Jsonb *jb, const NangoExpPath *ep)
+{
+	JsonbContainer *c = &jb->root;
+	JsonbValue *v = NULL;
+
+	for (int i = 0; i < ep->nseg; i++)
+	{
+		const NangoPathSeg *sg = &ep->segs[i];
+
+		if (sg->key != NULL)
+		{
+			if (!JsonContainerIsObject(c))
+				return NULL;
+			v = getKeyJsonValueFromContainer(c, sg->key, sg->keylen, NULL);
+		}
+		else
+		{
+			if (!JsonContainerIsArray(c) || sg->index < 0)
+				return NULL;
+			v = getIthJsonbValueFromContainer(c, sg->index);
+		}
+		if (v == NULL)
+			return NULL;
+		if (i < ep->nseg - 1)
+		{
+			if (v->type != jbvBinary)
+				return NULL;
+			c = v->val.binary.data;
+		}
+	}
+	return v;
+}
+
+/*
+ * parse: the fast parser against jsonb_in (see the file header).  Input:
+ * JSON text.
+ */
+static void
+parse(const char *text, size_t len)
+{
+	NangoExpMarks *marks = NULL;
+	Jsonb	   *volatile fast = NULL;
+	Jsonb	   *ref;
+	volatile bool fast_failed = false;
+
+	if (!pg_verify_mbstr(PG_UTF8, text, (int) len, true))
+		return;
+	PG_TRY();
+	{
+		fast = nango_parse_jsonb_marks(text, len, &marks);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(fuzz_cxt);
+		FlushErrorState();
+		fast_failed = true;
+	}
+	PG_END_TRY();
+	if (fast_failed)
+	{
+		/* an ERROR from the fast parser: jsonb_in must refuse the text too */
+		PG_TRY();
+		{
+			(void) DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(fuzz_cxt);
+			FlushErrorState();
+			return;
+		}
+		PG_END_TRY();
+		abort();
+	}
+	if (fast == NULL)
+	{
+		if (marks != NULL)
+			abort();			/* marks without a result */
+		return;
+	}
+	/* jsonb_in must accept what the fast parser accepted */
+	ref = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	if (VARSIZE(fast) != VARSIZE(ref) || memcmp(fast, ref, VARSIZE(ref)) != 0)
+		abort();
+	for (int m = 0; marks != NULL && m < marks->n; m++)
+	{
+		JsonbValue *v = marked_value(ref, &marks->paths[m]);
+
+		if (v == NULL || v->type != jbvNumeric ||
+			!DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(v->val.numeric),
+											  DirectFunctionCall2(numeric_trunc,
+																  NumericGetDatum(v->val.numeric),
+																  Int32GetDatum(0)))))
+			abort();
+	}
+}
+
+/*
  * one_input: splits the input into its lines and runs the step; the first
  * two lines are paths, the rest is the body.
  */
@@ -143,6 +254,19 @@ one_input(const uint8_t *data, size_t size)
 	path = buf;
 	key = strchr(path, '\n');
 	body = key ? strchr(key + 1, '\n') : NULL;
+	if (fuzz_parse)
+	{
+		/*
+		 * An ERROR out of parse is a finding (jsonb_in refused what the
+		 * fast parser accepted, or accepted what it refused with an
+		 * ERROR): it ends the run without the catch below.
+		 */
+		if (strlen(buf) == size)
+			parse(buf, size);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(fuzz_cxt);
+		return 0;
+	}
 	if (strlen(buf) != size ||
 		(!fuzz_flatten && (key == NULL || body == NULL)))
 	{
@@ -200,6 +324,7 @@ nango_fuzz(PG_FUNCTION_ARGS)
 	int			argc = 8;
 
 	fuzz_flatten = strcmp(target, "flatten") == 0;
+	fuzz_parse = strcmp(target, "parse") == 0;
 	fuzz_cxt = AllocSetContextCreate(TopMemoryContext, "nango fuzz", ALLOCSET_DEFAULT_SIZES);
 	LLVMFuzzerRunDriver(&argc, &argv, one_input);
 	PG_RETURN_VOID();

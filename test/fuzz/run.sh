@@ -35,7 +35,7 @@ run_backend() {
 	[ -f "$rt/libclang_rt.fuzzer_no_main-x86_64.a" ] || rt=$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux | tail -1)
 	echo "== building the backend fuzz library ($t)"
 	$CC -g -O1 -fPIC -shared -fsanitize=fuzzer-no-link -Wno-ignored-attributes -I"$top/src" -I"$inc" \
-		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/jsonpath.c" "$top/src/flatten.c" \
+		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/jsonpath.c" "$top/src/flatten.c" "$top/src/jsonparse.c" \
 		-Wl,--whole-archive "$rt/libclang_rt.fuzzer_no_main-x86_64.a" -Wl,--no-whole-archive -lstdc++
 	work=$(mktemp -d /tmp/nango-fuzz.XXXXXX)
 	chmod 755 "$work"
@@ -63,7 +63,7 @@ SELECT nango_fuzz('$t', $secs, '$work/corpus', '$work/json.dict', '$work/artifac
 
 status=0
 for t in "${targets[@]}"; do
-	if [ "$t" = records ] || [ "$t" = flatten ]; then run_backend "$t"; continue; fi
+	case $t in records|flatten|parse) run_backend "$t"; continue ;; esac
 	srcs=""
 	for s in ${SRCS[$t]}; do srcs="$srcs $top/$s"; done
 	echo "== building fuzz_$t"
