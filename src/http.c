@@ -9,8 +9,8 @@
  *	  ereport (a longjmp out of curl would corrupt it): the body is received
  *	  into a malloc'd buffer owned by the handle (reused, so memory does not
  *	  grow with pages), the size limit is checked as data arrives (after
- *	  decompression), and a pending interrupt makes the progress callback
- *	  abort the transfer; CHECK_FOR_INTERRUPTS runs after curl returns.
+ *	  decompression), and a pending cancel or termination ends the wait
+ *	  for an answer; CHECK_FOR_INTERRUPTS runs once curl is out of the way.
  *
  *	  Transfers run on a curl multi handle, which keeps the connections.
  *	  That lets the job send the next page's request before it stores the
@@ -229,17 +229,6 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
-/*
- * progress_cb: aborts the transfer when a cancel or termination is pending
- * (other interrupts, e.g. barriers, wait until the transfer is done).
- */
-static int
-progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
-			curl_off_t ultotal, curl_off_t ulnow)
-{
-	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
-}
-
 /* has_header: does the request carry a header of that name already? */
 static bool
 has_header(const NangoRequest *req, const char *name)
@@ -286,9 +275,6 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) h->max_size);
 	if (!req->trusted)
 	{

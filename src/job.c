@@ -75,7 +75,6 @@ typedef struct JobRun
 	int64		job_id;
 	int64		sync_id;
 	Oid			owner;
-	Oid			ext_owner;		/* the extension's owner, who writes nango.raw */
 	char	   *name;			/* friendly name, or the id */
 	const NangoConfig *cfg;
 	NangoSecrets secrets;
@@ -576,7 +575,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 
 	if (pr->n == 0)
 		return;
-	nango_push_role(run->ext_owner, &saved);
+	nango_push_role(nango_extension_owner(), &saved);
 	nango_store_write(st, pr->n, pr->records, pr->keys, &run->counts, changed);
 	nango_pop_role(&saved);
 
@@ -601,7 +600,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 		if (m > 0)
 		{
 			nango_push_role(run->owner, &saved);
-			nango_map_write_num(mt, run->job_id, m, recs, keys, nps, &mc);
+			nango_map_write(mt, run->job_id, m, recs, keys, nps, &mc);
 			nango_pop_role(&saved);
 			run->counts.mismatch += mc.mismatch;
 			run->counts.skipped += mc.skipped;
@@ -1088,8 +1087,7 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 	Datum		vals[2] = {Int64GetDatum(run->job_id), Int32GetDatum(MyProcPid)};
 	bool		isnull;
 
-	run->ext_owner = nango_extension_owner();
-	nango_push_role(run->ext_owner, &saved);
+	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
 	/*
 	 * The process that executes the job may not be the one that created it.

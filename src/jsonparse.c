@@ -553,12 +553,6 @@ find_marks(FastParser *fp, JsonbValue *root)
 }
 
 Jsonb *
-nango_parse_jsonb_fast(const char *text, size_t len)
-{
-	return nango_parse_jsonb_marks(text, len, NULL);
-}
-
-Jsonb *
 nango_parse_jsonb_marks(const char *text, size_t len, NangoExpMarks **marks)
 {
 	FastParser	fp = {text, text + len, 0, NULL, 0, 0};

@@ -26,19 +26,15 @@ typedef struct NangoExpMarks
 } NangoExpMarks;
 
 /*
- * nango_parse_jsonb_fast: the jsonb value of the JSON object or array in
+ * nango_parse_jsonb_marks: the jsonb value of the JSON object or array in
  * text[0..len), equal to what jsonb_in gives; NULL when the fast path does
  * not handle the text (invalid JSON among others): then call jsonb_in.
- * The text must be valid UTF-8 without NUL bytes.
- */
-extern Jsonb *nango_parse_jsonb_fast(const char *text, size_t len);
-
-/*
- * nango_parse_jsonb_marks: the same, and *marks gets the paths of the
- * numbers written with an exponent whose value is integral (jsonb keeps
- * 1e3 as the integer 1000; SPEC section 6 maps it as numeric), or NULL
- * when there is none (always NULL when the result is NULL).  The paths'
- * keys point into text or into the page's memory.
+ * The text must be valid UTF-8 without NUL bytes.  Unless marks is NULL,
+ * *marks gets the paths of the numbers written with an exponent whose
+ * value is integral (jsonb keeps 1e3 as the integer 1000; SPEC section 6
+ * maps it as numeric), or NULL when there is none (always NULL when the
+ * result is NULL).  The paths' keys point into text or into the page's
+ * memory.
  */
 extern Jsonb *nango_parse_jsonb_marks(const char *text, size_t len,
 									  NangoExpMarks **marks);

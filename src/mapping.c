@@ -975,12 +975,15 @@ bind_rows(NangoMapTable *mt, int64 job_id, PageArrays *pa, int from, int count,
 }
 
 /*
- * exec_guarded: executes the plan in a subtransaction.  A row too big for
- * PostgreSQL (SQLSTATE 54000: row or index row size) is caught and
- * returned (the subtransaction rolled back); any other error is rethrown.
+ * run_guarded: fn(arg) in a subtransaction.  A row too big for PostgreSQL
+ * (SQLSTATE 54000: row or index row size) is caught and returned (the
+ * subtransaction rolled back); any other error is rethrown.  *result gets
+ * fn's result when it returned.
  */
+typedef bool (*GuardedFn) (void *arg);
+
 static ErrorData *
-exec_guarded(SPIPlanPtr plan, Datum *params, char *nulls)
+run_guarded(GuardedFn fn, void *arg, bool *result)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -990,10 +993,7 @@ exec_guarded(SPIPlanPtr plan, Datum *params, char *nulls)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		int			rc = SPI_execute_plan(plan, params, nulls, false, 0);
-
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "mapped insert failed: %s", SPI_result_code_string(rc));
+		*result = fn(arg);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -1011,6 +1011,39 @@ exec_guarded(SPIPlanPtr plan, Datum *params, char *nulls)
 	}
 	PG_END_TRY();
 	return edata;
+}
+
+/* A statement for exec_insert: a plan and its parameters. */
+typedef struct InsertCall
+{
+	SPIPlanPtr	plan;
+	Datum	   *params;
+	char	   *nulls;
+} InsertCall;
+
+/* exec_insert: runs an InsertCall's plan (GuardedFn). */
+static bool
+exec_insert(void *arg)
+{
+	InsertCall *call = arg;
+	int			rc = SPI_execute_plan(call->plan, call->params, call->nulls, false, 0);
+
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "mapped insert failed: %s", SPI_result_code_string(rc));
+	return true;
+}
+
+/*
+ * exec_guarded: executes the INSERT plan with run_guarded: NULL when done,
+ * the error of a row too big otherwise.
+ */
+static ErrorData *
+exec_guarded(SPIPlanPtr plan, Datum *params, char *nulls)
+{
+	InsertCall	call = {plan, params, nulls};
+	bool		done;
+
+	return run_guarded(exec_insert, &call, &done);
 }
 
 /*
@@ -1136,8 +1169,8 @@ direct_allowed(Relation rel, ResultRelInfo *rri, bool upsert)
 }
 
 /*
- * key_index: the btree index on exactly (_nango_sync_id, _nango_unique_key)
- * without predicate or expressions, opened, or NULL.
+ * key_index: the unique index on exactly (_nango_sync_id,
+ * _nango_unique_key), opened, or NULL.
  */
 static Relation
 key_index(Relation rel)
@@ -1145,8 +1178,6 @@ key_index(Relation rel)
 	AttrNumber	sync_att = InvalidAttrNumber,
 				key_att = InvalidAttrNumber;
 	TupleDesc	td = RelationGetDescr(rel);
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
 
 	for (int a = 0; a < td->natts; a++)
 	{
@@ -1155,19 +1186,7 @@ key_index(Relation rel)
 		if (strcmp(NameStr(TupleDescAttr(td, a)->attname), "_nango_unique_key") == 0)
 			key_att = a + 1;
 	}
-	foreach(lc, indexes)
-	{
-		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index fi = ind->rd_index;
-
-		if (ind->rd_rel->relam == BTREE_AM_OID && fi->indnatts == 2 && fi->indnkeyatts == 2 &&
-			fi->indkey.values[0] == sync_att && fi->indkey.values[1] == key_att &&
-			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL))
-			return ind;
-		index_close(ind, AccessShareLock);
-	}
-	return NULL;
+	return nango_key_index_open(rel, sync_att, key_att);
 }
 
 /*
@@ -1217,7 +1236,6 @@ keys_absent(NangoMapTable *mt, PageArrays *pa, Relation rel)
 	Relation	ind = key_index(rel);
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	ScanKeyData keys[2];
 	bool		absent = true;
 
 	if (ind == NULL)
@@ -1234,13 +1252,7 @@ keys_absent(NangoMapTable *mt, PageArrays *pa, Relation rel)
 		}
 		if (nango_key_filter_lacks(mt->inserted, pa->keys[r]))
 			continue;
-		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   ind->rd_indcollation[0], F_INT8EQ, Int64GetDatum(mt->sync_id));
-		ScanKeyEntryInitialize(&keys[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-							   ind->rd_indcollation[1], F_TEXTEQ,
-							   CStringGetTextDatum(pa->keys[r]));
-		index_rescan(scan, keys, 2, NULL, 0);
-		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		if (nango_key_probe(scan, mt->sync_id, pa->keys[r], slot))
 			absent = false;
 	}
 	index_endscan(scan);
@@ -1352,62 +1364,53 @@ identity_sequence(Relation rel, const int *src)
 	return InvalidOid;
 }
 
+/* The arguments of direct_insert, for run_guarded. */
+typedef struct DirectCall
+{
+	NangoMapTable *mt;
+	int64		job_id;
+	PageArrays *pa;
+	Relation	rel;
+	Oid			seqid;
+	int		   *src;
+	bool		upsert;
+} DirectCall;
+
+/* direct_call: direct_insert of a DirectCall (GuardedFn). */
+static bool
+direct_call(void *arg)
+{
+	DirectCall *c = arg;
+
+	return direct_insert(c->mt, c->job_id, c->pa, c->rel, c->seqid, c->src, c->upsert);
+}
+
 /*
  * write_direct: writes the page without an INSERT statement when that is
- * equivalent (see direct_allowed, direct_sources, keys_absent), in a
- * subtransaction: a row PostgreSQL cannot store (SQLSTATE 54000) undoes
- * it and the caller's INSERT path handles the page.  True when written.
+ * equivalent (see direct_allowed, direct_sources, keys_absent), with
+ * run_guarded: a row PostgreSQL cannot store (SQLSTATE 54000) undoes it and
+ * the caller's INSERT path handles the page.  True when written.
  */
 static bool
 write_direct(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	Relation	rel;
-	int		   *src;
-	Oid			seqid;
-	volatile bool ok = false;
+	DirectCall	call = {mt, job_id, pa, NULL, InvalidOid, NULL, upsert};
+	bool		ok = false;
 
 	if (pa->nrows == 0 || pa->nrows > WRITE_BATCH_ROWS)
 		return false;
-	rel = table_open(mt->relid, RowExclusiveLock);
-	if (upsert && !keys_absent(mt, pa, rel))
+	call.rel = table_open(mt->relid, RowExclusiveLock);
+	if (upsert && !keys_absent(mt, pa, call.rel))
 	{
-		table_close(rel, NoLock);
+		table_close(call.rel, NoLock);
 		return false;
 	}
-	src = palloc(sizeof(int) * Max(RelationGetDescr(rel)->natts, 1));
-	seqid = direct_sources(mt, pa, rel, src) ? identity_sequence(rel, src) : InvalidOid;
-	if (!OidIsValid(seqid))
-	{
-		table_close(rel, NoLock);
-		return false;
-	}
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		ok = direct_insert(mt, job_id, pa, rel, seqid, src, upsert);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
-			ReThrowError(edata);
+	call.src = palloc(sizeof(int) * Max(RelationGetDescr(call.rel)->natts, 1));
+	if (direct_sources(mt, pa, call.rel, call.src))
+		call.seqid = identity_sequence(call.rel, call.src);
+	if (OidIsValid(call.seqid) && run_guarded(direct_call, &call, &ok) != NULL)
 		ok = false;
-	}
-	PG_END_TRY();
-	table_close(rel, NoLock);
+	table_close(call.rel, NoLock);
 	if (ok)
 		CommandCounterIncrement();
 	return ok;
@@ -1473,20 +1476,12 @@ last_of_keys(int n, Jsonb **records, char **keys, const NangoNumPaths *const *np
 	return kept;
 }
 
-/* nango_map_write: nango_map_write_num without exponent paths. */
-void
-nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
-				char **keys, NangoMapCounts *counts)
-{
-	nango_map_write_num(mt, job_id, n, records, keys, NULL, counts);
-}
-
 /*
- * nango_map_write_num: writes one page of records (see mapping.h):
- * flatten, evolve the table, convert, one INSERT.
+ * nango_map_write: writes one page of records (see mapping.h): flatten,
+ * evolve the table, convert, one INSERT.
  */
 void
-nango_map_write_num(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
+nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 					char **keys, const NangoNumPaths *const *numpaths,
 					NangoMapCounts *counts)
 {
@@ -1715,7 +1710,7 @@ nango_map_records(PG_FUNCTION_ARGS)
 	mt = nango_map_open(sync_id, mapped, metadata);
 	if (!PG_ARGISNULL(6) && PG_GETARG_BOOL(6))
 		nango_map_clear_sync(mt);
-	nango_map_write(mt, job_id, n, records, keys, &counts);
+	nango_map_write(mt, job_id, n, records, keys, NULL, &counts);
 	nango_map_close(mt);
 	out[0] = Int64GetDatum(counts.mismatch);
 	out[1] = Int64GetDatum(counts.skipped);

@@ -35,21 +35,16 @@ extern NangoMapTable *nango_map_open(int64 sync_id, const char *mapped_table,
  * nango_map_write: writes one page of records.  keys[i] is the record's
  * unique key (NULL in overwrite mode).  A keyed record replaces the whole
  * row of its key (absent fields become NULL, _nango_deleted_at is cleared).
- */
-extern void nango_map_write(NangoMapTable *mt, int64 job_id, int n,
-							Jsonb **records, char **keys, NangoMapCounts *counts);
-
-/*
- * nango_map_write_num: the same; numpaths (NULL, or one entry per record,
- * NULL for a record without any) names the fields whose numbers were
- * written with an exponent (1e3), which are typed as decimals (SPEC
- * section 6) although the jsonb holds integers.
+ * numpaths (NULL, or one entry per record, NULL for a record without any)
+ * names the fields whose numbers were written with an exponent (1e3),
+ * which are typed as decimals (SPEC section 6) although the jsonb holds
+ * integers.
  */
 struct NangoNumPaths;
-extern void nango_map_write_num(NangoMapTable *mt, int64 job_id, int n,
-								Jsonb **records, char **keys,
-								const struct NangoNumPaths *const *numpaths,
-								NangoMapCounts *counts);
+extern void nango_map_write(NangoMapTable *mt, int64 job_id, int n,
+							Jsonb **records, char **keys,
+							const struct NangoNumPaths *const *numpaths,
+							NangoMapCounts *counts);
 
 /* Overwrite mode: removes every row of this sync (before the job writes its own). */
 extern void nango_map_clear_sync(NangoMapTable *mt);

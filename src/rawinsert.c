@@ -25,7 +25,6 @@
 #include "access/table.h"
 #include "access/genam.h"
 #include "access/relscan.h"
-#include "access/skey.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -35,9 +34,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/acl.h"
-#include "catalog/pg_am.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/snapmgr.h"
 #include "utils/jsonb.h"
@@ -46,6 +43,7 @@
 #include "utils/rls.h"
 
 #include "store.h"
+#include "util.h"
 
 /* The columns of nango.raw, by name; attnum is filled per call. */
 enum
@@ -240,38 +238,6 @@ lookup_allowed(Relation rel)
 }
 
 /*
- * raw_key_index: rel's valid unique B-tree index on exactly (sync_id,
- * unique_key), without predicate or expressions, opened; or NULL.
- */
-static Relation
-raw_key_index(Relation rel, const int *pos)
-{
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	Relation	found = NULL;
-
-	foreach(lc, indexes)
-	{
-		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index fi = ind->rd_index;
-
-		if (ind->rd_rel->relam == BTREE_AM_OID && fi->indisunique && fi->indisvalid &&
-			fi->indnatts == 2 && fi->indnkeyatts == 2 &&
-			fi->indkey.values[0] == pos[RAW_SYNC_ID] + 1 &&
-			fi->indkey.values[1] == pos[RAW_UNIQUE_KEY] + 1 &&
-			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL))
-		{
-			found = ind;
-			break;
-		}
-		index_close(ind, AccessShareLock);
-	}
-	list_free(indexes);
-	return found;
-}
-
-/*
  * probe_keys: one probe of the key index per key; a visible row fills the
  * next entry of found.  Returns how many were found.
  */
@@ -282,7 +248,6 @@ probe_keys(Relation rel, Relation ind, const int *pos, int64 sync_id, int n, con
 	Snapshot	snap;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
-	ScanKeyData sk[2];
 	int			m = 0;
 
 	/* the job's own earlier writes are visible, as to a new statement */
@@ -295,12 +260,7 @@ probe_keys(Relation rel, Relation ind, const int *pos, int64 sync_id, int n, con
 		bool		isnull;
 		Datum		d;
 
-		ScanKeyEntryInitialize(&sk[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   ind->rd_indcollation[0], F_INT8EQ, Int64GetDatum(sync_id));
-		ScanKeyEntryInitialize(&sk[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-							   ind->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(key));
-		index_rescan(scan, sk, 2, NULL, 0);
-		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+		if (!nango_key_probe(scan, sync_id, key, slot))
 			continue;
 		found[m].key = key;
 		d = slot_getattr(slot, pos[RAW_DATA_HASH] + 1, &isnull);
@@ -336,7 +296,7 @@ nango_raw_lookup_direct(int64 sync_id, int n, const int *idx, char **keys, Jsonb
 		return NULL;
 	rel = table_open(relid, AccessShareLock);
 	if (!lookup_allowed(rel) || !raw_column_positions(RelationGetDescr(rel), pos) ||
-		(ind = raw_key_index(rel, pos)) == NULL)
+		(ind = nango_key_index_open(rel, pos[RAW_SYNC_ID] + 1, pos[RAW_UNIQUE_KEY] + 1)) == NULL)
 	{
 		table_close(rel, AccessShareLock);
 		return NULL;

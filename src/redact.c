@@ -48,6 +48,19 @@ nango_secret_name(const char *name, int len)
 	return strcmp(lower, "sig") == 0;
 }
 
+/* known_secret: whether value is remembered already (either list). */
+static bool
+known_secret(const NangoSecrets *secrets, const char *value)
+{
+	for (int i = 0; i < secrets->n; i++)
+		if (strcmp(secrets->values[i], value) == 0)
+			return true;
+	for (int i = 0; i < secrets->nurl; i++)
+		if (strcmp(secrets->url_values[i], value) == 0)
+			return true;
+	return false;
+}
+
 /*
  * nango_secrets_add: remember a secret value.  Values shorter than 4 bytes
  * are ignored (replacing them everywhere would garble texts, and they are
@@ -56,16 +69,8 @@ nango_secret_name(const char *name, int len)
 void
 nango_secrets_add(NangoSecrets *secrets, const char *value)
 {
-	int			i;
-
-	if (value == NULL || strlen(value) < 4)
+	if (value == NULL || strlen(value) < 4 || known_secret(secrets, value))
 		return;
-	for (i = 0; i < secrets->n; i++)
-		if (strcmp(secrets->values[i], value) == 0)
-			return;
-	for (i = 0; i < secrets->nurl; i++)
-		if (strcmp(secrets->url_values[i], value) == 0)
-			return;
 	if (secrets->n == 0)
 		secrets->values = palloc(sizeof(char *) * 8);
 	else if ((secrets->n & 7) == 0)
@@ -286,16 +291,8 @@ nango_secrets_maxlen(const NangoSecrets *secrets)
 static void
 add_url_secret(NangoSecrets *secrets, char *value)
 {
-	int			i;
-
-	if (strlen(value) < 4)
+	if (strlen(value) < 4 || known_secret(secrets, value))
 		return;
-	for (i = 0; i < secrets->n; i++)
-		if (strcmp(secrets->values[i], value) == 0)
-			return;
-	for (i = 0; i < secrets->nurl; i++)
-		if (strcmp(secrets->url_values[i], value) == 0)
-			return;
 	if (secrets->nurl < NANGO_URL_SECRETS)
 		secrets->url_values[secrets->nurl++] = pstrdup(value);
 	else

@@ -10,7 +10,10 @@
 
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "executor/tuptable.h"
 #include "lib/bloomfilter.h"
+#include "utils/relcache.h"
 
 /* A saved identity, restored by nango_pop_role (or by transaction abort). */
 typedef struct NangoSavedRole
@@ -54,5 +57,21 @@ extern void nango_unpin_search_path(int nestlevel);
 extern bloom_filter *nango_key_filter_create(void);
 extern bool nango_key_filter_lacks(bloom_filter *filter, const char *key);
 extern void nango_key_filter_add(bloom_filter *filter, const char *key);
+
+/*
+ * nango_key_index_open: rel's valid unique B-tree index on exactly
+ * (sync_att, key_att), without predicate or expressions, opened with
+ * AccessShareLock; NULL when there is none.  Used by the probes of
+ * nango.raw and of mapped tables by (sync id, unique key).
+ */
+extern Relation nango_key_index_open(Relation rel, AttrNumber sync_att, AttrNumber key_att);
+
+/*
+ * nango_key_probe: rescans scan, an index scan with two scan keys on such
+ * an index, for (sync_id, key) and fetches into slot the first row version
+ * the scan's snapshot sees; false when there is none.
+ */
+extern bool nango_key_probe(IndexScanDesc scan, int64 sync_id, const char *key,
+							TupleTableSlot *slot);
 
 #endif							/* NANGO_UTIL_H */
