@@ -4,7 +4,7 @@
 # `make demo` starts a local demonstration, `make bench` runs the benchmarks.
 
 EXTENSION = nango
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 MODULE_big = nango
 
 SRCS = $(sort $(wildcard src/*.c))

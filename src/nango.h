@@ -10,7 +10,7 @@
 
 #include "postgres.h"
 
-#define NANGO_VERSION "0.2.0"
+#define NANGO_VERSION "0.3.0"
 #define NANGO_USER_AGENT "nango/" NANGO_VERSION " (PostgreSQL extension)"
 
 /* nango.log_level values */

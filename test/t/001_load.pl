@@ -28,6 +28,6 @@ for my $name (sort keys %defaults)
 
 $node->safe_psql('postgres', 'CREATE EXTENSION nango');
 is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'nango'"),
-	'0.2.0', 'extension created in a preloaded cluster');
+	'0.3.0', 'extension created in a preloaded cluster');
 $node->stop;
 done_testing();

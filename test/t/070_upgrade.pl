@@ -52,7 +52,8 @@ ok((grep { $_ eq '0.1.0' } @released), "released versions before $current: @rele
 # reach new installations of that version but not the databases that
 # already run it): each is checked against the checksum it shipped with.
 # Freezing a version adds its line here.
-my %released_md5 = ('nango--0.1.0.sql' => 'a2209b8598fe6d4be3e6903bfd92a119');
+my %released_md5 = ('nango--0.1.0.sql' => 'a2209b8598fe6d4be3e6903bfd92a119',
+	'nango--0.2.0.sql' => '455d504f1c1c426cd2ec7b70ee9dea75');
 my $extdir = $node->config_data('--sharedir') . '/extension';
 for my $v (@released)
 {
