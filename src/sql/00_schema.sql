@@ -53,7 +53,12 @@ CREATE TABLE nango.jobs (
     unchanged_count  bigint NOT NULL DEFAULT 0,
     skipped_count    bigint NOT NULL DEFAULT 0,
     mismatch_count   bigint NOT NULL DEFAULT 0,
-    pid              integer
+    pid              integer,
+    duplicate_count  bigint NOT NULL DEFAULT 0,
+    trigger          text
+                     CHECK (trigger IN ('schedule', 'manual', 'trigger', 'resume', 'retry',
+                                        'parent', 'resume_checkpoint')),
+    warnings         text[]
 );
 CREATE INDEX jobs_sync_idx ON nango.jobs (sync_id, id);
 CREATE INDEX jobs_running_idx ON nango.jobs (sync_id) WHERE status = 'running';
@@ -61,6 +66,9 @@ CREATE INDEX jobs_ended_idx ON nango.jobs (ended_at) WHERE ended_at IS NOT NULL;
 
 COMMENT ON TABLE nango.jobs IS 'One row per job run of a sync';
 COMMENT ON COLUMN nango.jobs.pid IS 'Process id of the backend or worker that runs the job';
+COMMENT ON COLUMN nango.jobs.duplicate_count IS 'Records whose unique key an earlier record of the same job already had (the last version is kept)';
+COMMENT ON COLUMN nango.jobs.trigger IS 'What started the job: schedule, manual (run_sync), trigger, resume, retry, parent, resume_checkpoint';
+COMMENT ON COLUMN nango.jobs.warnings IS 'What a user should know about a job that still succeeded (skipped or duplicate keys, mismatches, ...)';
 
 -- Every synced object in its original JSON form, all syncs in one table.
 CREATE SEQUENCE nango.raw_id_seq;
