@@ -76,7 +76,7 @@ INSERT INTO added
       ('incremental', '{"unique_key": "id", "incremental_cursor_path": "updated_at", "incremental_request_path": "since"}'),
       ('incremental initial', '{"unique_key": "id", "incremental_cursor_path": "updated_at", "incremental_request_path": "since", "incremental_initial_value": "2024-01-01T00:00:00Z"}'),
       ('incremental initial number', '{"unique_key": "id", "incremental_cursor_path": "seq", "incremental_request_path": "after", "incremental_initial_value": 1000}'),
-      ('friendly_name', '{"friendly_name": "My Sync"}'),
+      ('friendly_name', '{"friendly_name": "My Other Sync"}'),
       ('nulls', '{"cron": null, "frequency": 5, "unique_key": null, "headers": null}'),
       ('seed example', '{ "method": "GET", "headers": {"Accept": "application/json"}, "query_params": {"mykey": "A great value"}, "response_path": "data.results", "unique_key": "profile.email", "paging_cursor_request_path": "after", "paging_cursor_metadata_response_path": "paging.next.after", "auto_mapping": true, "frequency": 15, "pizzly_connection_id": "user1", "pizzly_provider_config_key": "hubspot", "max_total": 100, "friendly_name": "My Sync", "metadata": {"company_id": 123}}')
     ) AS v(key, config);

@@ -13,13 +13,16 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -37,6 +40,16 @@ PG_FUNCTION_INFO_V1(nango_pause_sync);
 PG_FUNCTION_INFO_V1(nango_resume_sync);
 PG_FUNCTION_INFO_V1(nango_trigger_sync);
 PG_FUNCTION_INFO_V1(nango_delete_sync);
+PG_FUNCTION_INFO_V1(nango_put_sync);
+PG_FUNCTION_INFO_V1(nango_update_sync_by_name);
+PG_FUNCTION_INFO_V1(nango_pause_sync_by_name);
+PG_FUNCTION_INFO_V1(nango_resume_sync_by_name);
+PG_FUNCTION_INFO_V1(nango_trigger_sync_by_name);
+PG_FUNCTION_INFO_V1(nango_delete_sync_by_name);
+PG_FUNCTION_INFO_V1(nango_run_sync_by_name);
+
+/* Lock tag field4 of the lock that serializes put_sync of one name. */
+#define NANGO_NAME_LOCK_FIELD4 0x6e6e
 
 /* The identity and settings saved while nango's tables are written. */
 typedef struct ApiScope
@@ -91,14 +104,40 @@ warn_not_preloaded(void)
 }
 
 /*
- * nango_add_sync: nango.add_sync(url, config): validates the config, stores
- * the sync owned by the calling role and schedules its first run now.
+ * check_name_free: the caller's syncs are known by name, so a name is
+ * unique per owner: ERROR 42710 when another sync of owner (not except_id)
+ * is called name.  Runs inside an api_begin scope.  (A unique index on
+ * nango.syncs (owner, friendly_name) backs this up against races.)
  */
-Datum
-nango_add_sync(PG_FUNCTION_ARGS)
+static void
+check_name_free(Oid owner, const char *name, int64 except_id)
 {
-	NangoConfig *cfg;
-	ApiScope	scope;
+	Oid			types[3] = {REGROLEOID, TEXTOID, INT8OID};
+	Datum		values[3] = {ObjectIdGetDatum(owner), CStringGetTextDatum(name), Int64GetDatum(except_id)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT id FROM nango.syncs WHERE owner OPERATOR(pg_catalog.=) $1 "
+							  "AND friendly_name OPERATOR(pg_catalog.=) $2 "
+							  "AND id OPERATOR(pg_catalog.<>) $3",
+							  3, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up sync names");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("you already have a sync named \"%s\"", name),
+				 errdetail("Sync " INT64_FORMAT " has that friendly_name; a name is unique per owner.",
+						   DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))),
+				 errhint("Use nango.put_sync('%s', url, config) to replace that sync's config, or choose another friendly_name.", name)));
+}
+
+/*
+ * insert_sync: stores a new sync of the current user (read before
+ * api_begin: owner) from a validated config and returns its id.  Runs
+ * inside an api_begin scope; its first run is due now.
+ */
+static int64
+insert_sync(NangoConfig *cfg, Oid owner)
+{
 	Datum		values[8];
 	char		nulls[8];
 	Oid			types[8] = {INT8OID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID,
@@ -107,24 +146,16 @@ nango_add_sync(PG_FUNCTION_ARGS)
 	int64		id;
 	char	   *mapped;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("url must not be null")));
-	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)),
-							 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1));
-	warn_not_preloaded();
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[1] = ObjectIdGetDatum(GetUserId());
-
-	api_begin(&scope);
+	if (cfg->friendly_name)
+		check_name_free(owner, cfg->friendly_name, 0);
 	if (SPI_execute("SELECT pg_catalog.nextval('nango.syncs_id_seq'::pg_catalog.regclass)", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not allocate a sync id");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	mapped = nango_config_mapped_table(cfg, id);
 
+	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(id);
+	values[1] = ObjectIdGetDatum(owner);
 	values[2] = CStringGetTextDatum(cfg->url);
 	values[3] = JsonbPGetDatum(cfg->normalized);
 	values[4] = cfg->friendly_name ? CStringGetTextDatum(cfg->friendly_name) : (Datum) 0;
@@ -140,6 +171,31 @@ nango_add_sync(PG_FUNCTION_ARGS)
 							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now())",
 							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert sync");
+	return id;
+}
+
+/*
+ * nango_add_sync: nango.add_sync(url, config): validates the config, stores
+ * the sync owned by the calling role and schedules its first run now.
+ */
+Datum
+nango_add_sync(PG_FUNCTION_ARGS)
+{
+	NangoConfig *cfg;
+	ApiScope	scope;
+	Oid			owner = GetUserId();	/* before api_begin changes it */
+	int64		id;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("url must not be null")));
+	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1));
+	warn_not_preloaded();
+
+	api_begin(&scope);
+	id = insert_sync(cfg, owner);
 	api_end(&scope);
 
 	nango_wake_launcher_at_commit();
@@ -278,31 +334,21 @@ merge_config(Jsonb *old, Jsonb *changes)
 }
 
 /*
- * nango_update_sync: nango.update_sync(id, config): merges config into the
- * sync's config, revalidates the whole, and recomputes the columns derived
- * from it.  When the schedule changes, next_run_at becomes the earlier of
- * the pending run and the first run of the new schedule counted from now.
- * The incremental state is forgotten when an incremental_* key changes.
+ * write_sync_config: stores a validated config (and its URL) on sync id and
+ * recomputes the columns derived from it.  When the schedule changes,
+ * next_run_at becomes the earlier of the pending run and the first run of
+ * the new schedule counted from now.  The incremental state is forgotten
+ * when the URL or an incremental_* key changes.  Runs inside an api_begin
+ * scope, on a row the caller has locked.
  */
-Datum
-nango_update_sync(PG_FUNCTION_ARGS)
+static void
+write_sync_config(int64 id, NangoConfig *cfg)
 {
-	int64		id = PG_GETARG_INT64(0);
-	Jsonb	   *changes = PG_GETARG_JSONB_P(1);
-	Oid			caller = GetUserId();
-	ApiScope	scope;
-	SyncRow		row;
-	NangoConfig *cfg;
-	char	   *mapped;
+	char	   *mapped = nango_config_mapped_table(cfg, id);
 	TimestampTz first_run;
-	Oid			types[8] = {INT8OID, JSONBOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, BOOLOID};
-	Datum		values[8];
-	char		nulls[8];
-
-	api_begin(&scope);
-	fetch_sync(id, caller, &row);
-	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
-	mapped = nango_config_mapped_table(cfg, id);
+	Oid			types[9] = {INT8OID, JSONBOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9];
 
 	if (cfg->cron)
 		first_run = nango_cron_next(cfg->cron, GetCurrentTransactionStartTimestamp());
@@ -324,19 +370,42 @@ nango_update_sync(PG_FUNCTION_ARGS)
 	nulls[5] = mapped ? ' ' : 'n';
 	values[6] = TimestampTzGetDatum(first_run);
 	values[7] = BoolGetDatum(cfg->incremental_cursor_path != NULL);
+	values[8] = CStringGetTextDatum(cfg->url);
 	exec_sync_update("UPDATE nango.syncs SET "
 					 "  next_run_at = CASE WHEN frequency IS NOT DISTINCT FROM $4 AND cron IS NOT DISTINCT FROM $5 "
 					 "                     THEN next_run_at "
 					 "                     ELSE LEAST(next_run_at, $7) END, "
-					 "  incremental_state = CASE WHEN $8 "
+					 "  incremental_state = CASE WHEN $8 AND url OPERATOR(pg_catalog.=) $9 "
 					 "    AND config OPERATOR(pg_catalog.->) 'incremental_cursor_path' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_cursor_path' "
 					 "    AND config OPERATOR(pg_catalog.->) 'incremental_request_path' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_request_path' "
 					 "    AND config OPERATOR(pg_catalog.->) 'incremental_initial_value' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_initial_value' "
 					 "    THEN incremental_state END, "
-					 "  config = $2, friendly_name = $3, frequency = $4, cron = $5, mapped_table = $6, "
+					 "  url = $9, config = $2, friendly_name = $3, frequency = $4, cron = $5, mapped_table = $6, "
 					 "  updated_at = pg_catalog.now() "
 					 "WHERE id OPERATOR(pg_catalog.=) $1",
-					 8, types, values, nulls);
+					 9, types, values, nulls);
+}
+
+/*
+ * nango_update_sync: nango.update_sync(id, config): merges config into the
+ * sync's config, revalidates the whole, and stores it (write_sync_config).
+ */
+Datum
+nango_update_sync(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	Jsonb	   *changes = PG_GETARG_JSONB_P(1);
+	Oid			caller = GetUserId();
+	ApiScope	scope;
+	SyncRow		row;
+	NangoConfig *cfg;
+
+	api_begin(&scope);
+	fetch_sync(id, caller, &row);
+	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
+	if (cfg->friendly_name)
+		check_name_free(row.owner, cfg->friendly_name, id);
+	write_sync_config(id, cfg);
 	api_end(&scope);
 
 	nango_wake_launcher_at_commit();
@@ -445,4 +514,189 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not delete sync " INT64_FORMAT, id);
 	api_end(&scope);
 	PG_RETURN_VOID();
+}
+
+/* ---------------------------------------------------------------------
+ * Syncs by name
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * own_sync_by_name: the id of the sync of owner called name, locked for a
+ * change when lock is set; 0 when there is none.  Runs inside an api_begin
+ * scope.
+ */
+static int64
+own_sync_by_name(Oid owner, const char *name, bool lock)
+{
+	Oid			types[2] = {REGROLEOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(owner), CStringGetTextDatum(name)};
+	bool		isnull;
+
+	if (SPI_execute_with_args(psprintf("SELECT id FROM nango.syncs WHERE owner OPERATOR(pg_catalog.=) $1 "
+									   "AND friendly_name OPERATOR(pg_catalog.=) $2%s",
+									   lock ? " FOR NO KEY UPDATE" : ""),
+							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up sync \"%s\"", name);
+	if (SPI_processed == 0)
+		return 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * all_digits: name is a plain decimal number that fits a bigint.
+ */
+static bool
+all_digits(const char *name, int64 *id)
+{
+	char	   *end;
+
+	if (*name == '\0' || strspn(name, "0123456789") != strlen(name) || strlen(name) > 18)
+		return false;
+	*id = strtoi64(name, &end, 10);
+	return *end == '\0';
+}
+
+/*
+ * nango_sync_by_name: see api.h.
+ */
+int64
+nango_sync_by_name(text *name_text)
+{
+	char	   *name = text_to_cstring(name_text);
+	Oid			caller = GetUserId();	/* before api_begin changes it */
+	ApiScope	scope;
+	int64		id;
+
+	api_begin(&scope);
+	id = own_sync_by_name(caller, name, false);
+	api_end(&scope);
+	if (id == 0 && !all_digits(name, &id))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("you have no sync named \"%s\"", name),
+				 errhint("A name finds one of your own syncs by its friendly_name (see nango.sync_status); other syncs are named by id.")));
+	return id;
+}
+
+/*
+ * config_with_name: config (NULL: '{}') with friendly_name set to name.  A
+ * config naming another friendly_name is refused: the name of put_sync is
+ * the sync's name.
+ */
+static Jsonb *
+config_with_name(Jsonb *config, const char *name)
+{
+	StringInfoData buf;
+	JsonbValue *given = NULL;
+
+	if (config != NULL && !JB_ROOT_IS_OBJECT(config))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config must be a JSON object")));
+	if (config != NULL)
+		given = getKeyJsonValueFromContainer(&config->root, "friendly_name", strlen("friendly_name"), NULL);
+	if (given != NULL && !(given->type == jbvString &&
+						   given->val.string.len == strlen(name) &&
+						   memcmp(given->val.string.val, name, given->val.string.len) == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("friendly_name in the config differs from the name given to put_sync (\"%s\")", name),
+				 errhint("Leave friendly_name out of the config: put_sync's first argument is the sync's name.")));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"friendly_name\": ");
+	escape_json(&buf, name);
+	appendStringInfoChar(&buf, '}');
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat,
+											  JsonbPGetDatum(config ? config : DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))),
+											  DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data))));
+}
+
+/*
+ * nango_put_sync: nango.put_sync(name, url, config): the caller's sync
+ * called name gets url and config (replaced as a whole, not merged), or is
+ * added when the caller has none by that name; returns its id.  Two
+ * put_sync of the same name wait for each other, so running a migration
+ * script twice, or twice at once, leaves one sync.
+ */
+Datum
+nango_put_sync(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	NangoConfig *cfg;
+	Oid			owner = GetUserId();	/* before api_begin changes it */
+	ApiScope	scope;
+	LOCKTAG		tag;
+	int64		id;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "name" : "url")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the name of a sync must not be empty")));
+	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							 config_with_name(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), name));
+	warn_not_preloaded();
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) owner,
+						 hash_bytes((const unsigned char *) name, strlen(name)),
+						 NANGO_NAME_LOCK_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	api_begin(&scope);
+	id = own_sync_by_name(owner, name, true);
+	if (id != 0)
+		write_sync_config(id, cfg);
+	else
+		id = insert_sync(cfg, owner);
+	api_end(&scope);
+
+	nango_wake_launcher_at_commit();
+	PG_RETURN_INT64(id);
+}
+
+/*
+ * The text forms of the functions that take a sync id: the caller's own
+ * sync with that name (nango_sync_by_name), then the id form.
+ */
+Datum
+nango_update_sync_by_name(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall2(nango_update_sync, Int64GetDatum(nango_sync_by_name(PG_GETARG_TEXT_PP(0))),
+							   PG_GETARG_DATUM(1));
+}
+
+Datum
+nango_pause_sync_by_name(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall1(nango_pause_sync, Int64GetDatum(nango_sync_by_name(PG_GETARG_TEXT_PP(0))));
+}
+
+Datum
+nango_resume_sync_by_name(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall1(nango_resume_sync, Int64GetDatum(nango_sync_by_name(PG_GETARG_TEXT_PP(0))));
+}
+
+Datum
+nango_trigger_sync_by_name(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall1(nango_trigger_sync, Int64GetDatum(nango_sync_by_name(PG_GETARG_TEXT_PP(0))));
+}
+
+Datum
+nango_delete_sync_by_name(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall2(nango_delete_sync, Int64GetDatum(nango_sync_by_name(PG_GETARG_TEXT_PP(0))),
+							   PG_GETARG_DATUM(1));
+}
+
+Datum
+nango_run_sync_by_name(PG_FUNCTION_ARGS)
+{
+	return DirectFunctionCall1(nango_run_sync, Int64GetDatum(nango_sync_by_name(PG_GETARG_TEXT_PP(0))));
 }

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 /*
  * nango_sync_check_access: checks that the current user may manage (change,
  * run, delete) sync sync_id: its owner, a member of the owner role, or a
@@ -18,5 +20,16 @@
  * calls it before running a job.)
  */
 extern Oid	nango_sync_check_access(int64 sync_id);
+
+/*
+ * nango_sync_by_name: the id of the current user's own sync whose
+ * friendly_name is name.  A name that no sync of the user has but that is
+ * a plain decimal number is taken as a sync id, so calls written with a
+ * quoted id ('12') keep meaning the id.  ERROR 42704 otherwise.
+ */
+extern int64 nango_sync_by_name(text *name);
+
+/* nango.run_sync(bigint), in job.c: the text form calls it. */
+extern Datum nango_run_sync(PG_FUNCTION_ARGS);
 
 #endif							/* NANGO_API_H */

@@ -29,6 +29,8 @@ CREATE TABLE nango.syncs (
 ALTER SEQUENCE nango.syncs_id_seq OWNED BY nango.syncs.id;
 CREATE INDEX syncs_due_idx ON nango.syncs (next_run_at) WHERE status = 'active';
 CREATE INDEX syncs_owner_idx ON nango.syncs (owner);
+CREATE UNIQUE INDEX syncs_owner_name_idx ON nango.syncs (owner, friendly_name)
+    WHERE friendly_name IS NOT NULL;
 
 COMMENT ON TABLE nango.syncs IS 'One row per sync added with nango.add_sync';
 COMMENT ON COLUMN nango.syncs.triggered_at IS 'Set by nango.trigger_sync: run once as soon as a worker is free, schedule unchanged';
