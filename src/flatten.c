@@ -918,3 +918,75 @@ nango_flatten(PG_FUNCTION_ARGS)
 	}
 	return (Datum) 0;
 }
+
+/*
+ * nango_flatten_columns: the columns auto-mapping would create in an empty
+ * table from records, as a JSON object text {"column": "type", ...} in
+ * naming order: the fields of all records together, each field's type
+ * from the kinds of all its values (as one page's records give a new
+ * column its type), names resolved as nango.flatten resolves them, at most
+ * NANGO_MAX_DATA_COLUMNS.  Used by nango.preview.
+ */
+char *
+nango_flatten_columns(Jsonb **records, int n)
+{
+	NangoField **fields = NULL;
+	int		   *kinds = NULL;
+	int			nfields = 0;
+	int			cap = 0;
+	int		   *order;
+	FlatNames	fn;
+	char	  **names;
+	StringInfoData buf;
+
+	for (int r = 0; r < n; r++)
+	{
+		NangoFlatRecord rec;
+
+		nango_flatten_jsonb(records[r], &rec);
+		for (int i = 0; i < rec.nfields; i++)
+		{
+			int			j;
+
+			for (j = 0; j < nfields; j++)
+				if (strcmp(fields[j]->ident, rec.fields[i].ident) == 0)
+					break;
+			if (j < nfields)
+			{
+				kinds[j] |= rec.fields[i].kind;
+				continue;
+			}
+			if (nfields == NANGO_MAX_DATA_COLUMNS)
+				continue;
+			if (nfields == cap)
+			{
+				cap = Max(16, cap * 2);
+				fields = fields ? repalloc(fields, sizeof(NangoField *) * cap) : palloc(sizeof(NangoField *) * cap);
+				kinds = kinds ? repalloc(kinds, sizeof(int) * cap) : palloc(sizeof(int) * cap);
+			}
+			fields[nfields] = &rec.fields[i];
+			kinds[nfields++] = rec.fields[i].kind;
+		}
+	}
+
+	order = nango_naming_order(fields, nfields);
+	names = palloc0(sizeof(char *) * Max(nfields, 1));
+	fn.names = palloc(sizeof(char *) * Max(nfields, 1));
+	fn.n = 0;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < nfields; i++)
+	{
+		NangoField *f = fields[order[i]];
+
+		names[order[i]] = nango_pick_name(f->natural, f->ident, flat_name_taken, &fn);
+		fn.names[fn.n++] = names[order[i]];
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, names[order[i]]);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, nango_coltype_sql(nango_coltype_for_kinds(kinds[order[i]])));
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}

@@ -110,4 +110,10 @@ typedef bool (*NangoNameTaken) (const char *name, void *arg);
 extern char *nango_pick_name(const char *natural, const char *ident,
 							 NangoNameTaken taken, void *arg);
 
+/*
+ * nango_flatten_columns: the columns (name and type) auto-mapping would
+ * create from these records in an empty table, as a JSON object text.
+ */
+extern char *nango_flatten_columns(Jsonb **records, int n);
+
 #endif							/* NANGO_FLATTEN_H */

@@ -94,3 +94,14 @@ GRANT EXECUTE ON FUNCTION nango.put_sync(text, text, jsonb), nango.update_sync(t
     nango.pause_sync(text), nango.resume_sync(text), nango.trigger_sync(text),
     nango.delete_sync(text, boolean), nango.run_sync(text)
     TO PUBLIC;
+
+-- A dry run of a sync's config: the first pages as a job would fetch them.
+CREATE FUNCTION nango.preview(url text, config jsonb DEFAULT '{}', pages integer DEFAULT 1,
+                              OUT page integer, OUT request text, OUT http_status integer,
+                              OUT record_count integer, OUT next_request text, OUT stop_reason text,
+                              OUT first_record jsonb, OUT columns jsonb)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'nango_preview'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION nango.preview(text, jsonb, integer) IS 'Fetches up to pages pages (at most 10) as a job of this config would, and stores nothing: one row per page with the request, status, records, next request, stop reason, first record and the columns auto-mapping would create';
+GRANT EXECUTE ON FUNCTION nango.preview(text, jsonb, integer) TO PUBLIC;
