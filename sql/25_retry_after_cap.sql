@@ -5,7 +5,7 @@ DROP EXTENSION IF EXISTS nango CASCADE;
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
-SELECT nango.add_sync(current_setting('nango_test.mock_url') || '/review/ratelimit?id=cap',
+SELECT nango.add_sync(current_setting('nango_test.mock_url') || '/edge/ratelimit?id=cap',
   '{"response_path": "data", "retries": 1, "auto_mapping": false}') AS sid \gset
 SELECT nango.pause_sync(:sid);
 SELECT clock_timestamp() AS t0 \gset
@@ -14,7 +14,7 @@ SELECT clock_timestamp() - :'t0' >= interval '59 seconds' AS waited_the_cap,
        clock_timestamp() - :'t0' < interval '120 seconds' AS not_longer;
 SELECT status, page_count, fetched_count, error_message FROM nango.jobs WHERE sync_id = :sid;
 -- with no retries left, the 429 fails the job at once
-SELECT nango.add_sync(current_setting('nango_test.mock_url') || '/review/ratelimit?id=none',
+SELECT nango.add_sync(current_setting('nango_test.mock_url') || '/edge/ratelimit?id=none',
   '{"response_path": "data", "retries": 0, "auto_mapping": false}') AS sid2 \gset
 SELECT nango.pause_sync(:sid2);
 SELECT clock_timestamp() AS t1 \gset

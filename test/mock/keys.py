@@ -1,4 +1,4 @@
-"""Routes for the unique-key tests (sql/63_perf_keys.sql): keys that
+"""Routes for the unique-key tests (sql/63_unique_key_bytes.sql): keys that
 linguistic collations order differently from bytes, over several pages.
 
 /keys/items?n=N&per=P&cursor=C&repeat=1&v=V

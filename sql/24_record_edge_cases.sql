@@ -1,4 +1,4 @@
--- Fixes of review findings: keyless records and paging, secrets written in
+-- Record and paging edge cases: keyless records and paging, secrets written in
 -- the sync URL, too long unique keys, metadata changes, exact counts for a
 -- key repeated in a job, one-object pages in every paging style, max_total.
 SET client_min_messages = warning;
@@ -60,26 +60,26 @@ CREATE FUNCTION keys_of(sid bigint) RETURNS text LANGUAGE sql AS $$
 -- 1. Keyless records do not end offset, page-number or last-record-cursor
 -- paging, nor shift offsets: paging counts every record received.
 SELECT mock_reset();
-SELECT add_paused('/review/offset/gap', '{"response_path": "items", "unique_key": "id",
+SELECT add_paused('/edge/offset/gap', '{"response_path": "items", "unique_key": "id",
   "paging_offset_request_path": "offset", "paging_limit_request_path": "limit",
   "paging_limit": 3, "auto_mapping": false}') AS s_gap \gset
 SELECT run_quiet(:s_gap) > 0 AS ran;
 SELECT * FROM last_job(:s_gap);
 SELECT keys_of(:s_gap);
-SELECT * FROM mock_requests('/review/offset/gap');
-SELECT add_paused('/review/offset/partial', '{"response_path": "items", "unique_key": "id",
+SELECT * FROM mock_requests('/edge/offset/gap');
+SELECT add_paused('/edge/offset/partial', '{"response_path": "items", "unique_key": "id",
   "paging_offset_request_path": "offset", "paging_limit_request_path": "limit",
   "paging_limit": 3, "auto_mapping": false}') AS s_part \gset
 SELECT run_quiet(:s_part) > 0 AS ran;
 SELECT * FROM last_job(:s_part);
 SELECT keys_of(:s_part);
-SELECT * FROM mock_requests('/review/offset/partial');
-SELECT add_paused('/review/pages/gap', '{"response_path": "items", "unique_key": "id",
+SELECT * FROM mock_requests('/edge/offset/partial');
+SELECT add_paused('/edge/pages/gap', '{"response_path": "items", "unique_key": "id",
   "paging_number_request_path": "page", "auto_mapping": false}') AS s_pages \gset
 SELECT run_quiet(:s_pages) > 0 AS ran;
 SELECT * FROM last_job(:s_pages);
 SELECT keys_of(:s_pages);
-SELECT add_paused('/review/lastrec/gap', '{"response_path": "results", "unique_key": "id",
+SELECT add_paused('/edge/lastrec/gap', '{"response_path": "results", "unique_key": "id",
   "paging_cursor_object_response_path": "cursor", "paging_cursor_request_path": "after",
   "auto_mapping": false}') AS s_last \gset
 SELECT run_quiet(:s_last) > 0 AS ran;
@@ -89,7 +89,7 @@ SELECT keys_of(:s_last);
 -- 2. Secrets written in the sync URL's own query (and in query_params and
 -- headers) never show, also when the API echoes the request back in its
 -- error body: raw, percent-encoded and decoded forms are all redacted.
-SELECT add_paused('/review/leak?api_key=SUPERSECRET123&token=tok%2Bvalue%2F9&limit=5',
+SELECT add_paused('/edge/leak?api_key=SUPERSECRET123&token=tok%2Bvalue%2F9&limit=5',
   '{"auto_mapping": false, "retries": 0, "headers": {"Authorization": "Bearer HEADERSECRET99"},
     "query_params": {"access_token": "qp secret/1", "page_size": 10}}') AS s_leak \gset
 SELECT run_quiet(:s_leak) > 0 AS ran;
@@ -99,7 +99,7 @@ SELECT count(*) AS leaks FROM nango.jobs
  WHERE sync_id = :s_leak
    AND concat(error_message, error_detail) ~ '(SUPERSECRET|HEADERSECRET|tok.value|qp.secret)';
 -- 3. A unique key too long for the unique index skips that record only.
-SELECT add_paused('/review/longkey', '{"response_path": "data", "unique_key": "id"}') AS s_long \gset
+SELECT add_paused('/edge/longkey', '{"response_path": "data", "unique_key": "id"}') AS s_long \gset
 SELECT run_quiet(:s_long) > 0 AS ran;
 SELECT * FROM last_job(:s_long);
 SELECT keys_of(:s_long);
@@ -108,7 +108,7 @@ SELECT mapped_rows(:s_long) AS mapped;
 -- 4. A changed metadata reaches rows whose data did not change (nango.raw
 -- and the mapped table), counted as updated; an unchanged re-run rewrites
 -- nothing.
-SELECT add_paused('/review/static', '{"response_path": "data", "unique_key": "id",
+SELECT add_paused('/edge/static', '{"response_path": "data", "unique_key": "id",
   "metadata": {"tenant": "a"}}') AS s_meta \gset
 SELECT run_quiet(:s_meta) > 0 AS ran;
 SELECT * FROM last_job(:s_meta);
@@ -132,14 +132,14 @@ SELECT format('SELECT count(*) AS mapped_with_metadata FROM nango.%I WHERE tenan
 
 -- 5. A key seen again later in the job is counted once: unchanged twice
 -- is one unchanged; unchanged then a new version is one updated.
-SELECT add_paused('/review/repeat/same', '{"response_path": "data", "unique_key": "id",
+SELECT add_paused('/edge/repeat/same', '{"response_path": "data", "unique_key": "id",
   "paging_cursor_metadata_response_path": "next", "paging_cursor_request_path": "cursor",
   "auto_mapping": false}') AS s_same \gset
 SELECT run_quiet(:s_same) > 0 AS ran;
 SELECT * FROM last_job(:s_same);
 SELECT run_quiet(:s_same) > 0 AS ran;
 SELECT * FROM last_job(:s_same);
-SELECT add_paused('/review/repeat/diff', '{"response_path": "data", "unique_key": "id",
+SELECT add_paused('/edge/repeat/diff', '{"response_path": "data", "unique_key": "id",
   "paging_cursor_metadata_response_path": "next", "paging_cursor_request_path": "cursor",
   "auto_mapping": false}') AS s_diff \gset
 SELECT run_quiet(:s_diff) > 0 AS ran;
@@ -159,7 +159,7 @@ INSERT INTO styles VALUES
  ('link', '{"paging_header_link_rel": "next"}');
 SELECT s.style, j.status, j.pages, j.fetched, j.added, j.error, keys_of(x.sid) AS keys
   FROM styles s,
-       LATERAL (SELECT add_paused('/review/object/' || s.style,
+       LATERAL (SELECT add_paused('/edge/object/' || s.style,
                   '{"response_path": "item", "unique_key": "id", "auto_mapping": false}'::jsonb
                   || s.config) AS sid) x,
        LATERAL (SELECT run_quiet(x.sid)) r,
@@ -167,12 +167,12 @@ SELECT s.style, j.status, j.pages, j.fetched, j.added, j.error, keys_of(x.sid) A
  ORDER BY s.style;
 
 -- 7. max_total cutting a page writes exactly that many rows, in both modes.
-SELECT add_paused('/review/many', '{"response_path": "data", "unique_key": "id", "max_total": 4}') AS s_max \gset
+SELECT add_paused('/edge/many', '{"response_path": "data", "unique_key": "id", "max_total": 4}') AS s_max \gset
 SELECT run_quiet(:s_max) > 0 AS ran;
 SELECT * FROM last_job(:s_max);
 SELECT keys_of(:s_max);
 SELECT mapped_rows(:s_max) AS mapped;
-SELECT add_paused('/review/many', '{"response_path": "data", "max_total": 4}') AS s_max2 \gset
+SELECT add_paused('/edge/many', '{"response_path": "data", "max_total": 4}') AS s_max2 \gset
 SELECT run_quiet(:s_max2) > 0 AS ran;
 SELECT * FROM last_job(:s_max2);
 SELECT count(*) AS raw_rows FROM nango.raw WHERE sync_id = :s_max2;

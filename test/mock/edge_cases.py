@@ -1,21 +1,21 @@
-"""Routes for the review regression tests (sql/24_review_fixes.sql,
+"""Routes for record and paging edge cases (sql/24_record_edge_cases.sql,
 sql/25_retry_after_cap.sql).
 
-GET /review/offset/{kind}?offset=O&limit=3   offset paging over 9 records;
+GET /edge/offset/{kind}?offset=O&limit=3   offset paging over 9 records;
     kind "gap": records 4-6 have no "id"; kind "partial": record 4 has none
-GET /review/pages/gap?page=P                 page numbers, page 2 keyless
-GET /review/lastrec/gap?after=C              cursor from the last record's
+GET /edge/pages/gap?page=P                 page numbers, page 2 keyless
+GET /edge/lastrec/gap?after=C              cursor from the last record's
     "cursor"; the second page's records have no "id"
-GET /review/leak?...                         401 echoing the query (raw and
+GET /edge/leak?...                         401 echoing the query (raw and
     decoded) and the headers back
-GET /review/longkey                          a record whose key is 9000 bytes
-GET /review/static                           three records, always the same
-GET /review/repeat/{kind}?cursor=C           key 1 again on page 2 (kind
+GET /edge/longkey                          a record whose key is 9000 bytes
+GET /edge/static                           three records, always the same
+GET /edge/repeat/{kind}?cursor=C           key 1 again on page 2 (kind
     "same": same content, "diff": a new version)
-GET /review/object/{style}                   response_path "item" is one
+GET /edge/object/{style}                   response_path "item" is one
     object per page, in every paging style
-GET /review/ratelimit?id=X                   a 429 with Retry-After: 61 once
-GET /review/many                             ten records on one page
+GET /edge/ratelimit?id=X                   a 429 with Retry-After: 61 once
+GET /edge/many                             ten records on one page
 """
 import json
 import urllib.parse
@@ -40,7 +40,7 @@ def _offset_records(kind):
     return recs
 
 
-@route('/review/offset/', prefix=True)
+@route('/edge/offset/', prefix=True)
 def offset(req):
     kind = req.path.rsplit('/', 1)[1]
     off = int(req.arg('offset', '0'))
@@ -48,13 +48,13 @@ def offset(req):
     return Response.json({'items': _offset_records(kind)[off:off + lim]})
 
 
-@route('/review/pages/gap')
+@route('/edge/pages/gap')
 def pages(req):
     page = int(req.arg('page', '1'))
     return Response.json({'items': _offset_records('gap')[(page - 1) * 3: page * 3]})
 
 
-@route('/review/lastrec/gap')
+@route('/edge/lastrec/gap')
 def lastrec(req):
     after = req.arg('after', 'c0')
     pages = {'c0': ([{'id': 1, 'cursor': 'c1'}, {'id': 2, 'cursor': 'c1'}]),
@@ -64,7 +64,7 @@ def lastrec(req):
     return Response.json({'results': pages.get(after, [])})
 
 
-@route('/review/leak')
+@route('/edge/leak')
 def leak(req):
     echo = {'error': 'invalid credentials for %s' % req.raw_query,
             'decoded': {k: v[-1] for k, v in req.query.items()},
@@ -73,18 +73,18 @@ def leak(req):
                     {'Content-Type': 'application/json'})
 
 
-@route('/review/longkey')
+@route('/edge/longkey')
 def longkey(req):
     return Response.json({'data': [{'id': 1}, {'id': 'k' * 9000}, {'id': 2}]})
 
 
-@route('/review/static')
+@route('/edge/static')
 def static(req):
     return Response.json({'data': [{'id': 1, 'v': 'a'}, {'id': 2, 'v': 'b'},
                                    {'id': 3, 'v': 'c'}]})
 
 
-@route('/review/repeat/', prefix=True)
+@route('/edge/repeat/', prefix=True)
 def repeat(req):
     kind = req.path.rsplit('/', 1)[1]
     if req.arg('cursor') != 'c2':
@@ -100,7 +100,7 @@ def _object_page(n):
     return {'item': {'id': n, 'cursor': 'c%d' % n}, 'next': 'c%d' % n}
 
 
-@route('/review/object/', prefix=True)
+@route('/edge/object/', prefix=True)
 def obj(req):
     style = req.path.rsplit('/', 1)[1]
     if style == 'offset':
@@ -114,15 +114,15 @@ def obj(req):
     body = _object_page(n)
     headers = {}
     if style == 'url':
-        body['next_url'] = '/review/object/url?n=%d' % (n + 1) if n < 3 else None
+        body['next_url'] = '/edge/object/url?n=%d' % (n + 1) if n < 3 else None
     if style == 'link' and n < 3:
-        headers['Link'] = '</review/object/link?n=%d>; rel="next"' % (n + 1)
+        headers['Link'] = '</edge/object/link?n=%d>; rel="next"' % (n + 1)
     if style == 'lastrec' and n == 3:
         body['item'] = {'id': 3}
     return Response.json(body, headers=headers)
 
 
-@route('/review/ratelimit')
+@route('/edge/ratelimit')
 def ratelimit(req):
     key = 'rl:' + req.arg('id', '')
     STATE[key] = STATE.get(key, 0) + 1
@@ -131,6 +131,6 @@ def ratelimit(req):
     return Response.json({'data': [{'id': 1}]})
 
 
-@route('/review/many')
+@route('/edge/many')
 def many(req):
     return Response.json({'data': [{'id': i, 'n': 'r%d' % i} for i in range(1, 11)]})
