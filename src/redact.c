@@ -436,19 +436,21 @@ b64_char(int v, bool url)
 }
 
 /*
- * b64_form: the base64 digits that depend only on s when s starts at
- * byte offset align (0, 1 or 2) of a base64-encoded text: its "core",
- * found whatever comes before or after it (user: in front of a password in
- * a Basic header, say).  With full (align 0), the whole standalone
- * encoding, padding included.  NULL when shorter than NANGO_MIN_B64.
+ * b64_form: base64 digits of s when s starts at byte offset align (0, 1
+ * or 2) of a base64-encoded text.  Without to_end, the digits that depend
+ * only on s: its "core", found whatever comes before or after it (user: in
+ * front of a password in a Basic header, say).  With to_end, also the
+ * last digit that s shares with zero bits after it: s at the end of the
+ * encoded text (padding, if any, follows).  NULL when shorter than
+ * NANGO_MIN_B64.
  */
 static char *
-b64_form(const char *s, int align, bool url, bool full)
+b64_form(const char *s, int align, bool url, bool to_end)
 {
 	int			len = strlen(s);
 	int			bits = 8 * (align + len);
 	int			first = (8 * align + 5) / 6;
-	int			last = full ? (bits + 5) / 6 : bits / 6;
+	int			last = to_end ? (bits + 5) / 6 : bits / 6;
 	StringInfoData out;
 
 	if (last - first < NANGO_MIN_B64)
@@ -469,16 +471,14 @@ b64_form(const char *s, int align, bool url, bool full)
 		}
 		appendStringInfoChar(&out, b64_char(v, url));
 	}
-	if (full)
-		while (out.len % 4 != 0)
-			appendStringInfoChar(&out, '=');
 	return out.data;
 }
 
 /*
  * secret_forms: the strings searched for one secret: itself, and its
- * base64 forms (standalone, and the cores of its three alignments, in both
- * alphabets).
+ * base64 forms (the cores of its three alignments, and the same up to the
+ * end of the encoding, in both alphabets; the URL-safe ones only when they
+ * differ).
  */
 static int
 secret_forms(const char *secret, char **forms)
@@ -487,21 +487,16 @@ secret_forms(const char *secret, char **forms)
 
 	forms[n++] = (char *) secret;
 	for (int url = 0; url < 2; url++)
-	{
 		for (int align = 0; align < 3; align++)
-		{
-			char	   *f = b64_form(secret, align, url, false);
+			for (int to_end = 0; to_end < 2; to_end++)
+			{
+				char	   *f = b64_form(secret, align, url, to_end);
 
-			if (f != NULL && (!url || strpbrk(f, "-_") != NULL))
+				if (f == NULL || (url && strpbrk(f, "-_") == NULL) ||
+					(to_end && strcmp(f, forms[n - 1]) == 0))
+					continue;
 				forms[n++] = f;
-		}
-		{
-			char	   *f = b64_form(secret, 0, url, true);
-
-			if (f != NULL && (!url || strpbrk(f, "-_") != NULL))
-				forms[n++] = f;
-		}
-	}
+			}
 	return n;
 }
 

@@ -20,7 +20,8 @@ Every request is in the log (/__requests) with its headers, Host included.
                             headers JSON-escaped (every '/' as \\/, '+' as
                             \\u002b and every other character as \\u00XX
                             in one copy), percent-encoded (%2F, + for space)
-                            and in base64, as well as Basic user:token.
+                            and in base64, as well as Basic user:token;
+                            with ?ok=1 the same as a 200 record.
 """
 import base64
 import re
@@ -110,5 +111,13 @@ def echo(req):
         '"basic": "Basic %s"' % base64.b64encode(('someone:' + token).encode()).decode(),
         '"key_b64url": "%s"' % base64.urlsafe_b64encode(key.encode()).decode().rstrip('='),
     ]
+    if auth.startswith('Basic '):
+        # the credentials decoded, as an API that reports the user may do
+        plain = base64.b64decode(auth[6:]).decode()
+        lines.append('"user": "%s"' % plain.replace('-', '\\u002d'))
+    if req.arg('ok'):
+        # the same, as a record: shows what the failing answer holds
+        body = '{"data": [{"id": 1, ' + ', '.join(lines) + '}]}'
+        return Response(200, body.encode(), {'Content-Type': 'application/json'})
     body = '{"error": "unauthorized", ' + ', '.join(lines) + '}'
     return Response(500, body.encode(), {'Content-Type': 'application/json'})
