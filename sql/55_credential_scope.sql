@@ -94,3 +94,12 @@ SELECT nango.add_sync(mock('/scope/pages'),
 SELECT nango.add_sync(mock('/scope/pages'), '{"credential_host": ["x.example.com"]}');
 
 DROP EXTENSION nango CASCADE;
+DROP FUNCTION seen(text);
+DROP FUNCTION creds();
+DROP FUNCTION sync_once(text, jsonb);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION mock_requests(text, text);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock_get(text);
+DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

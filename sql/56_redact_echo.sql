@@ -52,3 +52,12 @@ SELECT sync_id AS sid3 FROM sync_once('/faults/status?code=400', '{"response_pat
 SELECT unport(error_detail) AS detail FROM nango.jobs WHERE sync_id = :sid3;
 
 DROP EXTENSION nango CASCADE;
+DROP FUNCTION forms();
+DROP FUNCTION creds();
+DROP FUNCTION sync_once(text, jsonb);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION mock_requests(text, text);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock_get(text);
+DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

@@ -288,10 +288,13 @@ hex4(const char *p)
 /*
  * json_escape_at: the code point a JSON escape at text[i] stands for (a
  * surrogate pair counts as one), and its length in *n; -1 when there is
- * none.  NUL and lone surrogates are left as written.
+ * none.  NUL and lone surrogates are left as written.  With loose, an
+ * escaped backslash stands for itself but does not hide the character
+ * after it: "\\\\u0070" then reads as a backslash and "p", as someone reading
+ * the text may take it.
  */
 static int
-json_escape_at(const char *t, int i, int *n)
+json_escape_at(const char *t, int i, int *n, bool loose)
 {
 	const char *simple = "/\"\\bfnrt";
 	const char *means = "/\"\\\b\f\n\r\t";
@@ -302,7 +305,7 @@ json_escape_at(const char *t, int i, int *n)
 		return -1;
 	if (t[i + 1] != '\0' && t[i + 1] != 'u' && (hit = strchr(simple, t[i + 1])) != NULL)
 	{
-		*n = 2;
+		*n = (t[i + 1] == '\\' && loose) ? 1 : 2;
 		return (unsigned char) means[hit - simple];
 	}
 	if (t[i + 1] != 'u' || (cp = hex4(t + i + 2)) <= 0)
@@ -346,12 +349,18 @@ put_utf8(Decoded *d, int cp, int a, int b)
 }
 
 /*
- * decode_echo: text with its JSON escapes and percent escapes decoded in
- * one left-to-right pass ('+' a space when plus_space).  A decoded byte
+ * decode_echo: text with its JSON escapes and/or percent escapes decoded
+ * in one left-to-right pass, as how says (DEC_*).  A decoded byte
  * is never NUL (%00 and \u0000 stay as written), so strstr works on it.
  */
+/* What decode_echo decodes. */
+#define DEC_JSON	0x01		/* JSON escapes */
+#define DEC_PCT		0x02		/* percent escapes */
+#define DEC_PLUS	0x04		/* '+' as a space */
+#define DEC_LOOSE	0x08		/* see json_escape_at */
+
 static void
-decode_echo(const char *t, int len, bool plus_space, Decoded *d)
+decode_echo(const char *t, int len, int how, Decoded *d)
 {
 	d->s = palloc(len + 1);
 	d->from = palloc(sizeof(int) * (len + 1));
@@ -360,9 +369,9 @@ decode_echo(const char *t, int len, bool plus_space, Decoded *d)
 	for (int i = 0; i < len;)
 	{
 		int			n = 1;
-		int			cp = json_escape_at(t, i, &n);
+		int			cp = (how & DEC_JSON) ? json_escape_at(t, i, &n, (how & DEC_LOOSE) != 0) : -1;
 
-		if (cp < 0 && t[i] == '%' && hexval(t[i + 1]) >= 0 && hexval(t[i + 2]) >= 0 &&
+		if (cp < 0 && (how & DEC_PCT) && t[i] == '%' && hexval(t[i + 1]) >= 0 && hexval(t[i + 2]) >= 0 &&
 			(hexval(t[i + 1]) | hexval(t[i + 2])) != 0)
 		{
 			d->s[d->len] = (char) (hexval(t[i + 1]) * 16 + hexval(t[i + 2]));
@@ -375,7 +384,7 @@ decode_echo(const char *t, int len, bool plus_space, Decoded *d)
 		if (cp < 0)
 		{
 			n = 1;
-			cp = (unsigned char) (plus_space && t[i] == '+' ? ' ' : t[i]);
+			cp = (unsigned char) ((how & DEC_PLUS) && t[i] == '+' ? ' ' : t[i]);
 			d->s[d->len] = (char) cp;
 			d->from[d->len] = i;
 			d->to[d->len] = i + 1;
@@ -565,7 +574,7 @@ nango_redact_text(const char *text, const NangoSecrets *secrets)
 {
 	char	   *cur;
 	int			len;
-	Decoded		dec[3];
+	Decoded		dec[6];
 	int			ndec = 1;
 	SpanList	spans = {NULL, 0, 0};
 	bool		escapes;
@@ -581,11 +590,27 @@ nango_redact_text(const char *text, const NangoSecrets *secrets)
 	escapes = strpbrk(cur, "\\%+") != NULL;
 	for (int i = 0; i < secrets->n + secrets->nurl; i++)
 		spaces |= strchr(SECRET_AT(secrets, i), ' ') != NULL;
+	/*
+	 * Each decoding only when the text has what it decodes: both kinds of
+	 * escapes together, each alone (a '%' or '\\' of the text just before a
+	 * secret could otherwise swallow its first characters), escaped
+	 * backslashes read loosely, '+' as a space.
+	 */
 	if (escapes)
 	{
-		decode_echo(cur, len, false, &dec[ndec++]);
+		bool		pct = strchr(cur, '%') != NULL;
+		bool		bs = strchr(cur, '\\') != NULL;
+
+		decode_echo(cur, len, DEC_JSON | DEC_PCT, &dec[ndec++]);
+		if (pct && bs)
+		{
+			decode_echo(cur, len, DEC_JSON, &dec[ndec++]);
+			decode_echo(cur, len, DEC_PCT, &dec[ndec++]);
+		}
+		if (strstr(cur, "\\\\") != NULL)
+			decode_echo(cur, len, DEC_JSON | DEC_PCT | DEC_LOOSE, &dec[ndec++]);
 		if (spaces && strchr(cur, '+') != NULL)
-			decode_echo(cur, len, true, &dec[ndec++]);
+			decode_echo(cur, len, DEC_JSON | DEC_PCT | DEC_PLUS, &dec[ndec++]);
 	}
 	for (int i = 0; i < secrets->n + secrets->nurl; i++)
 	{
