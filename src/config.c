@@ -34,6 +34,7 @@
 #include "utils/varlena.h"
 
 #include "config.h"
+#include "credscope.h"
 #include "cron.h"
 
 /* Every config key; the order of config_key_names below. */
@@ -72,6 +73,7 @@ typedef enum ConfigKey
 	K_INCREMENTAL_REQUEST_PATH,
 	K_INCREMENTAL_INITIAL_VALUE,
 	K_FRIENDLY_NAME,
+	K_CREDENTIAL_HOSTS,
 	NUM_CONFIG_KEYS
 } ConfigKey;
 
@@ -109,6 +111,7 @@ static const char *const config_key_names[NUM_CONFIG_KEYS] = {
 	"incremental_request_path",
 	"incremental_initial_value",
 	"friendly_name",
+	"credential_hosts",
 };
 
 /* nango's own relations in schema nango: never a mapped table. */
@@ -890,6 +893,45 @@ parse_incremental_initial_value(ConfigParse *p, const cJSON *item)
 }
 
 /*
+ * parse_credential_hosts: `credential_hosts`: an array of hosts (optionally
+ * host:port) that may receive the sync's credentials besides the origin of
+ * its URL.  Kept in lower case, as host names compare.
+ */
+static void
+parse_credential_hosts(NangoConfig *cfg, const cJSON *item)
+{
+	const cJSON *h;
+	int			i = 0;
+
+	if (!cJSON_IsArray(item))
+		type_error("credential_hosts", item, "an array of host names");
+	cfg->credential_hosts = palloc0(sizeof(char *) * (cJSON_GetArraySize(item) + 1));
+	cJSON_ArrayForEach(h, item)
+	{
+		const char *problem;
+
+		i++;
+		if (!cJSON_IsString(h))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"credential_hosts\": element %d must be a string, not %s",
+							i, json_type_name(h)),
+					 errhint("Give host names, such as [\"api.example.com\", \"files.example.com:8443\"].")));
+		problem = nango_credential_host_problem(h->valuestring);
+		if (problem != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"credential_hosts\": \"%s\" is not a host: %s",
+							h->valuestring, problem),
+					 errhint("Give a host name or address, optionally with a port, such as \"api.example.com\" or \"files.example.com:8443\", without scheme or path.")));
+		cfg->credential_hosts[cfg->ncredential_hosts] = pstrdup(h->valuestring);
+		for (char *c = cfg->credential_hosts[cfg->ncredential_hosts]; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+		cfg->ncredential_hosts++;
+	}
+}
+
+/*
  * parse_key: checks one present key and stores it in the typed config.
  */
 static void
@@ -936,6 +978,7 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 		case K_INCREMENTAL_REQUEST_PATH: cfg->incremental_request_path = get_path(k, item); break;
 		case K_INCREMENTAL_INITIAL_VALUE: cfg->incremental_initial_value = parse_incremental_initial_value(p, item); break;
 		case K_FRIENDLY_NAME: cfg->friendly_name = get_string(k, item); break;
+		case K_CREDENTIAL_HOSTS: parse_credential_hosts(cfg, item); break;
 		case NUM_CONFIG_KEYS: break;
 	}
 }

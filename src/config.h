@@ -92,6 +92,10 @@ typedef struct NangoConfig
 
 	char	   *friendly_name;
 
+	/* hosts that may receive the credentials besides the URL's origin */
+	int			ncredential_hosts;
+	char	  **credential_hosts;	/* lower case, as "host" or "host:port" */
+
 	Jsonb	   *normalized;		/* the config as stored in nango.syncs.config */
 } NangoConfig;
 

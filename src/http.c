@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
+#include "credscope.h"
 #include "http.h"
 #include "nango.h"
 #include "netguard.h"
@@ -76,6 +77,12 @@ struct NangoHttp
 	char		errbuf[CURL_ERROR_SIZE];
 	const NangoSecrets *secrets;
 	MemoryContextCallback cb;
+
+	/* credential scope (nango_http_set_scope); without it, each fetch's URL */
+	char	   *scope_url;
+	char	  **scope_hosts;
+	int			scope_nhosts;
+	int64		withheld;		/* requests sent without the credentials */
 };
 
 static bool curl_initialized = false;
@@ -261,10 +268,13 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, NANGO_USER_AGENT);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	/*
+	 * Redirects are followed by nango_http_fetch, one request per hop, so
+	 * that each hop is judged by its own origin (credscope.c): curl itself
+	 * would send custom headers such as X-Api-Key to any host.
+	 */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	/*
 	 * No CURLOPT_TIMEOUT_MS: curl counts it from the start of the transfer,
 	 * and a transfer started by nango_http_start waits for the job before
@@ -469,6 +479,111 @@ abandon_pending(NangoHttp *h)
 }
 
 /*
+ * nango_http_set_scope: see http.h.
+ */
+void
+nango_http_set_scope(NangoHttp *h, const char *origin_url, char *const *hosts, int nhosts)
+{
+	MemoryContext cxt = GetMemoryChunkContext(h);
+
+	h->scope_url = MemoryContextStrdup(cxt, origin_url);
+	h->scope_nhosts = nhosts;
+	h->scope_hosts = MemoryContextAlloc(cxt, sizeof(char *) * (nhosts + 1));
+	for (int i = 0; i < nhosts; i++)
+		h->scope_hosts[i] = MemoryContextStrdup(cxt, hosts[i]);
+}
+
+int64
+nango_http_withheld_count(NangoHttp *h)
+{
+	return h == NULL ? 0 : h->withheld;
+}
+
+/*
+ * body_carries_secret: does a request body hold one of the job's
+ * secrets (a token placed by a placeholder, a client_secret, ...)?
+ */
+static bool
+body_carries_secret(const NangoHttp *h, const char *body)
+{
+	if (body == NULL || h->secrets == NULL)
+		return false;
+	for (int i = 0; i < h->secrets->n; i++)
+		if (strstr(body, h->secrets->values[i]) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * scope_request: judges req by its own origin against the handle's scope
+ * (or origin_url, the URL the caller asked for, when the handle has none).
+ * Returns NANGO_CRED_SEND with *out = *req, NANGO_CRED_WITHHOLD with *out a
+ * copy of req without the caller's headers, or NANGO_CRED_REFUSE (a move
+ * from https to http that would carry the credentials, or a body holding
+ * a secret that would leave the origin).
+ */
+static NangoCredVerdict
+scope_request(NangoHttp *h, const NangoRequest *req, const char *origin_url, NangoRequest *out)
+{
+	NangoCredVerdict v;
+
+	*out = *req;
+	v = nango_cred_verdict(h->scope_url ? h->scope_url : origin_url,
+						   h->scope_hosts, h->scope_nhosts, req->url);
+	if (v == NANGO_CRED_WITHHOLD)
+	{
+		if (body_carries_secret(h, req->body))
+			return NANGO_CRED_REFUSE;
+		out->nheaders = 0;
+		out->headers = NULL;
+	}
+	return v;
+}
+
+/*
+ * refuse_request: the ERROR for a request that would carry credentials
+ * where they must not go.
+ */
+static void
+pg_attribute_noreturn()
+refuse_request(NangoHttp *h, const NangoRequest *req, const char *origin_url)
+{
+	char	   *url = nango_redact_url(req->url, h->secrets);
+
+	if (nango_cred_verdict(h->scope_url ? h->scope_url : origin_url,
+						   h->scope_hosts, h->scope_nhosts, req->url) == NANGO_CRED_REFUSE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("refused to send the sync's credentials over plain http: %s %s", req->method, url),
+				 errdetail("The sync's URL is https; a next URL, Link or redirect moved to http on a host that receives the credentials."),
+				 errhint("Fix the API's URLs to stay on https, or use an http URL for the sync if the API has no https.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("refused to send the sync's request body to another origin: %s %s", req->method, url),
+			 errdetail("The body holds a credential, which goes only to the origin of the sync's URL and to its credential_hosts."),
+			 errhint("Add the host to the sync's \"credential_hosts\" if it may receive the credentials.")));
+}
+
+/*
+ * scoped_request: scope_request, counting requests sent without the
+ * credentials; a refused one is an ERROR.
+ */
+static void
+scoped_request(NangoHttp *h, const NangoRequest *req, const char *origin_url, NangoRequest *out)
+{
+	NangoCredVerdict v = scope_request(h, req, origin_url, out);
+
+	if (v == NANGO_CRED_REFUSE)
+		refuse_request(h, req, origin_url);
+	if (v == NANGO_CRED_WITHHOLD && req->nheaders > 0)
+	{
+		h->withheld++;
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: %s %s: another origin, sent without the sync's credentials",
+				  req->method, nango_redact_url(req->url, h->secrets));
+	}
+}
+
+/*
  * nango_http_start: see http.h.  The completed response's body stays
  * what nango_http_body_excerpt shows until the started one is fetched.
  */
@@ -476,8 +591,12 @@ void
 nango_http_start(NangoHttp *h, const NangoRequest *req)
 {
 	MBuf		t;
+	NangoRequest scoped;
 
 	abandon_pending(h);
+	/* a refused request is not started: its fetch raises the ERROR */
+	if (scope_request(h, req, req->url, &scoped) == NANGO_CRED_REFUSE)
+		return;
 	h->pending_key = request_key(req);
 	if (h->pending_key == NULL)
 		return;
@@ -487,7 +606,7 @@ nango_http_start(NangoHttp *h, const NangoRequest *req)
 	h->prev_status = h->last_status;
 	h->pending = true;
 	h->max_size = (size_t) nango_max_response_size_kb * 1024;
-	begin_attempt(h, req);
+	begin_attempt(h, &scoped);
 	drive(h);
 }
 
@@ -614,7 +733,8 @@ nango_http_body_excerpt(NangoHttp *h, int maxlen)
 	b = h->pending ? &h->prev_body : &h->body;
 	if (b->data == NULL || b->len == 0)
 		return NULL;
-	margin = nango_secrets_maxlen(h->secrets);
+	/* an echoed form is at most 6 times as long (\uXXXX for each byte) */
+	margin = 6 * nango_secrets_maxlen(h->secrets);
 	len = b->len < (size_t) (maxlen + margin) ? (int) b->len : maxlen + margin;
 	/* cut the window at a character boundary */
 	while (len > 0 && (size_t) len < b->len &&
@@ -723,6 +843,69 @@ retry_wait(NangoHttp *h, int retry)
 	return backoff_ms(retry);
 }
 
+/* Redirects followed by one fetch; the next one fails. */
+#define NANGO_MAX_REDIRECTS 5
+
+/*
+ * redirect_target: after a 301, 302, 303, 307 or 308 with a Location, the
+ * request of the next hop (its URL palloc'd); false for any other answer.
+ * As browsers and curl do, 303 turns any method into GET, and 301 and 302
+ * turn POST into GET; the body then stays behind.
+ */
+static bool
+redirect_target(NangoHttp *h, const NangoRequest *cur, NangoRequest *next)
+{
+	long		s = h->last_status;
+	char	   *loc = NULL;
+
+	if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308)
+		return false;
+	if (curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL)
+		return false;
+	*next = *cur;
+	next->url = pstrdup(loc);
+	if (s == 303 || ((s == 301 || s == 302) && strcmp(cur->method, "POST") == 0))
+	{
+		next->method = "GET";
+		next->body = NULL;
+	}
+	return true;
+}
+
+/*
+ * attempt_following: one attempt of req, following redirects (at most
+ * NANGO_MAX_REDIRECTS), each hop judged by its own origin (scoped_request:
+ * another origin gets no credentials; a refused hop is an ERROR).  The
+ * first hop may complete a transfer nango_http_start began (take).
+ */
+static CURLcode
+attempt_following(NangoHttp *h, const NangoRequest *req, bool take)
+{
+	NangoRequest cur = *req;
+	NangoRequest sent;
+	CURLcode	rc = CURLE_OK;
+	int			hops = 0;
+
+	for (;;)
+	{
+		NangoRequest next;
+
+		scoped_request(h, &cur, req->url, &sent);
+		if (!take || !take_pending(h, &sent, &rc))
+			rc = perform_once(h, &sent);
+		take = false;
+		if (rc != CURLE_OK || !redirect_target(h, &cur, &next))
+			return rc;
+		if (++hops > NANGO_MAX_REDIRECTS)
+		{
+			snprintf(h->errbuf, sizeof(h->errbuf), "Maximum (%d) redirects followed",
+					 NANGO_MAX_REDIRECTS);
+			return CURLE_TOO_MANY_REDIRECTS;
+		}
+		cur = next;
+	}
+}
+
 void
 nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 {
@@ -735,8 +918,7 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 		bool		retry;
 		long		wait;
 
-		if (attempt > 0 || !take_pending(h, req, &rc))
-			rc = perform_once(h, req);
+		rc = attempt_following(h, req, attempt == 0);
 
 		attempt++;
 		if (h->body.oom)

@@ -70,6 +70,20 @@ extern void nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoRespons
  */
 extern void nango_http_start(NangoHttp *h, const NangoRequest *req);
 
+/*
+ * nango_http_set_scope: the credential scope of the handle's requests
+ * (credscope.c): the caller's headers go only to the origin of origin_url
+ * and to hosts; every other request (a next URL, a Link, each redirect
+ * hop) is sent without them, and a move from https to http that would
+ * carry them is an ERROR.  A handle without a scope judges each fetch's
+ * redirects against the URL that fetch asked for.
+ */
+extern void nango_http_set_scope(NangoHttp *h, const char *origin_url, char *const *hosts,
+								 int nhosts);
+
+/* How many requests of the handle went to another origin without the headers. */
+extern int64 nango_http_withheld_count(NangoHttp *h);
+
 /* Longest wait for a Retry-After; a longer one waits this long, then retries. */
 #define NANGO_RETRY_AFTER_CAP_S 60
 

@@ -903,6 +903,7 @@ run_job(JobRun *run, SyncRow *sync)
 	collect_secrets(run);
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
+	nango_http_set_scope(run->http, cfg->url, cfg->credential_hosts, cfg->ncredential_hosts);
 	if (cfg->pizzly_connection_id != NULL)
 		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
@@ -963,6 +964,10 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_log(NANGO_LOG_WARNING, LOG,
 				  "nango: sync \"%s\": skipped " INT64_FORMAT " records whose unique key is longer than %d bytes",
 				  run->name, run->long_keys, NANGO_MAX_KEY_BYTES);
+	if (nango_http_withheld_count(run->http) > 0)
+		nango_log(NANGO_LOG_WARNING, LOG,
+				  "nango: sync \"%s\": " INT64_FORMAT " requests went to another origin without the sync's credentials",
+				  run->name, nango_http_withheld_count(run->http));
 }
 
 /* ---------------------------------------------------------------------
@@ -1456,6 +1461,8 @@ nango_preview(PG_FUNCTION_ARGS)
 	{
 		collect_secrets(run);
 		run->http = nango_http_create(run->jobcxt, &run->secrets);
+		nango_http_set_scope(run->http, run->cfg->url, run->cfg->credential_hosts,
+							 run->cfg->ncredential_hosts);
 		if (run->cfg->pizzly_connection_id != NULL)
 			run->pizzly = nango_pizzly_begin((NangoConfig *) run->cfg, &run->secrets, run->jobcxt);
 		if (run->cfg->incremental_cursor_path != NULL)

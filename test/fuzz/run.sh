@@ -16,16 +16,17 @@ libdir=$($PG_CONFIG --pkglibdir)
 build=$here/build
 mkdir -p "$build"
 CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/src -I$here -I$inc -Wall -Wno-unused-parameter -Wno-missing-prototypes -Wno-ignored-attributes"
-LIBS="$libdir/libpgcommon.a $libdir/libpgport.a -lcjson -lm"
+LIBS="$libdir/libpgcommon.a $libdir/libpgport.a -lcjson -lcurl -lm"
 
 # target name -> nango sources it fuzzes
 declare -A SRCS=(
 	[link]="src/paging.c"
 	[redact]="src/redact.c"
 	[pizzly]="src/pizzly.c"
+	[credscope]="src/credscope.c"
 )
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly records flatten)
+[ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly credscope records flatten)
 
 # records, flatten: the jsonb parsers, fuzzed inside a single-user backend
 # (see backend_fuzz.c).  Coverage-guided; not under ASan (the server is not).

@@ -3,17 +3,31 @@
 # Pizzly token and secret key) go through a failing and a succeeding job
 # (with retries, a 401 and a token refresh) and must not appear in the
 # server log, nango.jobs, what another role sees of nango's tables, or
-# NOTIFY payloads.
+# NOTIFY payloads.  An API that echoes the credentials JSON-escaped,
+# percent-encoded or in base64 gets them redacted in those forms too, and
+# credentials never go to another origin (a next URL on localhost instead of
+# 127.0.0.1), which the log notes.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use MIME::Base64;
 
 my $mock = $ENV{NANGO_MOCK_URL} or die "NANGO_MOCK_URL is not set";
 
 my @secrets = qw(hdr-S3CRET-bearer1 xkey-S3CRET-2 urlkey-S3CRET-3 qp-S3CRET-4
   pw-S3CRET-5 sig-S3CRET-6 body-S3CRET-7 nextsig- pzt_ pzkey-s3cr3t refresh_s3cr3t cHprZXktczNjcjN0Og);
+
+# The forms in which /scope/echo writes its two secret headers.
+my $echo_token = 'tap/S3CRET+echo==';
+my $echo_key = 'tapkey/S3CRET two';
+my @forms = (
+	'tap\\/S3CRET\\u002becho',
+	join('', map { sprintf('\\u%04x', ord($_)) } split //, $echo_key) =~ s/\\u002b/\\u002B/gr,
+	'tap%2FS3CRET%2Becho', 'tapkey%2fS3CRET%20two',
+	encode_base64($echo_token, ''), encode_base64("someone:$echo_token", ''),
+	encode_base64($echo_key, '') =~ tr{+/}{-_}r =~ s/=+$//r);
 
 my $node = PostgreSQL::Test::Cluster->new('secrets');
 $node->init;
@@ -48,8 +62,10 @@ my $common = qq{"auto_mapping": false, "response_path": "data", "retries": 1, $c
 # As sec_alice: a failing job (500s echoing the request, retried), a
 # succeeding job, a Pizzly job whose first token is refused (401, refresh),
 # a Pizzly job that fails, each with a NOTIFY listened to.
-my $out = $node->safe_psql('sec', qq{
-	SET client_min_messages = error;
+# (psql's stderr too: run_sync's WARNINGs)
+my ($out, $err) = ('', '');
+my $rc = $node->psql('sec', qq{
+	SET client_min_messages = warning;
 	LISTEN nango_jobs;
 	SELECT nango.run_sync(nango.add_sync(
 		'http://user:pw-S3CRET-5\@$hostport/sec/fail?api_key=urlkey-S3CRET-3&signature=sig-S3CRET-6&x=1',
@@ -73,7 +89,15 @@ my $out = $node->safe_psql('sec', qq{
 	SELECT nango.run_sync(nango.add_sync('$mock/pizzly/api/items',
 		'{"auto_mapping": false, "response_path": "data", "pizzly_connection_id": "revoked",
 		  "pizzly_provider_config_key": "github", "friendly_name": "pizzly revoked"}'));
-}, extra_params => [ '-U', 'sec_alice' ]);
+	SELECT nango.run_sync(nango.add_sync('$mock/scope/echo',
+		'{"auto_mapping": false, "response_path": "data", "retries": 0, "friendly_name": "echoing",
+		  "headers": {"Authorization": "Bearer $echo_token", "X-Api-Key": "$echo_key"}}'));
+	SELECT nango.run_sync(nango.add_sync('$mock/scope/pages?page=1',
+		'{"auto_mapping": false, "response_path": "data", "paging_url_path": "next",
+		  "friendly_name": "cross origin", $cfg{headers}}'));
+}, stdout => \$out, stderr => \$err, extra_params => [ '-U', 'sec_alice' ]);
+is($rc, 0, 'the jobs ran');
+$out .= "\n" . $err;
 
 # The requests really carried the secrets (so the test means something).
 my $sent = `curl -s '$mock/__requests?path=/sec/fail'`;
@@ -85,19 +109,35 @@ like($sent, qr/body-S3CRET-7/, 'the API received the body secret');
 like(`curl -s '$mock/__requests?path=/sec/signed'`, qr/nextsig-20-S3CRET/, 'the API received the 20th signature');
 like(`curl -s '$mock/__requests?path=/pizzly/connection/ok'`, qr/cHprZXktczNjcjN0Og/,
 	'Pizzly received the secret key');
+like(`curl -s '$mock/__requests?path=/scope/echo'`, qr{tap/S3CRET}, 'the echoing API received its token');
+my $pages = `curl -s '$mock/__requests?path=/scope/pages'`;
+my @with_creds = grep { /xkey-S3CRET-2|hdr-S3CRET/ } ($pages =~ /\{"method"[^{}]*\{[^{}]*\}/g);
+is(scalar(() = $pages =~ /"method"/g), 4, 'the cross-origin sync made 4 requests');
+is(scalar(@with_creds), 2, 'only the 2 requests on the origin carried the credentials');
+unlike(join('', grep { /localhost/ } ($pages =~ /\{"method"[^{}]*\{[^{}]*\}/g)), qr/S3CRET/,
+	'no credential went to the other origin');
 
 my $statuses = $node->safe_psql('sec',
 	q{SELECT string_agg(friendly_name || ':' || j.status, ',' ORDER BY j.id) FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id});
-is($statuses, 'failing:failed,succeeding:succeeded,failing post:failed,signed pages:failed,pizzly ok:succeeded,pizzly failing:failed,pizzly revoked:failed',
+is($statuses, 'failing:failed,succeeding:succeeded,failing post:failed,signed pages:failed,pizzly ok:succeeded,pizzly failing:failed,pizzly revoked:failed,echoing:failed,cross origin:succeeded',
 	'the jobs failed and succeeded as planned');
 
 my $notifies = () = $out =~ /Asynchronous notification "nango_jobs"/g;
-is($notifies, 7, 'seven NOTIFY payloads received');
+is($notifies, 9, 'nine NOTIFY payloads received');
 my $jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
 my $job_errors = $node->safe_psql('sec', "SELECT string_agg(error_message || ' ' || coalesce(error_detail, ''), E'\\n') FROM nango.jobs");
 like($job_errors, qr/REDACTED/, 'job errors show REDACTED where secrets were');
 my $log = slurp_file($node->logfile);
 like($log, qr/nango: sync "failing"/, 'the server log has nango lines');
+like($log, qr/nango: sync "cross origin": 2 requests went to another origin without the sync's credentials/,
+	'the log counts the requests sent to another origin without credentials');
+like($out, qr/sync "echoing": job failed: HTTP 500/, 'the echoing job failed with a WARNING');
+for my $f (@forms)
+{
+	unlike($log, qr/\Q$f\E/, "server log: no echoed form $f");
+	unlike($jobs, qr/\Q$f\E/, "nango.jobs: no echoed form $f");
+	unlike($out, qr/\Q$f\E/, "WARNINGs: no echoed form $f");
+}
 
 for my $s (@secrets)
 {
@@ -124,14 +164,14 @@ my $settings = $node->safe_psql('sec', q{SELECT string_agg(name || '=' || settin
 unlike($settings, qr/pzkey/, 'pg_settings does not show the secret key to another role');
 # the owner sees its syncs' config (its own secrets), nobody else's
 is($node->safe_psql('sec', 'SELECT count(*) FROM nango.syncs', extra_params => [ '-U', 'sec_alice' ]),
-	'7', 'the owner sees its syncs');
+	'9', 'the owner sees its syncs');
 
 # The same syncs run by the background worker (connected as their owner):
 # restart with nango.database = 'sec', wait until every sync ran again.
 $node->append_conf('postgresql.conf', "nango.database = 'sec'\nnango.poll_interval = '200ms'\n");
 $node->restart;
 ok($node->poll_query_until('sec', q{
-	SELECT count(*) >= 14 AND bool_and(status <> 'running') FROM nango.jobs}),
+	SELECT count(*) >= 18 AND bool_and(status <> 'running') FROM nango.jobs}),
 	'the worker ran every sync again');
 $jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
 $log = slurp_file($node->logfile);
@@ -140,6 +180,11 @@ for my $s (@secrets)
 {
 	unlike($log, qr/\Q$s\E/, "server log after worker jobs: no $s");
 	unlike($jobs, qr/\Q$s\E/, "nango.jobs after worker jobs: no $s");
+}
+for my $f (@forms)
+{
+	unlike($log, qr/\Q$f\E/, "server log after worker jobs: no echoed form $f");
+	unlike($jobs, qr/\Q$f\E/, "nango.jobs after worker jobs: no echoed form $f");
 }
 $node->safe_psql('sec', 'UPDATE nango.syncs SET status = \'paused\'');
 
