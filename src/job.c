@@ -1101,10 +1101,15 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 	 * with its own pid, and must not lock it for the whole job, since the
 	 * launcher copies the job's progress into it meanwhile (worker.h).
 	 */
-	if (SPI_execute_with_args("WITH u AS (UPDATE nango.jobs SET pid = $2 WHERE id = $1 "
-							  "AND status = 'running' AND pid IS DISTINCT FROM $2 RETURNING sync_id, trigger, started_at) "
-							  "SELECT sync_id, trigger, started_at FROM u UNION ALL "
-							  "SELECT sync_id, trigger, started_at FROM nango.jobs "
+	/*
+	 * trigger is read through to_jsonb: a database still at an older version
+	 * of the extension (before ALTER EXTENSION UPDATE) has no such column.
+	 */
+	if (SPI_execute_with_args("WITH u AS (UPDATE nango.jobs j SET pid = $2 WHERE id = $1 "
+							  "AND status = 'running' AND pid IS DISTINCT FROM $2 "
+							  "RETURNING sync_id, pg_catalog.to_jsonb(j) ->> 'trigger', started_at) "
+							  "SELECT * FROM u UNION ALL "
+							  "SELECT sync_id, pg_catalog.to_jsonb(j) ->> 'trigger', started_at FROM nango.jobs j "
 							  "WHERE id = $1 AND status = 'running' AND pid = $2",
 							  2, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed == 0)
