@@ -92,3 +92,232 @@ AS 'MODULE_PATHNAME', 'nango_preview'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION nango.preview(text, jsonb, integer) IS 'Fetches up to pages pages (at most 10) as a job of this config would, and stores nothing: one row per page with the request, status, records, next request, stop reason, first record and the columns auto-mapping would create';
 GRANT EXECUTE ON FUNCTION nango.preview(text, jsonb, integer) TO PUBLIC;
+-- Health at a glance (SPEC 2 and 3): nango.sync_status, nango.job_progress,
+-- nango.cancel_job (src/sql/50_monitor.sql), and comments on every object
+-- (src/sql/90_comments.sql).
+
+-- The last successful job of a sync, found without reading its failures.
+CREATE INDEX jobs_succeeded_idx ON nango.jobs (sync_id, id) WHERE status = 'succeeded';
+
+CREATE FUNCTION nango.redact_url(url text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'nango_redact_url_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION nango.redact_url(text) IS
+    'A URL as nango shows it: the password and the values of secret-looking query parameters replaced by REDACTED';
+
+CREATE FUNCTION nango.get_job_progress(OUT job_id bigint, OUT sync_id bigint, OUT pid integer,
+                                       OUT dboid oid, OUT trigger text, OUT started_at timestamptz,
+                                       OUT page_count bigint, OUT fetched_count bigint,
+                                       OUT current_request text, OUT waiting_for text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'nango_get_job_progress'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION nango.get_job_progress() IS
+    'The jobs running now, from shared memory, that the current role may see (the rows of nango.job_progress)';
+
+CREATE FUNCTION nango.cancel_job(job_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'nango_cancel_job'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION nango.cancel_job(bigint) IS
+    'Cancels a running job (it ends as cancelled); false when the job is not running';
+
+-- One row per job running now, in any database, session or worker.
+CREATE VIEW nango.job_progress WITH (security_invoker = true) AS
+    SELECT p.job_id, p.sync_id, p.pid, d.datname AS database, p.trigger, p.started_at,
+           p.page_count, p.fetched_count, p.current_request, p.waiting_for
+      FROM nango.get_job_progress() p
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = p.dboid;
+
+COMMENT ON VIEW nango.job_progress IS 'One row per job running now, in any session or worker (empty without shared_preload_libraries)';
+COMMENT ON COLUMN nango.job_progress.job_id IS 'The running job (nango.jobs.id)';
+COMMENT ON COLUMN nango.job_progress.sync_id IS 'Its sync';
+COMMENT ON COLUMN nango.job_progress.pid IS 'Process running it: a job worker, or the backend that called nango.run_sync';
+COMMENT ON COLUMN nango.job_progress.database IS 'Database of the job';
+COMMENT ON COLUMN nango.job_progress.trigger IS 'What started the job (nango.jobs.trigger)';
+COMMENT ON COLUMN nango.job_progress.started_at IS 'When the job started';
+COMMENT ON COLUMN nango.job_progress.page_count IS 'Pages fetched and stored so far';
+COMMENT ON COLUMN nango.job_progress.fetched_count IS 'Records fetched so far';
+COMMENT ON COLUMN nango.job_progress.current_request IS 'Method and URL (secrets redacted) of the latest request';
+COMMENT ON COLUMN nango.job_progress.waiting_for IS 'api, rate_limit, retry, store, or NULL when not waiting';
+
+-- One row per sync: what a person asks first.
+CREATE VIEW nango.sync_status WITH (security_invoker = true) AS
+    SELECT s.id AS sync_id,
+           s.friendly_name AS name,
+           s.owner,
+           nango.redact_url(s.url) AS url,
+           s.status,
+           CASE WHEN p.job_id IS NOT NULL THEN 'running'
+                WHEN s.status = 'paused' THEN 'paused'
+                WHEN f.n > 0 THEN 'failing'
+                WHEN ok.id IS NOT NULL THEN 'ok'
+                ELSE 'never_run' END AS health,
+           l.id AS last_job_id,
+           l.status AS last_job_status,
+           l.ended_at AS last_job_ended_at,
+           ok.ended_at AS last_success_at,
+           f.n AS consecutive_failures,
+           CASE WHEN l.status <> 'succeeded' THEN l.error_message END AS last_error,
+           CASE WHEN s.status = 'active'
+                THEN LEAST(s.next_run_at, s.retry_at) END AS next_run_at,
+           p.job_id AS running_job_id,
+           p.page_count AS running_pages,
+           p.fetched_count AS running_records,
+           p.started_at AS running_since,
+           COALESCE(s.config ->> 'cron', s.config ->> 'frequency',
+                    s.cron, s.frequency::pg_catalog.text) AS schedule,
+           s.mapped_table,
+           (SELECT pg_catalog.count(*) FROM nango.raw r
+             WHERE r.sync_id = s.id AND r.deleted_at IS NULL) AS raw_rows
+      FROM nango.syncs s
+      LEFT JOIN LATERAL (SELECT j.id, j.status, j.ended_at, j.error_message FROM nango.jobs j
+                          WHERE j.sync_id = s.id
+                            AND j.status <> 'running'
+                          ORDER BY j.id DESC LIMIT 1) l ON true
+      LEFT JOIN LATERAL (SELECT j.id, j.ended_at FROM nango.jobs j
+                          WHERE j.sync_id = s.id
+                            AND j.status = 'succeeded'
+                          ORDER BY j.id DESC LIMIT 1) ok ON true
+      CROSS JOIN LATERAL (SELECT pg_catalog.count(*) AS n FROM nango.jobs j
+                           WHERE j.sync_id = s.id
+                             AND j.id > COALESCE(ok.id, 0)
+                             AND j.status = 'failed') f
+      LEFT JOIN (SELECT DISTINCT ON (jp.sync_id) jp.sync_id, jp.job_id, jp.page_count,
+                        jp.fetched_count, jp.started_at
+                   FROM nango.job_progress jp
+                  WHERE jp.database = pg_catalog.current_database()
+                  ORDER BY jp.sync_id, jp.job_id DESC) p ON p.sync_id = s.id;
+
+COMMENT ON VIEW nango.sync_status IS 'One row per sync: its health, last job, running job and schedule';
+COMMENT ON COLUMN nango.sync_status.sync_id IS 'The sync (nango.syncs.id)';
+COMMENT ON COLUMN nango.sync_status.name IS 'Its friendly_name';
+COMMENT ON COLUMN nango.sync_status.owner IS 'Role that owns the sync';
+COMMENT ON COLUMN nango.sync_status.url IS 'The sync URL, secrets redacted';
+COMMENT ON COLUMN nango.sync_status.status IS 'active or paused';
+COMMENT ON COLUMN nango.sync_status.health IS 'running (a job runs now), paused, failing (failed jobs since the last success), ok, or never_run (no job succeeded or failed yet)';
+COMMENT ON COLUMN nango.sync_status.last_job_id IS 'The last job that ended';
+COMMENT ON COLUMN nango.sync_status.last_job_status IS 'Its status: succeeded, failed or cancelled';
+COMMENT ON COLUMN nango.sync_status.last_job_ended_at IS 'When it ended';
+COMMENT ON COLUMN nango.sync_status.last_success_at IS 'When the last successful job ended';
+COMMENT ON COLUMN nango.sync_status.consecutive_failures IS 'Failed jobs since the last successful one';
+COMMENT ON COLUMN nango.sync_status.last_error IS 'Error message of the last job that ended, when it did not succeed';
+COMMENT ON COLUMN nango.sync_status.next_run_at IS 'Next scheduled run or automatic retry (NULL when paused)';
+COMMENT ON COLUMN nango.sync_status.running_job_id IS 'The job running now (nango.job_progress), or NULL';
+COMMENT ON COLUMN nango.sync_status.running_pages IS 'Pages the running job has fetched so far';
+COMMENT ON COLUMN nango.sync_status.running_records IS 'Records the running job has fetched so far';
+COMMENT ON COLUMN nango.sync_status.running_since IS 'When the running job started';
+COMMENT ON COLUMN nango.sync_status.schedule IS 'frequency or cron as written in the config (the default frequency when none)';
+COMMENT ON COLUMN nango.sync_status.mapped_table IS 'Table the sync maps its records to';
+COMMENT ON COLUMN nango.sync_status.raw_rows IS 'Live (not deleted) rows of the sync in nango.raw';
+
+GRANT EXECUTE ON FUNCTION nango.redact_url(text), nango.get_job_progress(),
+    nango.cancel_job(bigint) TO PUBLIC;
+GRANT SELECT ON nango.job_progress, nango.sync_status TO PUBLIC;
+
+COMMENT ON COLUMN nango.syncs.id IS 'Sync id';
+COMMENT ON COLUMN nango.syncs.owner IS 'Role that added the sync; its jobs run with its rights';
+COMMENT ON COLUMN nango.syncs.url IS 'URL of the first request (secrets only as ${secret:name} references)';
+COMMENT ON COLUMN nango.syncs.config IS 'The config as validated (jsonb)';
+COMMENT ON COLUMN nango.syncs.friendly_name IS 'Name of the sync, unique per owner; usable in place of the id';
+COMMENT ON COLUMN nango.syncs.status IS 'active or paused';
+COMMENT ON COLUMN nango.syncs.frequency IS 'Interval between scheduled runs (NULL with cron)';
+COMMENT ON COLUMN nango.syncs.cron IS 'Five-field cron expression in UTC (NULL with frequency)';
+COMMENT ON COLUMN nango.syncs.next_run_at IS 'When the next scheduled run is due';
+COMMENT ON COLUMN nango.syncs.mapped_table IS 'Table the records are mapped to (auto-mapping)';
+COMMENT ON COLUMN nango.syncs.incremental_state IS 'Highest incremental cursor value of the last successful job';
+COMMENT ON COLUMN nango.syncs.created_at IS 'When the sync was added';
+COMMENT ON COLUMN nango.syncs.updated_at IS 'When the sync was last changed';
+
+COMMENT ON COLUMN nango.jobs.id IS 'Job id';
+COMMENT ON COLUMN nango.jobs.sync_id IS 'The sync the job ran';
+COMMENT ON COLUMN nango.jobs.status IS 'running, succeeded, failed or cancelled';
+COMMENT ON COLUMN nango.jobs.attempt IS '1 for the first try of a run; an automatic retry is a new job with attempt + 1';
+COMMENT ON COLUMN nango.jobs.started_at IS 'When the job started';
+COMMENT ON COLUMN nango.jobs.ended_at IS 'When the job ended (NULL while running)';
+COMMENT ON COLUMN nango.jobs.error_message IS 'Why the job failed or was cancelled (secrets redacted)';
+COMMENT ON COLUMN nango.jobs.error_detail IS 'Where it failed: page, request (secrets redacted), HTTP status, response body excerpt';
+COMMENT ON COLUMN nango.jobs.page_count IS 'Pages fetched';
+COMMENT ON COLUMN nango.jobs.fetched_count IS 'Records fetched';
+COMMENT ON COLUMN nango.jobs.added_count IS 'Records added';
+COMMENT ON COLUMN nango.jobs.updated_count IS 'Records changed';
+COMMENT ON COLUMN nango.jobs.deleted_count IS 'Records deleted or soft-deleted';
+COMMENT ON COLUMN nango.jobs.unchanged_count IS 'Records received unchanged';
+COMMENT ON COLUMN nango.jobs.skipped_count IS 'Records without a usable unique key, and mapped rows too big to store';
+COMMENT ON COLUMN nango.jobs.mismatch_count IS 'Values not stored in the mapped table because their type did not fit their column';
+
+COMMENT ON COLUMN nango.raw.id IS 'Row id';
+COMMENT ON COLUMN nango.raw.sync_id IS 'The sync the record belongs to';
+COMMENT ON COLUMN nango.raw.job_id IS 'The job that last wrote the record';
+COMMENT ON COLUMN nango.raw.unique_key IS 'Value of the sync''s unique_key in the record (NULL without one)';
+COMMENT ON COLUMN nango.raw.data IS 'The record as received';
+COMMENT ON COLUMN nango.raw.metadata IS 'The sync''s metadata attached to the record';
+COMMENT ON COLUMN nango.raw.data_hash IS 'Hash of the record''s content, independent of key order';
+COMMENT ON COLUMN nango.raw.emitted_at IS 'When the record was last added or changed';
+COMMENT ON COLUMN nango.raw.deleted_at IS 'When the record was soft-deleted (NULL: live)';
+
+COMMENT ON VIEW nango._nango_syncs IS 'The rows of nango.syncs under the seed''s name';
+COMMENT ON COLUMN nango._nango_syncs.id IS 'Sync id';
+COMMENT ON COLUMN nango._nango_syncs.owner IS 'Role that added the sync; its jobs run with its rights';
+COMMENT ON COLUMN nango._nango_syncs.url IS 'URL of the first request (secrets only as ${secret:name} references)';
+COMMENT ON COLUMN nango._nango_syncs.config IS 'The config as validated (jsonb)';
+COMMENT ON COLUMN nango._nango_syncs.friendly_name IS 'Name of the sync, unique per owner; usable in place of the id';
+COMMENT ON COLUMN nango._nango_syncs.status IS 'active or paused';
+COMMENT ON COLUMN nango._nango_syncs.frequency IS 'Interval between scheduled runs (NULL with cron)';
+COMMENT ON COLUMN nango._nango_syncs.cron IS 'Five-field cron expression in UTC (NULL with frequency)';
+COMMENT ON COLUMN nango._nango_syncs.next_run_at IS 'When the next scheduled run is due';
+COMMENT ON COLUMN nango._nango_syncs.mapped_table IS 'Table the records are mapped to (auto-mapping)';
+COMMENT ON COLUMN nango._nango_syncs.incremental_state IS 'Highest incremental cursor value of the last successful job';
+COMMENT ON COLUMN nango._nango_syncs.created_at IS 'When the sync was added';
+COMMENT ON COLUMN nango._nango_syncs.updated_at IS 'When the sync was last changed';
+COMMENT ON COLUMN nango._nango_syncs.triggered_at IS 'Set by nango.trigger_sync: run once as soon as a worker is free, schedule unchanged';
+COMMENT ON COLUMN nango._nango_syncs.retry_attempt IS 'Automatic retries already made for the current failed run';
+
+COMMENT ON VIEW nango._nango_jobs IS 'The rows of nango.jobs under the seed''s name';
+COMMENT ON COLUMN nango._nango_jobs.id IS 'Job id';
+COMMENT ON COLUMN nango._nango_jobs.sync_id IS 'The sync the job ran';
+COMMENT ON COLUMN nango._nango_jobs.status IS 'running, succeeded, failed or cancelled';
+COMMENT ON COLUMN nango._nango_jobs.attempt IS '1 for the first try of a run; an automatic retry is a new job with attempt + 1';
+COMMENT ON COLUMN nango._nango_jobs.started_at IS 'When the job started';
+COMMENT ON COLUMN nango._nango_jobs.ended_at IS 'When the job ended (NULL while running)';
+COMMENT ON COLUMN nango._nango_jobs.error_message IS 'Why the job failed or was cancelled (secrets redacted)';
+COMMENT ON COLUMN nango._nango_jobs.error_detail IS 'Where it failed: page, request (secrets redacted), HTTP status, response body excerpt';
+COMMENT ON COLUMN nango._nango_jobs.page_count IS 'Pages fetched';
+COMMENT ON COLUMN nango._nango_jobs.fetched_count IS 'Records fetched';
+COMMENT ON COLUMN nango._nango_jobs.added_count IS 'Records added';
+COMMENT ON COLUMN nango._nango_jobs.updated_count IS 'Records changed';
+COMMENT ON COLUMN nango._nango_jobs.deleted_count IS 'Records deleted or soft-deleted';
+COMMENT ON COLUMN nango._nango_jobs.unchanged_count IS 'Records received unchanged';
+COMMENT ON COLUMN nango._nango_jobs.skipped_count IS 'Records without a usable unique key, and mapped rows too big to store';
+COMMENT ON COLUMN nango._nango_jobs.mismatch_count IS 'Values not stored in the mapped table because their type did not fit their column';
+COMMENT ON COLUMN nango._nango_jobs.pid IS 'Process id of the backend or worker that runs the job';
+COMMENT ON COLUMN nango._nango_jobs.duplicate_count IS 'Records whose unique key an earlier record of the same job already had (the last version is kept)';
+COMMENT ON COLUMN nango._nango_jobs.trigger IS 'What started the job: schedule, manual (run_sync), trigger, resume, retry, parent, resume_checkpoint';
+COMMENT ON COLUMN nango._nango_jobs.warnings IS 'What a user should know about a job that still succeeded (skipped or duplicate keys, mismatches, ...)';
+
+COMMENT ON VIEW nango._nango_raw IS 'The rows of nango.raw under the seed''s name';
+COMMENT ON COLUMN nango._nango_raw.id IS 'Row id';
+COMMENT ON COLUMN nango._nango_raw.sync_id IS 'The sync the record belongs to';
+COMMENT ON COLUMN nango._nango_raw.job_id IS 'The job that last wrote the record';
+COMMENT ON COLUMN nango._nango_raw.unique_key IS 'Value of the sync''s unique_key in the record (NULL without one)';
+COMMENT ON COLUMN nango._nango_raw.data IS 'The record as received';
+COMMENT ON COLUMN nango._nango_raw.metadata IS 'The sync''s metadata attached to the record';
+COMMENT ON COLUMN nango._nango_raw.data_hash IS 'Hash of the record''s content, independent of key order';
+COMMENT ON COLUMN nango._nango_raw.emitted_at IS 'When the record was last added or changed';
+COMMENT ON COLUMN nango._nango_raw.deleted_at IS 'When the record was soft-deleted (NULL: live)';
+
+COMMENT ON FUNCTION nango.add_sync(text, jsonb) IS 'Adds a sync of the calling role and schedules its first run now; returns its id';
+COMMENT ON FUNCTION nango.update_sync(bigint, jsonb) IS 'Merges keys into a sync''s config (a key set to null is removed) and revalidates it';
+COMMENT ON FUNCTION nango.pause_sync(bigint) IS 'No scheduled runs of the sync until resumed; a running job finishes';
+COMMENT ON FUNCTION nango.resume_sync(bigint) IS 'Puts a paused sync back on schedule, and runs it now';
+COMMENT ON FUNCTION nango.trigger_sync(bigint) IS 'Runs the sync as soon as a worker is free (at commit); the schedule is unchanged';
+COMMENT ON FUNCTION nango.delete_sync(bigint, boolean) IS 'Cancels a running job of the sync, then removes the sync, its jobs and raw rows (with drop_data, its mapped rows too)';
+COMMENT ON FUNCTION nango.run_sync(bigint) IS 'Runs one job of the sync now, in this session; returns the job id';
+COMMENT ON FUNCTION nango.flatten(jsonb) IS 'Shows how auto-mapping maps one record: column names, types and values';
+COMMENT ON FUNCTION nango._map_records(bigint, text, jsonb, bigint, jsonb[], text[], boolean) IS 'Internal (tests): writes records into a mapped table as one job page would';
+COMMENT ON FUNCTION nango._map_drop(bigint, text) IS 'Internal (tests): what delete_sync with drop_data does to the mapped table';
+COMMENT ON FUNCTION nango._map_delete(bigint, text, text[], boolean) IS 'Internal (tests): removes (hard) or marks (soft) keys in a mapped table';

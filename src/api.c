@@ -31,6 +31,7 @@
 #include "cron.h"
 #include "mapping.h"
 #include "nango.h"
+#include "progress.h"
 #include "util.h"
 #include "worker.h"
 
@@ -57,6 +58,9 @@ typedef struct ApiScope
 	NangoSavedRole saved;
 	int			guc_level;
 } ApiScope;
+
+/* How long delete_sync waits for a cancelled job of the sync to end (ms). */
+#define NANGO_DELETE_CANCEL_WAIT_MS 5000
 
 /* add_sync warns once per session when syncs cannot run on a schedule. */
 static bool warned_not_preloaded = false;
@@ -490,9 +494,10 @@ drop_mapped_data(const SyncRow *row)
 }
 
 /*
- * nango_delete_sync: nango.delete_sync(id, drop_data): removes the sync and,
- * by cascade, its jobs and raw rows; with drop_data also its mapped rows
- * (and the mapped table when no other sync uses it).
+ * nango_delete_sync: nango.delete_sync(id, drop_data): cancels a running
+ * job of the sync, then removes the sync and, by cascade, its jobs and raw
+ * rows; with drop_data also its mapped rows (and the mapped table when no
+ * other sync uses it).
  */
 Datum
 nango_delete_sync(PG_FUNCTION_ARGS)
@@ -506,7 +511,15 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	Datum		values[1] = {Int64GetDatum(id)};
 
 	api_begin(&scope);
+	/*
+	 * A running job of the sync holds locks on its rows until it ends: it is
+	 * cancelled first (its row goes with the sync's), rather than waited
+	 * for; one started before the lock below is taken is cancelled too.
+	 */
+	fetch_sync_ext(id, caller, SYNC_LOCK_NONE, &row);
+	(void) nango_cancel_sync_jobs(id, NANGO_DELETE_CANCEL_WAIT_MS);
 	fetch_sync_ext(id, caller, SYNC_LOCK_DELETE, &row);
+	(void) nango_cancel_sync_jobs(id, 0);
 	if (drop_data && row.mapped_table)
 		drop_mapped_data(&row);
 	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",

@@ -43,6 +43,7 @@
 #include "http.h"
 #include "nango.h"
 #include "netguard.h"
+#include "progress.h"
 
 /* A growable malloc'd buffer; curl callbacks may not palloc. */
 typedef struct MBuf
@@ -399,6 +400,7 @@ finish_attempt(NangoHttp *h)
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), h->timeout_ms);
 
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
+	nango_progress_wait(NANGO_WAITING_API);
 	for (;;)
 	{
 		long		left;
@@ -424,6 +426,7 @@ finish_attempt(NangoHttp *h)
 		(void) curl_multi_poll(h->multi, NULL, 0, left < 100 ? (int) left : 100, NULL);
 	}
 	pgstat_report_wait_end();
+	nango_progress_wait(NANGO_WAITING_NONE);
 	curl_multi_remove_handle(h->multi, h->curl);
 	h->in_multi = false;
 	CHECK_FOR_INTERRUPTS();
@@ -951,7 +954,9 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 				  req->method, nango_redact_url(req->url, h->secrets),
 				  rc == CURLE_OK ? psprintf("HTTP %ld", h->last_status) : curl_easy_strerror(rc),
 				  wait, attempt + 1, req->retries + 1);
+		nango_progress_wait(NANGO_WAITING_RETRY);
 		sleep_ms(wait);
+		nango_progress_wait(NANGO_WAITING_NONE);
 	}
 	resp->status = h->last_status;
 	resp->body = h->body.data;

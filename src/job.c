@@ -57,6 +57,7 @@
 #include "nango.h"
 #include "paging.h"
 #include "pizzly.h"
+#include "progress.h"
 #include "redact.h"
 #include "store.h"
 #include "util.h"
@@ -88,6 +89,8 @@ typedef struct JobRun
 	int			page;			/* page being fetched (1-based), 0 before */
 	char	   *url;			/* redacted URL of the current request */
 	char	   *method;
+	char	   *trigger;		/* the job row's trigger, or NULL */
+	TimestampTz started_at;		/* the job row's started_at */
 	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
 	int64		long_keys;		/* records skipped for a too long unique key */
 	NangoIncremental *incr;		/* incremental sync, or NULL */
@@ -579,6 +582,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 
 	if (pr->n == 0)
 		return;
+	nango_progress_wait(NANGO_WAITING_STORE);
 	nango_push_role(nango_extension_owner(), &saved);
 	nango_store_write(st, pr->n, pr->records, pr->keys, &run->counts, changed);
 	nango_pop_role(&saved);
@@ -610,6 +614,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 			run->counts.skipped += mc.skipped;
 		}
 	}
+	nango_progress_wait(NANGO_WAITING_NONE);
 }
 
 /*
@@ -655,6 +660,7 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 		nango_secrets_add_url(&run->secrets, req.url, false);
 		MemoryContextSwitchTo(cur);
 		run->url = nango_redact_url(req.url, &run->secrets);
+		nango_progress_request(req.method, run->url);
 		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
 				  run->name, run->page, req.method, run->url);
 		nango_http_fetch(run->http, &req, resp);
@@ -1084,9 +1090,9 @@ failure_detail(JobRun *run, ErrorData *edata)
 }
 
 /*
- * load_job: the job's sync id and its sync row (as the extension owner),
- * allocated in cxt; the job row's pid becomes this process.  A job that is
- * not 'running' is an error.
+ * load_job: the job's sync id, trigger and start, and its sync row (as the
+ * extension owner), allocated in cxt; the job row's pid becomes this
+ * process.  A job that is not 'running' is an error.
  */
 static void
 load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
@@ -1104,9 +1110,15 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 	 * with its own pid, and must not lock it for the whole job, since the
 	 * launcher copies the job's progress into it meanwhile (worker.h).
 	 */
-	if (SPI_execute_with_args("WITH u AS (UPDATE nango.jobs SET pid = $2 WHERE id = $1 "
-							  "AND status = 'running' AND pid IS DISTINCT FROM $2 RETURNING sync_id) "
-							  "SELECT sync_id FROM u UNION ALL SELECT sync_id FROM nango.jobs "
+	/*
+	 * trigger is read through to_jsonb: a database still at an older version
+	 * of the extension (before ALTER EXTENSION UPDATE) has no such column.
+	 */
+	if (SPI_execute_with_args("WITH u AS (UPDATE nango.jobs j SET pid = $2 WHERE id = $1 "
+							  "AND status = 'running' AND pid IS DISTINCT FROM $2 "
+							  "RETURNING sync_id, pg_catalog.to_jsonb(j) ->> 'trigger', started_at) "
+							  "SELECT * FROM u UNION ALL "
+							  "SELECT sync_id, pg_catalog.to_jsonb(j) ->> 'trigger', started_at FROM nango.jobs j "
 							  "WHERE id = $1 AND status = 'running' AND pid = $2",
 							  2, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed == 0)
@@ -1114,6 +1126,14 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("job " INT64_FORMAT " does not exist or is not running", run->job_id)));
 	run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		run->trigger = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		run->started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc, 3, &isnull));
+		MemoryContextSwitchTo(old);
+	}
 	if (!read_sync(run->sync_id, sync, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -1134,10 +1154,13 @@ nango_job_execute(int64 job_id)
 	char	   *message = NULL;
 	char	   *detail = NULL;
 	int			pinned = nango_pin_search_path();
+	bool		shown;
 
 	run->job_id = job_id;
 	load_job(run, &sync, oldcxt);
 	run->owner = sync.owner;
+	/* from now on the job shows in nango.job_progress and can be cancelled */
+	shown = nango_progress_begin(job_id, run->sync_id, run->owner, run->trigger, run->started_at);
 	run->name = sync.friendly_name ? sync.friendly_name : psprintf(INT64_FORMAT, run->sync_id);
 
 	run->jobcxt = AllocSetContextCreate(oldcxt, "nango job", ALLOCSET_DEFAULT_SIZES);
@@ -1156,6 +1179,9 @@ nango_job_execute(int64 job_id)
 	{
 		ErrorData  *edata;
 
+		/* over: a second cancel must not reach the recording of the outcome */
+		if (shown)
+			nango_progress_end();
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -1172,6 +1198,8 @@ nango_job_execute(int64 job_id)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	if (shown)
+		nango_progress_end();
 
 	MemoryContextDelete(run->jobcxt);
 	run->jobcxt = run->pagecxt = NULL;

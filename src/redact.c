@@ -13,7 +13,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/builtins.h"
 
 #include "redact.h"
 
@@ -880,4 +882,19 @@ nango_secrets_add_json(NangoSecrets *secrets, const char *json)
 		cJSON_Delete(root);
 	}
 	PG_END_TRY();
+}
+
+PG_FUNCTION_INFO_V1(nango_redact_url_sql);
+
+/*
+ * nango_redact_url_sql: nango.redact_url(url): the URL as nango shows it
+ * (nango.sync_status.url): user-info password and values of
+ * secret-looking query parameters replaced by REDACTED.
+ */
+Datum
+nango_redact_url_sql(PG_FUNCTION_ARGS)
+{
+	char	   *url = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_TEXT_P(cstring_to_text(nango_redact_url(url, NULL)));
 }

@@ -3,7 +3,7 @@
  * shmem.c
  *	  Shared memory of the background worker and what every backend does
  *	  with it: wake the launcher when a transaction that changed a schedule
- *	  commits, publish a running job's progress, and step the launcher and
+ *	  commits, and step the launcher and
  *	  job workers out of the way of DROP DATABASE and ALTER DATABASE
  *	  RENAME on nango.database (which refuse to run while other backends
  *	  are connected to it).
@@ -40,7 +40,6 @@ static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 /* Per-backend state of the transaction callback. */
 static bool xact_callback_registered = false;
 static bool wake_at_commit = false;
-static bool progress_published = false;
 static bool unblock_at_end = false;
 static bool allow_jobs_at_end = false;
 
@@ -156,33 +155,10 @@ nango_wake_supervisor(void)
 	set_latch_of(procno);
 }
 
-/* clear_progress: this backend runs no job any more. */
-static void
-clear_progress(void)
-{
-	NangoProgress *p;
-
-	if (!progress_published || nango_shared == NULL || MyProc == NULL ||
-		MyProc->pgprocno >= nango_shared->nprogress)
-		return;
-	p = nango_progress_entry(MyProc->pgprocno);
-	SpinLockAcquire(&p->mutex);
-	p->job_id = 0;
-	SpinLockRelease(&p->mutex);
-	progress_published = false;
-}
-
-/* progress_exit: before_shmem_exit callback clearing this backend's entry. */
-static void
-progress_exit(int code, Datum arg)
-{
-	clear_progress();
-}
-
 /*
  * nango_xact_callback: at the end of a top-level transaction, wake the
- * launcher when it committed a schedule change, forget the progress of the
- * job it ran, and lift a DROP DATABASE block this backend set.
+ * launcher when it committed a schedule change, and lift a DROP DATABASE
+ * block this backend set.
  */
 static void
 nango_xact_callback(XactEvent event, void *arg)
@@ -195,7 +171,6 @@ nango_xact_callback(XactEvent event, void *arg)
 	if (commit && wake_at_commit)
 		nango_wake_launcher();
 	wake_at_commit = false;
-	clear_progress();
 	if ((unblock_at_end || allow_jobs_at_end) && nango_shared != NULL)
 	{
 		SpinLockAcquire(&nango_shared->mutex);
@@ -218,7 +193,6 @@ ensure_xact_callback(void)
 	if (xact_callback_registered)
 		return;
 	RegisterXactCallback(nango_xact_callback, NULL);
-	before_shmem_exit(progress_exit, (Datum) 0);
 	xact_callback_registered = true;
 }
 
@@ -233,30 +207,6 @@ nango_wake_launcher_at_commit(void)
 		return;
 	ensure_xact_callback();
 	wake_at_commit = true;
-}
-
-/*
- * nango_report_progress: publish the progress of the job this backend runs.
- * The launcher copies it into the job's row every second, since the job's
- * own transaction only commits when the job ends.
- */
-void
-nango_report_progress(int64 job_id, int64 page_count, int64 fetched_count)
-{
-	NangoProgress *p;
-
-	if (nango_shared == NULL || MyProc == NULL ||
-		MyProc->pgprocno >= nango_shared->nprogress)
-		return;
-	ensure_xact_callback();
-	p = nango_progress_entry(MyProc->pgprocno);
-	SpinLockAcquire(&p->mutex);
-	p->dboid = MyDatabaseId;
-	p->job_id = job_id;
-	p->pages = page_count;
-	p->fetched = fetched_count;
-	SpinLockRelease(&p->mutex);
-	progress_published = true;
 }
 
 /*

@@ -48,7 +48,18 @@ typedef struct NangoJobSlot
 	char		label[BGW_MAXLEN];	/* "sync 12 (friendly name)" for logs */
 } NangoJobSlot;
 
-/* Progress of the job a backend is running, one entry per PGPROC. */
+/* Bytes kept of a running job's current request ("GET https://...") and trigger. */
+#define NANGO_PROGRESS_REQUEST_LEN 512
+#define NANGO_PROGRESS_TRIGGER_LEN 24
+
+/*
+ * Progress of the job a process is running, one entry per PGPROC (indexed
+ * by pgprocno), so every backend and background worker that can run a job
+ * has one and the array is never full.  Written only by its process
+ * (progress.c); read by nango.job_progress, nango.cancel_job,
+ * nango.delete_sync and the launcher, which copies pages and fetched into
+ * the job's row.
+ */
 typedef struct NangoProgress
 {
 	slock_t		mutex;
@@ -56,6 +67,13 @@ typedef struct NangoProgress
 	int64		job_id;			/* 0 when no job runs */
 	int64		pages;
 	int64		fetched;
+	int64		sync_id;
+	Oid			owner;			/* the sync's owner: who may see and cancel */
+	int			pid;
+	int			waiting;		/* NangoWaiting */
+	TimestampTz started_at;
+	char		trigger[NANGO_PROGRESS_TRIGGER_LEN];	/* "" when unknown */
+	char		request[NANGO_PROGRESS_REQUEST_LEN];	/* method and redacted URL */
 } NangoProgress;
 
 typedef struct NangoShared

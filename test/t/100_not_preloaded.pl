@@ -37,6 +37,18 @@ is($ret, 0, 'the rest of the API works');
 is($stderr, '', 'and does not warn');
 like($stdout, qr/2$/, 'two syncs left');
 
+# Without shared memory nango.job_progress is empty, nango.sync_status
+# shows no running job and nango.cancel_job finds nothing running, all
+# without an error.
+($ret, $stdout, $stderr) = $node->psql('postgres', q{
+	SELECT count(*) FROM nango.job_progress;
+	SELECT count(*) FROM nango.sync_status WHERE running_job_id IS NULL AND health = 'never_run';
+	INSERT INTO nango.jobs (sync_id, status, ended_at) VALUES (1, 'succeeded', now());
+	SELECT nango.cancel_job(max(id)) FROM nango.jobs;
+});
+is($ret, 0, 'the monitoring views work without the preloaded library');
+is($stdout, "0\n2\nf", 'with no running job');
+
 # A failed add_sync does not use up the warning.
 ($ret, $stdout, $stderr) = $node->psql('postgres', q{
 	SELECT nango.add_sync('ftp://x');
