@@ -32,6 +32,21 @@
 #define NANGO_VK_TS		0x10		/* string that is exactly an ISO timestamp */
 #define NANGO_VK_TEXT	0x20		/* any other string */
 
+#define NANGO_VK_JSON	0x40		/* an array kept whole (arrays: jsonb) */
+
+/*
+ * Mapping options of a sync (SPEC section 11).  nfields 0: every field is
+ * mapped; otherwise only the fields at or under one of these paths.
+ * arrays_jsonb: each array is one jsonb column instead of one column per
+ * index.
+ */
+typedef struct NangoMapOptions
+{
+	int			nfields;
+	struct NangoPath **fields;
+	bool		arrays_jsonb;
+} NangoMapOptions;
+
 /* Column types the mapping creates. */
 typedef enum NangoColType
 {
@@ -41,7 +56,8 @@ typedef enum NangoColType
 	NANGO_COL_NUMERIC,
 	NANGO_COL_DATE,
 	NANGO_COL_TSTZ,
-	NANGO_COL_TEXT
+	NANGO_COL_TEXT,
+	NANGO_COL_JSONB
 } NangoColType;
 
 /* One non-null scalar of a flattened record. */
@@ -54,6 +70,7 @@ typedef struct NangoField
 	int64		ival;			/* NANGO_VK_INT: the value */
 	Numeric		num;			/* NANGO_VK_INT, NANGO_VK_NUM: the value */
 	bool		has_zone;		/* NANGO_VK_TS: carries Z or an offset */
+	Jsonb	   *json;			/* NANGO_VK_JSON: the array as received */
 	int			depth;			/* path segments (0 for metadata) */
 	int			col;			/* set by mapping.c: the field's column, or -1 */
 } NangoField;
@@ -67,6 +84,14 @@ typedef struct NangoFlatRecord
 } NangoFlatRecord;
 
 extern void nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out);
+
+/*
+ * nango_flatten_jsonb_opts: nango_flatten_jsonb with a sync's mapping
+ * options (NULL, or nfields 0 and arrays_jsonb false, walks exactly as
+ * nango_flatten_jsonb).
+ */
+extern void nango_flatten_jsonb_opts(Jsonb *jb, const NangoMapOptions *opts,
+									 NangoFlatRecord *out);
 
 /* One segment of a path inside a record: an object key, or (key NULL) an array index. */
 typedef struct NangoPathSeg
