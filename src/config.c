@@ -242,7 +242,7 @@ steps_from_array(const char *what, const cJSON *item, bool keys_only, char *json
 							json_type_name(e), keys_only ? "a string" : "a string or an array index"),
 					 errdetail(keys_only ? "A request path names the keys a value is sent under."
 							   : "In the array form of a path, strings are keys and non-negative integers are array indexes."),
-					 errhint("Write it as [\"value\", 0, \"id\"].")));
+					 errhint(keys_only ? "Write it as [\"page\", \"cursor\"]." : "Write it as [\"value\", 0, \"id\"].")));
 		st->index = (int) e->valuedouble;
 	}
 	return path;

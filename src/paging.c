@@ -392,6 +392,34 @@ take_cursor(NangoPager *p, bool found, JsonbValue *v)
 	p->cursor_is_number = is_number;
 }
 
+/*
+ * encode_unsafe: ref with the bytes a URL cannot carry as they are
+ * percent-encoded: space, control characters, non-ASCII bytes and
+ * " < > \ ^ ` { | }.  Every other byte is kept, existing %XX sequences
+ * included, so the URL is otherwise used exactly as the API gave it (as
+ * Figma's next URLs with a raw space in a timestamp).
+ */
+static char *
+encode_unsafe(const char *ref)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *c = (const unsigned char *) ref; *c; c++)
+	{
+		if (*c <= 0x20 || *c >= 0x7f || strchr("\"<>\\^`{|}", *c) != NULL)
+		{
+			appendStringInfoChar(&buf, '%');
+			appendStringInfoChar(&buf, hex[*c >> 4]);
+			appendStringInfoChar(&buf, hex[*c & 15]);
+		}
+		else
+			appendStringInfoChar(&buf, (char) *c);
+	}
+	return buf.data;
+}
+
 /* take_url: a next URL (absolute or relative to the page's URL), or the end. */
 static void
 take_url(NangoPager *p, const char *ref, const NangoResponse *resp)
@@ -404,6 +432,7 @@ take_url(NangoPager *p, const char *ref, const NangoResponse *resp)
 		p->stop_reason = "no next URL";
 		return;
 	}
+	ref = encode_unsafe(ref);
 	abs = nango_url_resolve(resp->effective_url, ref);
 	if (abs == NULL || (pg_strncasecmp(abs, "http://", 7) != 0 &&
 						pg_strncasecmp(abs, "https://", 8) != 0))
