@@ -21,3 +21,13 @@ COMMENT ON COLUMN nango.jobs.trigger IS 'What started the job: schedule, manual 
 COMMENT ON COLUMN nango.jobs.warnings IS 'What a user should know about a job that still succeeded (skipped or duplicate keys, mismatches, ...)';
 CREATE OR REPLACE VIEW nango._nango_jobs WITH (security_invoker = true) AS
     SELECT * FROM nango.jobs;
+
+-- nango.flatten with the mapping options "fields" and "arrays" (SPEC 11).
+CREATE FUNCTION nango.flatten(record jsonb, options jsonb,
+                              OUT column_name text, OUT column_type text, OUT value text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'nango_flatten'
+LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION nango.flatten(jsonb, jsonb) IS
+    'Shows how auto-mapping would map one record under the mapping options "fields" and "arrays" of a sync''s config';
+GRANT EXECUTE ON FUNCTION nango.flatten(jsonb, jsonb) TO PUBLIC;

@@ -907,6 +907,7 @@ run_job(JobRun *run, SyncRow *sync)
 		mt = nango_map_open(run->sync_id,
 							sync->mapped_table ? sync->mapped_table : cfg->mapped_table,
 							metadata);
+		nango_map_set_options(mt, &cfg->map_options);
 		if (cfg->unique_key == NULL)
 			nango_map_clear_sync(mt);
 		nango_pop_role(&saved);
