@@ -1424,3 +1424,19 @@ nango_config_map_options(Jsonb *options, NangoMapOptions *out)
 	PG_END_TRY();
 	pfree(text);
 }
+
+PG_FUNCTION_INFO_V1(nango_flatten_options);
+
+/*
+ * nango_flatten_options: SQL function nango.flatten(record jsonb, options
+ * jsonb): nango.flatten under the mapping options, checked here as in a
+ * sync's config (NULL options: the defaults).
+ */
+Datum
+nango_flatten_options(PG_FUNCTION_ARGS)
+{
+	NangoMapOptions opts;
+
+	nango_config_map_options(PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1), &opts);
+	return nango_flatten_srf(fcinfo, &opts);
+}

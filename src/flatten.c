@@ -36,7 +36,6 @@
 #include "utils/json.h"
 #include "utils/tuplestore.h"
 
-#include "config.h"
 #include "flatten.h"
 #include "jsonpath.h"
 
@@ -1099,18 +1098,26 @@ flat_value(NangoField *f, NangoColType col)
 PG_FUNCTION_INFO_V1(nango_flatten);
 
 /*
- * nango_flatten: SQL function nango.flatten(record jsonb [, options
- * jsonb]): the columns, types and values a sync would produce for this
- * record in an empty table (names resolved in the record's jsonb key
- * order, at most NANGO_MAX_DATA_COLUMNS of them), under the mapping
- * options "fields" and "arrays" when given.
+ * nango_flatten: SQL function nango.flatten(record jsonb): the mapping of
+ * one record with the default options (see nango_flatten_srf).
  */
 Datum
 nango_flatten(PG_FUNCTION_ARGS)
 {
+	return nango_flatten_srf(fcinfo, NULL);
+}
+
+/*
+ * nango_flatten_srf: the rows of nango.flatten: the columns, types and values a sync would produce for this
+ * record in an empty table (names resolved in the record's jsonb key
+ * order, at most NANGO_MAX_DATA_COLUMNS of them), under the mapping
+ * options "fields" and "arrays" when given (opts, or NULL).
+ */
+Datum
+nango_flatten_srf(FunctionCallInfo fcinfo, const NangoMapOptions *opts)
+{
 	Jsonb	   *jb;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	NangoMapOptions opts;
 	NangoFlatRecord rec;
 	FlatNames	fn;
 	NangoField **ptrs;
@@ -1122,8 +1129,7 @@ nango_flatten(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
 	jb = PG_GETARG_JSONB_P(0);
-	nango_config_map_options(PG_NARGS() > 1 && !PG_ARGISNULL(1) ? PG_GETARG_JSONB_P(1) : NULL, &opts);
-	nango_flatten_jsonb_opts(jb, &opts, &rec);
+	nango_flatten_jsonb_opts(jb, opts, &rec);
 	nfields = Min(rec.nfields, NANGO_MAX_DATA_COLUMNS);
 	ptrs = palloc(sizeof(NangoField *) * Max(nfields, 1));
 	names = palloc0(sizeof(char *) * Max(nfields, 1));

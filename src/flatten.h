@@ -11,6 +11,7 @@
 #define NANGO_FLATTEN_H
 
 #include "postgres.h"
+#include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -116,6 +117,11 @@ typedef struct NangoNumPaths
 extern char *nango_path_ident(const NangoPathSeg *segs, int n);
 extern void nango_num_paths_sort(NangoNumPaths *np);
 extern void nango_flatten_force_num(NangoFlatRecord *rec, const NangoNumPaths *np);
+/*
+ * nango_flatten_srf: the result rows of nango.flatten for argument 0 of
+ * fcinfo under opts (NULL: defaults); the SQL functions call it.
+ */
+extern Datum nango_flatten_srf(FunctionCallInfo fcinfo, const NangoMapOptions *opts);
 extern void nango_flatten_metadata(Jsonb *jb, NangoFlatRecord *out);
 
 extern NangoColType nango_coltype_for_kinds(int kinds);

@@ -45,7 +45,7 @@ LANGUAGE C IMMUTABLE STRICT;
 CREATE FUNCTION nango.flatten(record jsonb, options jsonb,
                               OUT column_name text, OUT column_type text, OUT value text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'nango_flatten'
+AS 'MODULE_PATHNAME', 'nango_flatten_options'
 LANGUAGE C IMMUTABLE;
 COMMENT ON FUNCTION nango.flatten(jsonb, jsonb) IS
     'Shows how auto-mapping would map one record under the mapping options "fields" and "arrays" of a sync''s config';
