@@ -72,3 +72,13 @@ SELECT status, pages, error FROM sync_once('/figma/v1/files/denied/versions?page
 SELECT error_detail LIKE '%figd_s3cr3t%' AS detail_has_secret,
        error_detail LIKE '%before=2026-05-20\%2020:10:33\%20UTC%' AS detail_has_encoded_url
   FROM nango.jobs WHERE id = (SELECT max(id) FROM nango.jobs);
+
+SET client_min_messages = warning;
+DROP EXTENSION nango CASCADE;
+DROP FUNCTION sync_once(text, jsonb);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION mock_requests(text, text);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock_get(text);
+DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

@@ -3,17 +3,21 @@
 -- real syncs against test/mock/map_options.py, changed with update_sync,
 -- and nango.flatten with the same options agreeing with a sync.
 SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS nango;
+DROP EXTENSION IF EXISTS nango CASCADE;
+CREATE EXTENSION nango;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
 
--- adds a sync of /mapping/options (overwrite mode), paused
+-- adds a sync of /mapping/options (overwrite mode) into its own table
+-- nango.map_opts_<n>, paused
+CREATE TEMP SEQUENCE tables;
 CREATE FUNCTION pg_temp.add(extra jsonb DEFAULT '{}') RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE sid bigint;
 BEGIN
   sid := nango.add_sync(current_setting('nango_test.mock_url') || '/mapping/options',
-    '{"response_path": "data", "paging_cursor_request_path": "cursor",
-      "paging_cursor_metadata_response_path": "next"}'::jsonb || extra);
+    jsonb_build_object('response_path', 'data', 'paging_cursor_request_path', 'cursor',
+      'paging_cursor_metadata_response_path', 'next',
+      'mapped_table', 'map_opts_' || nextval('tables')) || extra);
   PERFORM nango.pause_sync(sid);
   RETURN sid;
 END $$;
@@ -33,7 +37,7 @@ CREATE FUNCTION pg_temp.cols(t regclass) RETURNS TABLE (col name, type text) LAN
 -- (every element), a key with a dot in the array form, and a path that no
 -- record has (no column).  nango.raw still keeps whole records.
 SELECT pg_temp.add('{"fields": ["id", "properties", "labels", ["@odata.type"], "nope.missing"]}') AS sid \gset
-SELECT format('nango._nango_sync_%s', :sid) AS tbl \gset
+SELECT mapped_table AS tbl FROM nango.syncs WHERE id = :sid \gset
 SELECT * FROM pg_temp.run(:sid);
 SELECT * FROM pg_temp.cols(:'tbl');
 SELECT id, properties_email, properties_phone, labels_0_name, labels_1_name, "@odata.type"
@@ -43,13 +47,13 @@ SELECT data ? 'tags' AS raw_has_tags, data->'matrix' AS raw_matrix
 -- a leaf inside an object, a leaf inside an array element
 SELECT pg_temp.add('{"fields": ["properties.email", "labels.0.color"]}') AS sid \gset
 SELECT * FROM pg_temp.run(:sid);
-SELECT * FROM pg_temp.cols(format('nango._nango_sync_%s', :sid));
+SELECT * FROM pg_temp.cols((SELECT mapped_table FROM nango.syncs WHERE id = :sid));
 
 -- arrays: jsonb: each array is one jsonb column named after its path,
 -- holding the array as received (arrays of objects, of mixed scalars,
 -- nested arrays, the empty array, an array inside an object).
 SELECT pg_temp.add('{"arrays": "jsonb"}') AS sid \gset
-SELECT format('nango._nango_sync_%s', :sid) AS tbl \gset
+SELECT mapped_table AS tbl FROM nango.syncs WHERE id = :sid \gset
 SELECT * FROM pg_temp.run(:sid);
 SELECT * FROM pg_temp.cols(:'tbl');
 SELECT id, labels, tags, matrix, nested_deep FROM :tbl ORDER BY id;
@@ -59,12 +63,12 @@ SELECT pg_typeof(labels), labels->0->>'name' AS first_label, jsonb_array_length(
 -- array is still reached element by element
 SELECT pg_temp.add('{"arrays": "jsonb", "fields": ["id", "tags", "labels.0.name"]}') AS sid \gset
 SELECT * FROM pg_temp.run(:sid);
-SELECT * FROM pg_temp.cols(format('nango._nango_sync_%s', :sid));
+SELECT * FROM pg_temp.cols((SELECT mapped_table FROM nango.syncs WHERE id = :sid));
 
 -- update_sync changes both; columns already created stay (and are no
 -- longer filled), new ones are added.
 SELECT pg_temp.add('{"fields": ["id", "tags"]}') AS sid \gset
-SELECT format('nango._nango_sync_%s', :sid) AS tbl \gset
+SELECT mapped_table AS tbl FROM nango.syncs WHERE id = :sid \gset
 SELECT * FROM pg_temp.run(:sid);
 SELECT * FROM pg_temp.cols(:'tbl');
 SELECT nango.update_sync(:sid, '{"arrays": "jsonb", "fields": ["id", "tags", "properties.email"]}');
@@ -85,7 +89,7 @@ SELECT * FROM pg_temp.run(:sid);
 SELECT * FROM nango.flatten((SELECT data FROM nango.raw WHERE sync_id = :sid), :'opts');
 SELECT f.column_name, f.column_type, c.col, c.type
   FROM nango.flatten((SELECT data FROM nango.raw WHERE sync_id = :sid), :'opts') f
-  FULL JOIN pg_temp.cols(format('nango._nango_sync_%s', :sid)) c ON c.col = f.column_name
+  FULL JOIN pg_temp.cols((SELECT mapped_table FROM nango.syncs WHERE id = :sid)) c ON c.col = f.column_name
  WHERE f.column_type IS DISTINCT FROM c.type;
 -- without options, and with NULL options, as the one-argument form
 SELECT count(*) FROM nango.flatten('{"a": [1, [2]], "b": {"c": null}}', NULL);
@@ -115,3 +119,6 @@ SELECT pg_temp.try(q) FROM unnest(ARRAY[
   $$SELECT * FROM nango.flatten('{"a": 1}', '{"fields": ["a"], "mapped_table": "t"}')$$,
   $$SELECT * FROM nango.flatten('{"a": 1}', '[]')$$,
   $$SELECT * FROM nango.flatten('{"a": 1}', '{"arrays": "rows"}')$$]) AS q;
+
+SET client_min_messages = warning;
+DROP EXTENSION nango CASCADE;

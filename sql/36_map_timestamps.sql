@@ -4,7 +4,8 @@
 -- text).  Types from nango.flatten, stored values through
 -- nango._map_records (the calls a job makes).
 SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS nango;
+DROP EXTENSION IF EXISTS nango CASCADE;
+CREATE EXTENSION nango;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
 CREATE TEMP TABLE forms (k text, v text);
@@ -64,3 +65,6 @@ SELECT count(DISTINCT at) AS distinct_instants, min(at) FROM nango._nango_sync_3
 -- a 7-digit fraction on a later page does not fit the timestamptz column:
 -- NULL there, one mismatch (it stays in nango.raw)
 SELECT * FROM nango._map_records(3602, NULL, NULL, 1, ARRAY['{"at": "2026-06-18T08:05:17.8310706Z"}']::jsonb[]);
+
+SET client_min_messages = warning;
+DROP EXTENSION nango CASCADE;
