@@ -321,3 +321,12 @@ COMMENT ON FUNCTION nango.flatten(jsonb) IS 'Shows how auto-mapping maps one rec
 COMMENT ON FUNCTION nango._map_records(bigint, text, jsonb, bigint, jsonb[], text[], boolean) IS 'Internal (tests): writes records into a mapped table as one job page would';
 COMMENT ON FUNCTION nango._map_drop(bigint, text) IS 'Internal (tests): what delete_sync with drop_data does to the mapped table';
 COMMENT ON FUNCTION nango._map_delete(bigint, text, text[], boolean) IS 'Internal (tests): removes (hard) or marks (soft) keys in a mapped table';
+-- nango.flatten with the mapping options "fields" and "arrays" (SPEC 11).
+CREATE FUNCTION nango.flatten(record jsonb, options jsonb,
+                              OUT column_name text, OUT column_type text, OUT value text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'nango_flatten_options'
+LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION nango.flatten(jsonb, jsonb) IS
+    'Shows how auto-mapping would map one record under the mapping options "fields" and "arrays" of a sync''s config';
+GRANT EXECUTE ON FUNCTION nango.flatten(jsonb, jsonb) TO PUBLIC;

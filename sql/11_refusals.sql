@@ -73,7 +73,7 @@ SELECT pg_temp.add('{"query_params": {"a": null}}');
 SELECT pg_temp.add('{"query_params": {"ids": [1, [2]]}}');
 SELECT pg_temp.add('{"timeout": true}');
 SELECT pg_temp.add('{"retries": "5"}');
-SELECT pg_temp.add('{"response_path": ["data"]}');
+SELECT pg_temp.add('{"response_path": {"data": 1}}');
 SELECT pg_temp.add('{"unique_key": 1}');
 SELECT pg_temp.add('{"max_total": "100"}');
 SELECT pg_temp.add('{"paging_limit": "50", "paging_offset_request_path": "o", "paging_limit_request_path": "l"}');

@@ -36,6 +36,9 @@ SELECT first_record->>'id' AS first_id, columns
   '{"headers": {"authorization": "Bearer hs-secret-token-123"}, "query_params": {"limit": 3},
     "paging_cursor_request_path": "after", "paging_cursor_metadata_response_path": "paging.next.after",
     "response_path": "results", "unique_key": "id"}');
+-- the columns follow the mapping options
+SELECT columns FROM nango.preview(mock('/simple/items'), '{"response_path": "data", "fields": ["id"]}');
+SELECT columns FROM nango.preview(mock('/simple/items'), '{"response_path": "data"}');
 -- Link header (GitHub): the next URL as given
 SELECT * FROM pv('/github/repos/octo/hello/stargazers?per_page=30',
   '{"paging_header_link_rel": "next", "unique_key": "id"}', 10);

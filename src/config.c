@@ -74,6 +74,8 @@ typedef enum ConfigKey
 	K_INCREMENTAL_INITIAL_VALUE,
 	K_FRIENDLY_NAME,
 	K_CREDENTIAL_HOSTS,
+	K_FIELDS,
+	K_ARRAYS,
 	NUM_CONFIG_KEYS
 } ConfigKey;
 
@@ -112,6 +114,8 @@ static const char *const config_key_names[NUM_CONFIG_KEYS] = {
 	"incremental_initial_value",
 	"friendly_name",
 	"credential_hosts",
+	"fields",
+	"arrays",
 };
 
 /* nango's own relations in schema nango: never a mapped table. */
@@ -135,6 +139,8 @@ typedef struct ConfigParse
 } ConfigParse;
 
 #define KEY(k) config_key_names[k]
+
+static char *source_json_text(Jsonb *source, const char *key, const char *sub, int idx);
 
 /*
  * json_type_name: the JSON type of item, for messages.
@@ -179,26 +185,153 @@ get_string(ConfigKey k, const cJSON *item)
 }
 
 /*
- * get_path: a dot path ("data.results"): a non-empty string without empty
- * segments.
+ * check_dots: a dot path ("data.results") is a non-empty string without
+ * empty segments.  what names the key (or the fields entry) in messages.
  */
-static char *
-get_path(ConfigKey k, const cJSON *item)
+static void
+check_dots(const char *what, const char *s)
 {
-	char	   *s = get_string(k, item);
 	size_t		len = strlen(s);
 
 	if (len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"%s\" must not be empty", KEY(k)),
+				 errmsg("%s must not be empty", what),
 				 errhint("Remove the key, or give a dot path such as \"data.results\".")));
 	if (s[0] == '.' || s[len - 1] == '.' || strstr(s, "..") != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"%s\" is not a valid dot path: \"%s\"", KEY(k), s),
-				 errdetail("A dot path names nested keys separated by single dots, such as \"paging.next.after\".")));
-	return s;
+				 errmsg("%s is not a valid dot path: \"%s\"", what, s),
+				 errdetail("A dot path names nested keys separated by single dots, such as \"paging.next.after\"."),
+				 errhint("For a key that contains a dot, give the path as a JSON array of its steps, such as [\"@odata.nextLink\"].")));
+}
+
+/*
+ * steps_from_array: the steps of the array form of a path (strings are
+ * keys, non-negative integers array indexes; keys_only refuses indexes,
+ * for request-side paths, which name keys).  json is the array's JSON
+ * text, kept as the path's text.
+ */
+static NangoPath *
+steps_from_array(const char *what, const cJSON *item, bool keys_only, char *json)
+{
+	NangoPath  *path = palloc0(sizeof(NangoPath));
+	const cJSON *e;
+	int			n = cJSON_GetArraySize(item);
+
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be an empty array", what),
+				 errhint("Give the steps of the path, such as [\"value\", 0, \"id\"].")));
+	path->text = json;
+	path->steps = palloc0(sizeof(NangoPathStep) * n);
+	cJSON_ArrayForEach(e, item)
+	{
+		NangoPathStep *st = &path->steps[path->nsteps++];
+
+		if (cJSON_IsString(e))
+		{
+			st->key = pstrdup(e->valuestring);
+			st->keylen = strlen(e->valuestring);
+			st->index = -1;
+			continue;
+		}
+		if (!cJSON_IsNumber(e) || keys_only || e->valuedouble != floor(e->valuedouble) ||
+			e->valuedouble < 0 || e->valuedouble > 999999999)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: step %d of the path is %s, not %s", what, path->nsteps,
+							json_type_name(e), keys_only ? "a string" : "a string or an array index"),
+					 errdetail(keys_only ? "A request path names the keys a value is sent under."
+							   : "In the array form of a path, strings are keys and non-negative integers are array indexes."),
+					 errhint(keys_only ? "Write it as [\"page\", \"cursor\"]." : "Write it as [\"value\", 0, \"id\"].")));
+		st->index = (int) e->valuedouble;
+	}
+	return path;
+}
+
+/*
+ * get_path: a path key in either form (SPEC section 4): a dot path, or a
+ * JSON array of steps.  Returns the compiled path in *steps and the text
+ * the config's string field keeps (see config.h).
+ */
+static char *
+get_path(ConfigParse *p, ConfigKey k, const cJSON *item, NangoPath **steps, bool request_side)
+{
+	char	   *what = psprintf("config key \"%s\"", KEY(k));
+
+	if (cJSON_IsArray(item))
+	{
+		*steps = steps_from_array(what, item, request_side,
+								  source_json_text(p->source, KEY(k), NULL, -1));
+		return request_side ? nango_path_dotted(*steps) : (*steps)->text;
+	}
+	if (!cJSON_IsString(item))
+		type_error(KEY(k), item, "a dot path string or an array of path steps");
+	check_dots(what, item->valuestring);
+	*steps = nango_path_from_dots(item->valuestring);
+	return (*steps)->text;
+}
+
+/*
+ * parse_fields: `fields`: a non-empty array of paths, each a dot path or
+ * an array of steps.
+ */
+static void
+parse_fields(ConfigParse *p, const cJSON *item, NangoMapOptions *opts)
+{
+	const cJSON *e;
+	int			i = 0;
+
+	if (!cJSON_IsArray(item))
+		type_error("fields", item, "an array of dot paths");
+	if (cJSON_GetArraySize(item) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"fields\" must not be an empty array"),
+				 errhint("List the paths to map, such as [\"id\", \"properties.email\"], or remove the key to map every field.")));
+	opts->fields = palloc(sizeof(NangoPath *) * cJSON_GetArraySize(item));
+	cJSON_ArrayForEach(e, item)
+	{
+		char	   *what = psprintf("config key \"fields\" entry %d", i + 1);
+
+		if (cJSON_IsArray(e))
+			opts->fields[i] = steps_from_array(what, e, false,
+											   source_json_text(p->source, "fields", NULL, i));
+		else if (cJSON_IsString(e))
+		{
+			check_dots(what, e->valuestring);
+			opts->fields[i] = nango_path_from_dots(e->valuestring);
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be a dot path string or an array of path steps, not %s",
+							what, json_type_name(e)),
+					 errhint("Write it as \"properties.email\" or [\"@odata.type\"].")));
+		i++;
+	}
+	opts->nfields = i;
+}
+
+/*
+ * parse_arrays: `arrays`: "columns" (one column per index, the default)
+ * or "jsonb" (one jsonb column per array).
+ */
+static bool
+parse_arrays(const cJSON *item)
+{
+	if (!cJSON_IsString(item))
+		type_error("arrays", item, "a string");
+	if (strcmp(item->valuestring, "columns") == 0)
+		return false;
+	if (strcmp(item->valuestring, "jsonb") == 0)
+		return true;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("config key \"arrays\" must be \"columns\" or \"jsonb\", not \"%s\"", item->valuestring),
+			 errhint("\"columns\" maps an array to one column per index (list_0, list_1, ...); \"jsonb\" to one jsonb column.")));
 }
 
 /*
@@ -947,18 +1080,18 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 		case K_QUERY_PARAMS: parse_query_params(p, item); break;
 		case K_TIMEOUT: cfg->timeout_ms = parse_timeout(item); break;
 		case K_RETRIES: cfg->retries = (int) get_int(k, item, 0, 100, "between 0 and 100"); break;
-		case K_RESPONSE_PATH: cfg->response_path = get_path(k, item); break;
-		case K_UNIQUE_KEY: cfg->unique_key = get_path(k, item); break;
+		case K_RESPONSE_PATH: cfg->response_path = get_path(p, k, item, &cfg->response_steps, false); break;
+		case K_UNIQUE_KEY: cfg->unique_key = get_path(p, k, item, &cfg->unique_key_steps, false); break;
 		case K_MAX_TOTAL: cfg->max_total = get_int(k, item, 1, MAX_EXACT_INT, "a positive whole number"); break;
-		case K_PAGING_CURSOR_REQUEST_PATH: cfg->paging_cursor_request_path = get_path(k, item); break;
+		case K_PAGING_CURSOR_REQUEST_PATH: cfg->paging_cursor_request_path = get_path(p, k, item, &cfg->paging_cursor_request_steps, true); break;
 		case K_PAGING_CURSOR_METADATA_RESPONSE_PATH:
 		case K_PAGING_CURSOR_OBJECT_RESPONSE_PATH:
-		case K_PAGING_URL_PATH: cfg->paging_response_path = get_path(k, item); break;
+		case K_PAGING_URL_PATH: cfg->paging_response_path = get_path(p, k, item, &cfg->paging_response_steps, false); break;
 		case K_PAGING_HEADER_LINK_REL: cfg->paging_response_path = get_nonempty(k, item); break;
-		case K_PAGING_OFFSET_REQUEST_PATH: cfg->paging_offset_request_path = get_path(k, item); break;
-		case K_PAGING_LIMIT_REQUEST_PATH: cfg->paging_limit_request_path = get_path(k, item); break;
+		case K_PAGING_OFFSET_REQUEST_PATH: cfg->paging_offset_request_path = get_path(p, k, item, &cfg->paging_offset_request_steps, true); break;
+		case K_PAGING_LIMIT_REQUEST_PATH: cfg->paging_limit_request_path = get_path(p, k, item, &cfg->paging_limit_request_steps, true); break;
 		case K_PAGING_LIMIT: cfg->paging_limit = get_int(k, item, 1, MAX_EXACT_INT, "a positive whole number"); break;
-		case K_PAGING_NUMBER_REQUEST_PATH: cfg->paging_number_request_path = get_path(k, item); break;
+		case K_PAGING_NUMBER_REQUEST_PATH: cfg->paging_number_request_path = get_path(p, k, item, &cfg->paging_number_request_steps, true); break;
 		case K_PAGING_NUMBER_START: cfg->paging_number_start = get_int(k, item, 0, MAX_EXACT_INT, "zero or a positive whole number"); break;
 		case K_AUTO_MAPPING:
 			if (!cJSON_IsBool(item))
@@ -974,11 +1107,13 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 		case K_NANGO_CONNECTION_ID: cfg->pizzly_connection_id = get_nonempty(k, item); break;
 		case K_PIZZLY_PROVIDER_CONFIG_KEY:
 		case K_NANGO_PROVIDER_CONFIG_KEY: cfg->pizzly_provider_config_key = get_nonempty(k, item); break;
-		case K_INCREMENTAL_CURSOR_PATH: cfg->incremental_cursor_path = get_path(k, item); break;
-		case K_INCREMENTAL_REQUEST_PATH: cfg->incremental_request_path = get_path(k, item); break;
+		case K_INCREMENTAL_CURSOR_PATH: cfg->incremental_cursor_path = get_path(p, k, item, &cfg->incremental_cursor_steps, false); break;
+		case K_INCREMENTAL_REQUEST_PATH: cfg->incremental_request_path = get_path(p, k, item, &cfg->incremental_request_steps, true); break;
 		case K_INCREMENTAL_INITIAL_VALUE: cfg->incremental_initial_value = parse_incremental_initial_value(p, item); break;
 		case K_FRIENDLY_NAME: cfg->friendly_name = get_string(k, item); break;
 		case K_CREDENTIAL_HOSTS: parse_credential_hosts(cfg, item); break;
+		case K_FIELDS: parse_fields(p, item, &cfg->map_options); break;
+		case K_ARRAYS: cfg->map_options.arrays_jsonb = parse_arrays(item); break;
 		case NUM_CONFIG_KEYS: break;
 	}
 }
@@ -1275,4 +1410,76 @@ nango_config_mapped_table(const NangoConfig *cfg, int64 sync_id)
 	if (cfg->mapped_name == NULL)
 		return psprintf("nango.%s", quote_identifier(psprintf("_nango_sync_" INT64_FORMAT, sync_id)));
 	return psprintf("%s.%s", quote_identifier(cfg->mapped_schema), quote_identifier(cfg->mapped_name));
+}
+
+/*
+ * nango_config_map_options: the options of nango.flatten: only "fields"
+ * and "arrays", checked as in a sync's config.  The cJSON tree is freed on
+ * every path.
+ */
+void
+nango_config_map_options(Jsonb *options, NangoMapOptions *out)
+{
+	ConfigParse p;
+	char	   *text;
+	cJSON	   *volatile root;
+
+	memset(out, 0, sizeof(NangoMapOptions));
+	if (options == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the options of nango.flatten must be a JSON object"),
+				 errhint("Write them as '{\"fields\": [\"id\"], \"arrays\": \"jsonb\"}'.")));
+	memset(&p, 0, sizeof(p));
+	p.source = options;
+	text = JsonbToCString(NULL, &options->root, VARSIZE(options));
+	root = cJSON_Parse(text);
+	if (root == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the options of nango.flatten could not be read"),
+				 errdetail("They may be nested too deeply.")));
+	PG_TRY();
+	{
+		const cJSON *item;
+
+		cJSON_ArrayForEach(item, root)
+		{
+			if (cJSON_IsNull(item))
+				continue;
+			if (strcmp(item->string, "fields") == 0)
+				parse_fields(&p, item, out);
+			else if (strcmp(item->string, "arrays") == 0)
+				out->arrays_jsonb = parse_arrays(item);
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown option \"%s\" of nango.flatten", item->string),
+						 errhint("The options are \"fields\" and \"arrays\", as in a sync's config.")));
+		}
+	}
+	PG_FINALLY();
+	{
+		cJSON_Delete(root);
+	}
+	PG_END_TRY();
+	pfree(text);
+}
+
+PG_FUNCTION_INFO_V1(nango_flatten_options);
+
+/*
+ * nango_flatten_options: SQL function nango.flatten(record jsonb, options
+ * jsonb): nango.flatten under the mapping options, checked here as in a
+ * sync's config (NULL options: the defaults).
+ */
+Datum
+nango_flatten_options(PG_FUNCTION_ARGS)
+{
+	NangoMapOptions opts;
+
+	nango_config_map_options(PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1), &opts);
+	return nango_flatten_srf(fcinfo, &opts);
 }

@@ -13,6 +13,9 @@
 #include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
+#include "flatten.h"
+#include "jsonpath.h"
+
 /* Response-side paging style (at most one), or the request-only styles. */
 typedef enum NangoPagingStyle
 {
@@ -95,6 +98,25 @@ typedef struct NangoConfig
 	/* hosts that may receive the credentials besides the URL's origin */
 	int			ncredential_hosts;
 	char	  **credential_hosts;	/* lower case, as "host" or "host:port" */
+	/*
+	 * The path keys above compiled to steps (jsonpath.h), from either form
+	 * (dot path or JSON array of steps); NULL when the key is absent.  The
+	 * strings above are what messages show: a response-side path as
+	 * written (the array's JSON text for the array form), a request-side
+	 * path as the query parameter name it gives (steps joined with '.').
+	 */
+	NangoPath  *response_steps;
+	NangoPath  *unique_key_steps;
+	NangoPath  *paging_cursor_request_steps;
+	NangoPath  *paging_response_steps;	/* not for paging_header_link_rel */
+	NangoPath  *paging_offset_request_steps;
+	NangoPath  *paging_limit_request_steps;
+	NangoPath  *paging_number_request_steps;
+	NangoPath  *incremental_cursor_steps;
+	NangoPath  *incremental_request_steps;
+
+	/* fields and arrays (SPEC section 11) */
+	NangoMapOptions map_options;
 
 	Jsonb	   *normalized;		/* the config as stored in nango.syncs.config */
 } NangoConfig;
@@ -113,5 +135,12 @@ extern NangoConfig *nango_config_parse(const char *url, Jsonb *config);
  * stored in nango.syncs.mapped_table.
  */
 extern char *nango_config_mapped_table(const NangoConfig *cfg, int64 sync_id);
+
+/*
+ * nango_config_map_options: validates the options of nango.flatten (a JSON
+ * object with only "fields" and "arrays", as in a sync's config) into
+ * *out.  NULL gives the defaults.
+ */
+extern void nango_config_map_options(Jsonb *options, NangoMapOptions *out);
 
 #endif							/* NANGO_CONFIG_H */

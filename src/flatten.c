@@ -37,6 +37,7 @@
 #include "utils/tuplestore.h"
 
 #include "flatten.h"
+#include "jsonpath.h"
 
 /* Walk state: the path so far and the fields found. */
 typedef struct FlattenState
@@ -47,6 +48,7 @@ typedef struct FlattenState
 	NangoFlatRecord *out;
 	int			cap;			/* allocated fields */
 	int			depth;			/* segments of the current path */
+	const NangoMapOptions *opts;	/* fields and arrays, or NULL */
 } FlattenState;
 
 static void flatten_container(FlattenState *st, JsonbContainer *jc, int depth);
@@ -470,6 +472,159 @@ flatten_container(FlattenState *st, JsonbContainer *jc, int depth)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * The walk with mapping options (SPEC section 11): fields and arrays
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * FieldMatch: which `fields` entries the current path is on.  covered: an
+ * entry is the path or a prefix of it, so everything below is mapped;
+ * otherwise live[0..nlive) are the entries whose first steps are the
+ * path (the walk goes on only towards them).
+ */
+typedef struct FieldMatch
+{
+	bool		covered;
+	int			nlive;
+	int		   *live;
+} FieldMatch;
+
+/* step_matches: does step d of entry e name this key or index? */
+static inline bool
+step_matches(const NangoPath *e, int d, const char *key, int keylen, int index)
+{
+	const NangoPathStep *st = &e->steps[d];
+
+	if (key)
+		return st->key != NULL && st->keylen == keylen && memcmp(st->key, key, keylen) == 0;
+	return st->index == index;
+}
+
+/*
+ * child_match: the FieldMatch of a child (object key, or array index when
+ * key is NULL) of a path at depth d whose match is m.  Returns false when
+ * no entry leads there (the child is not mapped at all).
+ */
+static bool
+child_match(const FlattenState *st, const FieldMatch *m, int d, const char *key,
+			int keylen, int index, FieldMatch *out)
+{
+	out->covered = m->covered;
+	out->nlive = 0;
+	out->live = NULL;
+	if (m->covered)
+		return true;
+	for (int i = 0; i < m->nlive; i++)
+	{
+		const NangoPath *e = st->opts->fields[m->live[i]];
+
+		if (!step_matches(e, d, key, keylen, index))
+			continue;
+		if (e->nsteps == d + 1)
+		{
+			out->covered = true;
+			return true;
+		}
+		if (out->live == NULL)
+			out->live = palloc(sizeof(int) * m->nlive);
+		out->live[out->nlive++] = m->live[i];
+	}
+	return out->nlive > 0;
+}
+
+/*
+ * add_json_field: the array v (jbvBinary) at the current path as one
+ * field, kept whole for a jsonb column (arrays: jsonb).
+ */
+static void
+add_json_field(FlattenState *st, JsonbValue *v)
+{
+	JsonbValue	s = {.type = jbvBool};
+	NangoField *f;
+
+	s.val.boolean = true;
+	if (!add_field(st, &s, false))
+		return;
+	f = &st->out->fields[st->out->nfields - 1];
+	f->kind = NANGO_VK_JSON;
+	f->json = JsonbValueToJsonb(v);
+	f->text = NULL;
+}
+
+static void flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m);
+
+/*
+ * visit_filtered: one value at the current path under the options: a
+ * scalar is a field when covered; an array under arrays: jsonb is one
+ * field when covered; any other container is walked.
+ */
+static void
+visit_filtered(FlattenState *st, JsonbValue *v, const FieldMatch *m)
+{
+	if (v->type != jbvBinary)
+	{
+		if (m->covered)
+			add_field(st, v, true);
+		return;
+	}
+	if (m->covered && st->opts->arrays_jsonb && JsonContainerIsArray(v->val.binary.data))
+		add_json_field(st, v);
+	else
+		flatten_filtered(st, v->val.binary.data, m);
+}
+
+/*
+ * flatten_filtered: flatten_container with the mapping options: children
+ * that no `fields` entry leads to are not even visited.
+ */
+static void
+flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
+{
+	JsonbIterator *it = JsonbIteratorInit(jc);
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	JsonbValue	key = {0};
+	int			index = 0;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	while (!st->out->truncated && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		int			name_len = st->name.len;
+		int			ident_len = st->ident.len;
+		FieldMatch	cm;
+
+		if (tok == WJB_KEY)
+		{
+			key = v;
+			continue;
+		}
+		if (tok != WJB_VALUE && tok != WJB_ELEM)
+			continue;
+		if (tok == WJB_VALUE
+			? !child_match(st, m, st->depth, key.val.string.val, key.val.string.len, -1, &cm)
+			: !child_match(st, m, st->depth, NULL, 0, index, &cm))
+		{
+			index++;
+			continue;
+		}
+		if (tok == WJB_VALUE)
+			push_segment(st, key.val.string.val, key.val.string.len, 0);
+		else
+			push_segment(st, NULL, 0, index++);
+		st->depth++;
+		visit_filtered(st, &v, &cm);
+		st->depth--;
+		st->name.len = name_len;
+		st->name.data[name_len] = '\0';
+		st->ident.len = ident_len;
+		st->ident.data[ident_len] = '\0';
+		if (cm.live)
+			pfree(cm.live);
+	}
+}
+
 /*
  * nango_flatten_jsonb: every non-null scalar of record jb as a field.  A
  * record that is a bare scalar gives no field (its row has only the
@@ -477,6 +632,17 @@ flatten_container(FlattenState *st, JsonbContainer *jc, int depth)
  */
 void
 nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out)
+{
+	nango_flatten_jsonb_opts(jb, NULL, out);
+}
+
+/*
+ * nango_flatten_jsonb_opts: nango_flatten_jsonb under a sync's mapping
+ * options.  Without options that change anything the walk is the plain
+ * one, so the default path costs nothing more per value.
+ */
+void
+nango_flatten_jsonb_opts(Jsonb *jb, const NangoMapOptions *opts, NangoFlatRecord *out)
 {
 	FlattenState st;
 
@@ -489,7 +655,21 @@ nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out)
 	appendStringInfoChar(&st.ident, '[');
 	st.prefix = NANGO_PATH_PREFIX;
 	st.out = out;
-	flatten_container(&st, &jb->root, 0);
+	if (opts != NULL && (opts->nfields > 0 || opts->arrays_jsonb))
+	{
+		FieldMatch	m = {opts->nfields == 0, opts->nfields, NULL};
+
+		st.opts = opts;
+		if (!m.covered)
+		{
+			m.live = palloc(sizeof(int) * opts->nfields);
+			for (int i = 0; i < opts->nfields; i++)
+				m.live[i] = i;
+		}
+		flatten_filtered(&st, &jb->root, &m);
+	}
+	else
+		flatten_container(&st, &jb->root, 0);
 	pfree(st.name.data);
 	pfree(st.ident.data);
 }
@@ -611,11 +791,14 @@ nango_flatten_metadata(Jsonb *jb, NangoFlatRecord *out)
  * nango_coltype_for_kinds: the type of a new column from the kinds of the
  * non-null values of the page that first holds one: one kind gives its
  * type, integers with decimals give numeric, dates with timestamps give
- * timestamptz, any other mix gives text.
+ * timestamptz, any other mix gives text; a whole array (arrays: jsonb)
+ * gives jsonb, which holds any other value too.
  */
 NangoColType
 nango_coltype_for_kinds(int kinds)
 {
+	if (kinds & NANGO_VK_JSON)
+		return NANGO_COL_JSONB;
 	if (kinds == NANGO_VK_BOOL)
 		return NANGO_COL_BOOL;
 	if (kinds == NANGO_VK_INT)
@@ -645,14 +828,19 @@ nango_coltype_widen(NangoColType col, int kinds)
 	return col;
 }
 
-/* nango_kind_fits: true when a value of kind can be stored in a column of type col. */
+/*
+ * nango_kind_fits: true when a value of kind can be stored in a column of
+ * type col: any scalar in text, anything in jsonb.
+ */
 bool
 nango_kind_fits(NangoColType col, int kind)
 {
 	switch (col)
 	{
-		case NANGO_COL_TEXT:
+		case NANGO_COL_JSONB:
 			return true;
+		case NANGO_COL_TEXT:
+			return kind != NANGO_VK_JSON;
 		case NANGO_COL_BOOL:
 			return kind == NANGO_VK_BOOL;
 		case NANGO_COL_INT8:
@@ -669,6 +857,36 @@ nango_kind_fits(NangoColType col, int kind)
 }
 
 /*
+ * field_jsonb: f as a jsonb value: the array as received, or a scalar
+ * (a string as a JSON string, a number as the number, a boolean).
+ */
+static Jsonb *
+field_jsonb(const NangoField *f)
+{
+	JsonbValue	v;
+
+	if (f->kind == NANGO_VK_JSON)
+		return f->json;
+	if (f->kind == NANGO_VK_BOOL)
+	{
+		v.type = jbvBool;
+		v.val.boolean = strcmp(f->text, "true") == 0;
+	}
+	else if (f->kind == NANGO_VK_INT || f->kind == NANGO_VK_NUM)
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = f->num;
+	}
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = f->text;
+		v.val.string.len = strlen(f->text);
+	}
+	return JsonbValueToJsonb(&v);
+}
+
+/*
  * nango_field_datum: the value of f as a Datum of column type col (which
  * it fits).  A timestamp without a zone is UTC; a date in a timestamptz
  * column is midnight UTC.
@@ -681,6 +899,8 @@ nango_field_datum(const NangoField *f, NangoColType col)
 
 	switch (col)
 	{
+		case NANGO_COL_JSONB:
+			return JsonbPGetDatum(field_jsonb(f));
 		case NANGO_COL_TEXT:
 			return CStringGetTextDatum(f->text);
 		case NANGO_COL_BOOL:
@@ -788,6 +1008,8 @@ nango_coltype_oid(NangoColType col)
 			return TIMESTAMPTZOID;
 		case NANGO_COL_TEXT:
 			return TEXTOID;
+		case NANGO_COL_JSONB:
+			return JSONBOID;
 		default:
 			return InvalidOid;
 	}
@@ -811,6 +1033,8 @@ nango_coltype_sql(NangoColType col)
 			return "timestamptz";
 		case NANGO_COL_TEXT:
 			return "text";
+		case NANGO_COL_JSONB:
+			return "jsonb";
 		default:
 			return "unknown";
 	}
@@ -834,6 +1058,8 @@ nango_coltype_from_oid(Oid typid)
 			return NANGO_COL_TSTZ;
 		case TEXTOID:
 			return NANGO_COL_TEXT;
+		case JSONBOID:
+			return NANGO_COL_JSONB;
 		default:
 			return NANGO_COL_UNKNOWN;
 	}
@@ -862,6 +1088,8 @@ flat_name_taken(const char *name, void *arg)
 static char *
 flat_value(NangoField *f, NangoColType col)
 {
+	if (f->kind == NANGO_VK_JSON)
+		return JsonbToCString(NULL, &f->json->root, VARSIZE(f->json));
 	if (col == NANGO_COL_TSTZ && !f->has_zone)
 		return psprintf("%s+00", f->text);
 	return f->text;
@@ -870,15 +1098,25 @@ flat_value(NangoField *f, NangoColType col)
 PG_FUNCTION_INFO_V1(nango_flatten);
 
 /*
- * nango_flatten: SQL function nango.flatten(record jsonb): the columns,
- * types and values a sync would produce for this record in an empty
- * table (names resolved in the record's jsonb key order, at most
- * NANGO_MAX_DATA_COLUMNS of them).
+ * nango_flatten: SQL function nango.flatten(record jsonb): the mapping of
+ * one record with the default options (see nango_flatten_srf).
  */
 Datum
 nango_flatten(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	return nango_flatten_srf(fcinfo, NULL);
+}
+
+/*
+ * nango_flatten_srf: the rows of nango.flatten: the columns, types and values a sync would produce for this
+ * record in an empty table (names resolved in the record's jsonb key
+ * order, at most NANGO_MAX_DATA_COLUMNS of them), under the mapping
+ * options "fields" and "arrays" when given (opts, or NULL).
+ */
+Datum
+nango_flatten_srf(FunctionCallInfo fcinfo, const NangoMapOptions *opts)
+{
+	Jsonb	   *jb;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	NangoFlatRecord rec;
 	FlatNames	fn;
@@ -888,7 +1126,10 @@ nango_flatten(PG_FUNCTION_ARGS)
 	int			nfields;
 
 	InitMaterializedSRF(fcinfo, 0);
-	nango_flatten_jsonb(jb, &rec);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	jb = PG_GETARG_JSONB_P(0);
+	nango_flatten_jsonb_opts(jb, opts, &rec);
 	nfields = Min(rec.nfields, NANGO_MAX_DATA_COLUMNS);
 	ptrs = palloc(sizeof(NangoField *) * Max(nfields, 1));
 	names = palloc0(sizeof(char *) * Max(nfields, 1));
@@ -925,10 +1166,11 @@ nango_flatten(PG_FUNCTION_ARGS)
  * naming order: the fields of all records together, each field's type
  * from the kinds of all its values (as one page's records give a new
  * column its type), names resolved as nango.flatten resolves them, at most
- * NANGO_MAX_DATA_COLUMNS.  Used by nango.preview.
+ * NANGO_MAX_DATA_COLUMNS; opts are the sync's fields and arrays options
+ * (NULL: none).  Used by nango.preview.
  */
 char *
-nango_flatten_columns(Jsonb **records, int n)
+nango_flatten_columns(Jsonb **records, int n, const NangoMapOptions *opts)
 {
 	NangoField **fields = NULL;
 	int		   *kinds = NULL;
@@ -943,7 +1185,7 @@ nango_flatten_columns(Jsonb **records, int n)
 	{
 		NangoFlatRecord rec;
 
-		nango_flatten_jsonb(records[r], &rec);
+		nango_flatten_jsonb_opts(records[r], opts, &rec);
 		for (int i = 0; i < rec.nfields; i++)
 		{
 			int			j;

@@ -11,6 +11,7 @@
 #define NANGO_FLATTEN_H
 
 #include "postgres.h"
+#include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -32,6 +33,21 @@
 #define NANGO_VK_TS		0x10		/* string that is exactly an ISO timestamp */
 #define NANGO_VK_TEXT	0x20		/* any other string */
 
+#define NANGO_VK_JSON	0x40		/* an array kept whole (arrays: jsonb) */
+
+/*
+ * Mapping options of a sync (SPEC section 11).  nfields 0: every field is
+ * mapped; otherwise only the fields at or under one of these paths.
+ * arrays_jsonb: each array is one jsonb column instead of one column per
+ * index.
+ */
+typedef struct NangoMapOptions
+{
+	int			nfields;
+	struct NangoPath **fields;
+	bool		arrays_jsonb;
+} NangoMapOptions;
+
 /* Column types the mapping creates. */
 typedef enum NangoColType
 {
@@ -41,7 +57,8 @@ typedef enum NangoColType
 	NANGO_COL_NUMERIC,
 	NANGO_COL_DATE,
 	NANGO_COL_TSTZ,
-	NANGO_COL_TEXT
+	NANGO_COL_TEXT,
+	NANGO_COL_JSONB
 } NangoColType;
 
 /* One non-null scalar of a flattened record. */
@@ -54,6 +71,7 @@ typedef struct NangoField
 	int64		ival;			/* NANGO_VK_INT: the value */
 	Numeric		num;			/* NANGO_VK_INT, NANGO_VK_NUM: the value */
 	bool		has_zone;		/* NANGO_VK_TS: carries Z or an offset */
+	Jsonb	   *json;			/* NANGO_VK_JSON: the array as received */
 	int			depth;			/* path segments (0 for metadata) */
 	int			col;			/* set by mapping.c: the field's column, or -1 */
 } NangoField;
@@ -67,6 +85,14 @@ typedef struct NangoFlatRecord
 } NangoFlatRecord;
 
 extern void nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out);
+
+/*
+ * nango_flatten_jsonb_opts: nango_flatten_jsonb with a sync's mapping
+ * options (NULL, or nfields 0 and arrays_jsonb false, walks exactly as
+ * nango_flatten_jsonb).
+ */
+extern void nango_flatten_jsonb_opts(Jsonb *jb, const NangoMapOptions *opts,
+									 NangoFlatRecord *out);
 
 /* One segment of a path inside a record: an object key, or (key NULL) an array index. */
 typedef struct NangoPathSeg
@@ -91,6 +117,11 @@ typedef struct NangoNumPaths
 extern char *nango_path_ident(const NangoPathSeg *segs, int n);
 extern void nango_num_paths_sort(NangoNumPaths *np);
 extern void nango_flatten_force_num(NangoFlatRecord *rec, const NangoNumPaths *np);
+/*
+ * nango_flatten_srf: the result rows of nango.flatten for argument 0 of
+ * fcinfo under opts (NULL: defaults); the SQL functions call it.
+ */
+extern Datum nango_flatten_srf(FunctionCallInfo fcinfo, const NangoMapOptions *opts);
 extern void nango_flatten_metadata(Jsonb *jb, NangoFlatRecord *out);
 
 extern NangoColType nango_coltype_for_kinds(int kinds);
@@ -112,8 +143,9 @@ extern char *nango_pick_name(const char *natural, const char *ident,
 
 /*
  * nango_flatten_columns: the columns (name and type) auto-mapping would
- * create from these records in an empty table, as a JSON object text.
+ * create from these records in an empty table (with the sync's mapping
+ * options), as a JSON object text.
  */
-extern char *nango_flatten_columns(Jsonb **records, int n);
+extern char *nango_flatten_columns(Jsonb **records, int n, const NangoMapOptions *opts);
 
 #endif							/* NANGO_FLATTEN_H */

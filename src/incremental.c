@@ -131,7 +131,7 @@ nango_incr_see(NangoIncremental *inc, Jsonb *record)
 	JsonbValue	v;
 	JsonbValue	cur;
 
-	if (!nango_jsonb_path_get(record, inc->cursor_path, &v) ||
+	if (!nango_jsonb_steps_get(record, inc->cursor_path, &v) ||
 		(v.type != jbvString && v.type != jbvNumeric))
 		return;
 	if (inc->highest != NULL && scalar_of(inc->highest, &cur) &&

@@ -14,7 +14,7 @@
 
 typedef struct NangoIncremental
 {
-	const char *cursor_path;	/* incremental_cursor_path */
+	const struct NangoPath *cursor_path;	/* incremental_cursor_path, compiled */
 	Jsonb	   *stored;			/* nango.syncs.incremental_state, or NULL */
 	Jsonb	   *highest;		/* highest value seen in this job, or NULL */
 	MemoryContext cxt;			/* where highest lives (the job's context) */

@@ -374,25 +374,27 @@ typedef struct PageRecords
 /*
  * mark_record: the record a marked number's path (from the page's root)
  * falls in, and where its path in that record starts; -1 when it is not
- * inside a record.  rsegs are response_path's segments, matched as
- * nango_path_get matches them (a key in an object, an index in an array).
+ * inside a record.  rp is response_path's steps, matched as
+ * nango_steps_get matches them (a key in an object, an index in an array).
  */
 static int
-mark_record(const NangoExpPath *ep, char **rsegs, int nr, bool is_array, int total,
+mark_record(const NangoExpPath *ep, const NangoPath *rp, bool is_array, int total,
 			int *from)
 {
 	int			j;
+	int			nr = rp ? rp->nsteps : 0;
 
 	for (j = 0; j < nr; j++)
 	{
 		const NangoPathSeg *sg;
-		int			len = (int) strlen(rsegs[j]);
+		const NangoPathStep *st = &rp->steps[j];
 
 		if (j >= ep->nseg)
 			return -1;
 		sg = &ep->segs[j];
-		if (sg->key ? (sg->keylen != len || memcmp(sg->key, rsegs[j], len) != 0)
-			: nango_path_segment_index(rsegs[j], len) != sg->index)
+		if (sg->key ? (st->key == NULL || sg->keylen != st->keylen ||
+					   memcmp(sg->key, st->key, st->keylen) != 0)
+			: st->index != sg->index)
 			return -1;
 	}
 	if (!is_array)
@@ -416,33 +418,13 @@ mark_record(const NangoExpPath *ep, char **rsegs, int nr, bool is_array, int tot
 static void
 record_num_paths(JobRun *run, const NangoExpMarks *marks, PageRecords *pr, bool is_array)
 {
-	const char *rp = run->cfg->response_path;
-	char	  **rsegs = NULL;
-	int			nr = 0;
 	List	  **lists = palloc0(sizeof(List *) * Max(pr->n, 1));
 
-	if (rp != NULL && *rp != '\0')
-	{
-		List	   *l = NIL;
-		char	   *copy = pstrdup(rp);
-		char	   *seg = copy;
-		ListCell   *lc;
-
-		for (char *dot; (dot = strchr(seg, '.')) != NULL; seg = dot + 1)
-		{
-			*dot = '\0';
-			l = lappend(l, seg);
-		}
-		l = lappend(l, seg);
-		rsegs = palloc(sizeof(char *) * list_length(l));
-		foreach(lc, l)
-			rsegs[nr++] = lfirst(lc);
-	}
 	for (int m = 0; m < marks->n; m++)
 	{
 		const NangoExpPath *ep = &marks->paths[m];
 		int			from;
-		int			r = mark_record(ep, rsegs, nr, is_array, pr->n, &from);
+		int			r = mark_record(ep, run->cfg->response_steps, is_array, pr->n, &from);
 
 		if (r >= 0)
 			lists[r] = lappend(lists[r], nango_path_ident(ep->segs + from, ep->nseg - from));
@@ -480,7 +462,7 @@ extract_records(JobRun *run, Jsonb *body, const NangoExpMarks *marks, PageRecord
 	int			i;
 
 	memset(pr, 0, sizeof(*pr));
-	if (!nango_jsonb_path_get(body, cfg->response_path, &v) || v.type == jbvNull)
+	if (!nango_jsonb_steps_get(body, cfg->response_steps, &v) || v.type == jbvNull)
 	{
 		if (run->page == 1)
 			ereport(ERROR,
@@ -539,7 +521,7 @@ extract_records(JobRun *run, Jsonb *body, const NangoExpMarks *marks, PageRecord
 static void
 record_keys(JobRun *run, PageRecords *pr)
 {
-	const char *path = run->cfg->unique_key;
+	const NangoPath *path = run->cfg->unique_key_steps;
 	int			i;
 	int			m = 0;
 
@@ -549,7 +531,7 @@ record_keys(JobRun *run, PageRecords *pr)
 		JsonbValue	kv;
 		char	   *key = NULL;
 
-		if (nango_jsonb_path_get(pr->records[i], path, &kv))
+		if (nango_jsonb_steps_get(pr->records[i], path, &kv))
 			key = nango_scalar_text(&kv);
 		if (key != NULL && strlen(key) > NANGO_MAX_KEY_BYTES)
 		{
@@ -700,7 +682,7 @@ start_incremental(JobRun *run, NangoPager *pager)
 										   run->cfg->incremental_initial_value, &is_number);
 
 	if (v != NULL)
-		nango_pager_add_param(pager, run->cfg->incremental_request_path, v, is_number);
+		nango_pager_add_param(pager, run->cfg->incremental_request_steps, v, is_number);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": incremental from %s",
 			  run->name, v ? v : "the beginning");
 }
@@ -924,7 +906,7 @@ run_job(JobRun *run, SyncRow *sync)
 	if (cfg->incremental_cursor_path != NULL)
 	{
 		run->incr = palloc0(sizeof(NangoIncremental));
-		run->incr->cursor_path = cfg->incremental_cursor_path;
+		run->incr->cursor_path = cfg->incremental_cursor_steps;
 		run->incr->stored = sync->incremental_state;
 		run->incr->cxt = run->jobcxt;
 	}
@@ -936,6 +918,7 @@ run_job(JobRun *run, SyncRow *sync)
 		mt = nango_map_open(run->sync_id,
 							sync->mapped_table ? sync->mapped_table : cfg->mapped_table,
 							metadata);
+		nango_map_set_options(mt, &cfg->map_options);
 		if (cfg->unique_key == NULL)
 			nango_map_clear_sync(mt);
 		nango_pop_role(&saved);
@@ -1412,7 +1395,7 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 							cfg->max_total > 0 ? cfg->max_total - run->counts.fetched : -1);
 		row.record_count = pr.received;
 		row.first_record = pr.received > 0 ? pr.records[0] : NULL;
-		row.columns = nango_flatten_columns(pr.records, pr.n);
+		row.columns = nango_flatten_columns(pr.records, pr.n, &cfg->map_options);
 		if (pager.done)
 			row.stop_reason = pager.stop_reason ? pager.stop_reason : "no next page";
 		else
@@ -1496,7 +1479,7 @@ nango_preview(PG_FUNCTION_ARGS)
 		if (run->cfg->incremental_cursor_path != NULL)
 		{
 			run->incr = palloc0(sizeof(NangoIncremental));
-			run->incr->cursor_path = run->cfg->incremental_cursor_path;
+			run->incr->cursor_path = run->cfg->incremental_cursor_steps;
 			run->incr->cxt = run->jobcxt;
 		}
 		preview_pages(run, pages, &res);

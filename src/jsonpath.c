@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
@@ -34,22 +35,24 @@ nango_path_segment_index(const char *seg, int len)
 }
 
 /*
- * step: one path segment from container into *out.  Objects are searched by
- * key; arrays by index when the segment is a number.
+ * step_to: one compiled step from container into *out.  Objects are
+ * searched by key, arrays by index; a step that has no key (an integer
+ * of the array form) never matches in an object, one without an index
+ * never in an array.
  */
 static bool
-step(JsonbContainer *container, const char *seg, int len, JsonbValue *out)
+step_to(JsonbContainer *container, const NangoPathStep *st, JsonbValue *out)
 {
 	if (JsonContainerIsObject(container))
-		return getKeyJsonValueFromContainer(container, seg, len, out) != NULL;
+		return st->key != NULL &&
+			getKeyJsonValueFromContainer(container, st->key, st->keylen, out) != NULL;
 	if (JsonContainerIsArray(container) && !JsonContainerIsScalar(container))
 	{
-		int			idx = nango_path_segment_index(seg, len);
 		JsonbValue *v;
 
-		if (idx < 0 || idx >= (int) JsonContainerSize(container))
+		if (st->index < 0 || st->index >= (int) JsonContainerSize(container))
 			return false;
-		v = getIthJsonbValueFromContainer(container, idx);
+		v = getIthJsonbValueFromContainer(container, st->index);
 		if (v == NULL)
 			return false;
 		*out = *v;
@@ -57,6 +60,127 @@ step(JsonbContainer *container, const char *seg, int len, JsonbValue *out)
 		return true;
 	}
 	return false;
+}
+
+/*
+ * step: one dot-path segment from container into *out (a segment that is
+ * a plain number is also an array index).
+ */
+static bool
+step(JsonbContainer *container, const char *seg, int len, JsonbValue *out)
+{
+	NangoPathStep st = {seg, len, nango_path_segment_index(seg, len)};
+
+	return step_to(container, &st, out);
+}
+
+/*
+ * nango_path_from_dots: compiles a dot path into steps, once, so that
+ * per-record lookups do not split strings.
+ */
+NangoPath *
+nango_path_from_dots(const char *dots)
+{
+	NangoPath  *path = palloc0(sizeof(NangoPath));
+	const char *p = dots;
+	int			cap = 4;
+
+	path->text = pstrdup(dots);
+	if (*dots == '\0')
+		return path;
+	path->steps = palloc(sizeof(NangoPathStep) * cap);
+	for (;;)
+	{
+		const char *dot = strchr(p, '.');
+		int			len = dot ? dot - p : strlen(p);
+		NangoPathStep *st;
+
+		if (path->nsteps == cap)
+		{
+			cap *= 2;
+			path->steps = repalloc(path->steps, sizeof(NangoPathStep) * cap);
+		}
+		st = &path->steps[path->nsteps++];
+		st->key = pnstrdup(p, len);
+		st->keylen = len;
+		st->index = nango_path_segment_index(p, len);
+		if (dot == NULL)
+			return path;
+		p = dot + 1;
+	}
+}
+
+/*
+ * nango_path_dotted: the steps joined with '.', the name a request-side
+ * path gives to a query parameter.
+ */
+char *
+nango_path_dotted(const NangoPath *path)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (int i = 0; i < path->nsteps; i++)
+	{
+		const NangoPathStep *st = &path->steps[i];
+
+		if (i > 0)
+			appendStringInfoChar(&s, '.');
+		if (st->key)
+			appendBinaryStringInfo(&s, st->key, st->keylen);
+		else
+			appendStringInfo(&s, "%d", st->index);
+	}
+	return s.data;
+}
+
+/*
+ * nango_steps_get: the value at a compiled path inside container (see
+ * jsonpath.h).
+ */
+bool
+nango_steps_get(JsonbContainer *container, const NangoPath *path, JsonbValue *out)
+{
+	out->type = jbvBinary;
+	out->val.binary.data = container;
+	out->val.binary.len = 0;
+	if (path == NULL)
+		return true;
+	for (int i = 0; i < path->nsteps; i++)
+	{
+		if (out->type != jbvBinary)
+			return false;
+		if (!step_to(out->val.binary.data, &path->steps[i], out))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * nango_jsonb_steps_get: nango_steps_get from the root of a Jsonb datum
+ * (a raw scalar root gives the scalar for an empty path).
+ */
+bool
+nango_jsonb_steps_get(Jsonb *jb, const NangoPath *path, JsonbValue *out)
+{
+	bool		empty = path == NULL || path->nsteps == 0;
+
+	if (JB_ROOT_IS_SCALAR(jb))
+	{
+		JsonbValue *v;
+
+		if (!empty)
+			return false;
+		/* element 0 of the raw scalar pseudo-array */
+		v = getIthJsonbValueFromContainer(&jb->root, 0);
+		*out = *v;
+		return true;
+	}
+	if (!nango_steps_get(&jb->root, path, out))
+		return false;
+	if (out->type == jbvBinary && out->val.binary.len == 0)
+		out->val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	return true;
 }
 
 bool

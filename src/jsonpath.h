@@ -13,6 +13,48 @@
 #include "utils/jsonb.h"
 
 /*
+ * One step of a path: an object key, an array index, or both (a segment of
+ * the dot form that is a plain number matches the key of that spelling in
+ * an object and that index in an array, as it always did).
+ */
+typedef struct NangoPathStep
+{
+	const char *key;			/* NUL-terminated key, or NULL: an array index only */
+	int			keylen;
+	int			index;			/* array index, or -1: an object key only */
+} NangoPathStep;
+
+/*
+ * A path compiled from either form SPEC section 4 allows: a dot path
+ * ("paging.next") or a JSON array of steps (["@odata.nextLink"],
+ * ["value", 0, "id"]; strings are keys, integers array indexes).  Both
+ * forms give the same steps where both can be written.
+ */
+typedef struct NangoPath
+{
+	int			nsteps;
+	NangoPathStep *steps;
+	char	   *text;			/* as written: the dot path, or the array's JSON text */
+} NangoPath;
+
+/* nango_path_from_dots: the steps of a dot path (segments split on '.'). */
+extern NangoPath *nango_path_from_dots(const char *dots);
+
+/*
+ * nango_path_dotted: the steps joined with '.' (an index by its digits):
+ * the query parameter name a request-side path gives.
+ */
+extern char *nango_path_dotted(const NangoPath *path);
+
+/*
+ * nango_steps_get / nango_jsonb_steps_get: as nango_path_get and
+ * nango_jsonb_path_get below, for a compiled path (NULL or no steps: the
+ * container itself).
+ */
+extern bool nango_steps_get(JsonbContainer *container, const NangoPath *path, JsonbValue *out);
+extern bool nango_jsonb_steps_get(Jsonb *jb, const NangoPath *path, JsonbValue *out);
+
+/*
  * nango_path_get: looks up a dot path ("paging.next.after"; a segment that
  * is a number indexes an array) in container.  On success fills *out (a
  * scalar, or jbvBinary for a nested container) and returns true; returns

@@ -105,6 +105,7 @@ struct NangoMapTable
 	bool		fresh_checked;	/* whether the sync had rows was checked */
 	bloom_filter *inserted;		/* keys this job wrote into a table that
 								 * had no row of the sync, or NULL */
+	const NangoMapOptions *opts;	/* fields and arrays, or NULL: defaults */
 };
 
 /* A column the current page needs and the table lacks. */
@@ -519,6 +520,16 @@ nango_map_open(int64 sync_id, const char *mapped_table, Jsonb *metadata)
 	return mt;
 }
 
+/*
+ * nango_map_set_options: the sync's fields and arrays options for the
+ * pages written from now on (see mapping.h).
+ */
+void
+nango_map_set_options(NangoMapTable *mt, const NangoMapOptions *opts)
+{
+	mt->opts = opts;
+}
+
 /* NameTaken state while naming new columns: the table and this batch. */
 typedef struct TakenArg
 {
@@ -548,7 +559,7 @@ flatten_one(NangoMapTable *mt, Jsonb *rec, const NangoNumPaths *np)
 	NangoFlatRecord *flat;
 
 	old = MemoryContextSwitchTo(mt->tmpcxt);
-	nango_flatten_jsonb(rec, &data);
+	nango_flatten_jsonb_opts(rec, mt->opts, &data);
 	if (np != NULL)
 		nango_flatten_force_num(&data, np);
 	flat = palloc0(sizeof(NangoFlatRecord));

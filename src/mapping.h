@@ -32,6 +32,14 @@ extern NangoMapTable *nango_map_open(int64 sync_id, const char *mapped_table,
 									 Jsonb *metadata);
 
 /*
+ * nango_map_set_options: the sync's mapping options (SPEC section 11:
+ * fields, arrays) for the pages written next; opts must outlive the
+ * table's use.  NULL (the default) maps every field, arrays as columns.
+ */
+struct NangoMapOptions;
+extern void nango_map_set_options(NangoMapTable *mt, const struct NangoMapOptions *opts);
+
+/*
  * nango_map_write: writes one page of records.  keys[i] is the record's
  * unique key (NULL in overwrite mode).  A keyed record replaces the whole
  * row of its key (absent fields become NULL, _nango_deleted_at is cleared).

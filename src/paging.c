@@ -54,23 +54,29 @@ nango_pager_init(NangoPager *p, const NangoConfig *cfg, NangoHttp *http, MemoryC
 }
 
 void
-nango_pager_add_param(NangoPager *p, const char *path, const char *value, bool is_number)
+nango_pager_add_param(NangoPager *p, const NangoPath *path, const char *value, bool is_number)
 {
 	MemoryContext old = MemoryContextSwitchTo(p->cxt);
 
 	Assert(p->nextra < NANGO_MAX_PARAMS);
-	p->extra[p->nextra].path = pstrdup(path);
+	p->extra[p->nextra].path = nango_path_dotted(path);
+	p->extra[p->nextra].steps = path;
 	p->extra[p->nextra].value = pstrdup(value);
 	p->extra[p->nextra].is_number = is_number;
 	p->nextra++;
 	MemoryContextSwitchTo(old);
 }
 
-/* add_value: one request value (the last one of a name wins). */
+/*
+ * add_value: one request value (the last one of a name wins): its query
+ * parameter name and its steps in a body.
+ */
 static void
-add_value(ReqValues *rv, const char *path, const char *value, bool is_number)
+add_value(ReqValues *rv, const char *path, const NangoPath *steps, const char *value,
+		  bool is_number)
 {
 	rv->v[rv->n].path = (char *) path;
+	rv->v[rv->n].steps = steps;
 	rv->v[rv->n].value = (char *) value;
 	rv->v[rv->n].is_number = is_number;
 	rv->n++;
@@ -85,25 +91,25 @@ request_values(NangoPager *p, ReqValues *rv)
 
 	rv->n = 0;
 	for (i = 0; i < p->nextra; i++)
-		add_value(rv, p->extra[i].path, p->extra[i].value, p->extra[i].is_number);
+		add_value(rv, p->extra[i].path, p->extra[i].steps, p->extra[i].value, p->extra[i].is_number);
 	switch (cfg->paging)
 	{
 		case NANGO_PAGING_CURSOR_METADATA:
 		case NANGO_PAGING_CURSOR_OBJECT:
 			if (p->cursor != NULL && cfg->paging_cursor_request_path != NULL)
-				add_value(rv, cfg->paging_cursor_request_path, p->cursor, p->cursor_is_number);
+				add_value(rv, cfg->paging_cursor_request_path, cfg->paging_cursor_request_steps, p->cursor, p->cursor_is_number);
 			break;
 		case NANGO_PAGING_OFFSET:
-			add_value(rv, cfg->paging_offset_request_path,
+			add_value(rv, cfg->paging_offset_request_path, cfg->paging_offset_request_steps,
 					  psprintf(INT64_FORMAT, p->offset), true);
-			add_value(rv, cfg->paging_limit_request_path,
+			add_value(rv, cfg->paging_limit_request_path, cfg->paging_limit_request_steps,
 					  psprintf(INT64_FORMAT, cfg->paging_limit), true);
 			break;
 		case NANGO_PAGING_NUMBER:
-			add_value(rv, cfg->paging_number_request_path,
+			add_value(rv, cfg->paging_number_request_path, cfg->paging_number_request_steps,
 					  psprintf(INT64_FORMAT, p->page_number), true);
 			if (cfg->paging_limit_request_path != NULL && cfg->paging_limit > 0)
-				add_value(rv, cfg->paging_limit_request_path,
+				add_value(rv, cfg->paging_limit_request_path, cfg->paging_limit_request_steps,
 						  psprintf(INT64_FORMAT, cfg->paging_limit), true);
 			break;
 		default:
@@ -183,28 +189,23 @@ build_url(NangoPager *p, const ReqValues *rv)
 }
 
 /*
- * body_set: puts value at a dot path of a cJSON object, creating nested
- * objects.  Returns false when a non-object is in the way.  Numbers are
- * inserted as raw text so no digit is lost.
+ * body_set: puts value at a path of a cJSON object (its steps are keys),
+ * creating nested objects.  Returns false when a non-object is in the
+ * way.  Numbers are inserted as raw text so no digit is lost.
  */
 static bool
-body_set(cJSON *root, const char *path, const NangoParam *v)
+body_set(cJSON *root, const NangoPath *path, const NangoParam *v)
 {
 	cJSON	   *cur = root;
-	const char *p = path;
 
-	for (;;)
+	for (int i = 0; i < path->nsteps; i++)
 	{
-		const char *dot = strchr(p, '.');
-		char		key[256];
-		int			len = dot ? dot - p : (int) strlen(p);
+		const char *key = path->steps[i].key;
 		cJSON	   *child;
 
-		if (!cJSON_IsObject(cur) || len >= (int) sizeof(key))
+		if (!cJSON_IsObject(cur) || key == NULL)
 			return false;
-		memcpy(key, p, len);
-		key[len] = '\0';
-		if (dot == NULL)
+		if (i == path->nsteps - 1)
 		{
 			cJSON	   *item = v->is_number ? cJSON_CreateRaw(v->value) : cJSON_CreateString(v->value);
 
@@ -222,8 +223,8 @@ body_set(cJSON *root, const char *path, const NangoParam *v)
 				return false;
 		}
 		cur = child;
-		p = dot + 1;
 	}
+	return false;
 }
 
 /*
@@ -251,7 +252,7 @@ build_body(NangoPager *p, const ReqValues *rv)
 						rv->v[0].path)));
 	}
 	for (i = 0; i < rv->n && bad == NULL; i++)
-		if (!body_set(root, rv->v[i].path, &rv->v[i]))
+		if (!body_set(root, rv->v[i].steps, &rv->v[i]))
 			bad = rv->v[i].path;
 	printed = bad ? NULL : cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -391,6 +392,34 @@ take_cursor(NangoPager *p, bool found, JsonbValue *v)
 	p->cursor_is_number = is_number;
 }
 
+/*
+ * encode_unsafe: ref with the bytes a URL cannot carry as they are
+ * percent-encoded: space, control characters, non-ASCII bytes and
+ * " < > \ ^ ` { | }.  Every other byte is kept, existing %XX sequences
+ * included, so the URL is otherwise used exactly as the API gave it (as
+ * Figma's next URLs with a raw space in a timestamp).
+ */
+static char *
+encode_unsafe(const char *ref)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *c = (const unsigned char *) ref; *c; c++)
+	{
+		if (*c <= 0x20 || *c >= 0x7f || strchr("\"<>\\^`{|}", *c) != NULL)
+		{
+			appendStringInfoChar(&buf, '%');
+			appendStringInfoChar(&buf, hex[*c >> 4]);
+			appendStringInfoChar(&buf, hex[*c & 15]);
+		}
+		else
+			appendStringInfoChar(&buf, (char) *c);
+	}
+	return buf.data;
+}
+
 /* take_url: a next URL (absolute or relative to the page's URL), or the end. */
 static void
 take_url(NangoPager *p, const char *ref, const NangoResponse *resp)
@@ -403,6 +432,7 @@ take_url(NangoPager *p, const char *ref, const NangoResponse *resp)
 		p->stop_reason = "no next URL";
 		return;
 	}
+	ref = encode_unsafe(ref);
 	abs = nango_url_resolve(resp->effective_url, ref);
 	if (abs == NULL || (pg_strncasecmp(abs, "http://", 7) != 0 &&
 						pg_strncasecmp(abs, "https://", 8) != 0))
@@ -448,7 +478,7 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 	switch (cfg->paging)
 	{
 		case NANGO_PAGING_CURSOR_METADATA:
-			found = nango_jsonb_path_get(body, cfg->paging_response_path, &v);
+			found = nango_jsonb_steps_get(body, cfg->paging_response_steps, &v);
 			take_cursor(p, found, &v);
 			break;
 		case NANGO_PAGING_CURSOR_OBJECT:
@@ -459,7 +489,7 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 				break;
 			}
 			found = last_record->type == jbvBinary &&
-				nango_path_get(last_record->val.binary.data, cfg->paging_response_path, &v);
+				nango_steps_get(last_record->val.binary.data, cfg->paging_response_steps, &v);
 			take_cursor(p, found, &v);
 			break;
 		case NANGO_PAGING_URL:
@@ -467,7 +497,7 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 				bool		is_number;
 				char	   *ref;
 
-				found = nango_jsonb_path_get(body, cfg->paging_response_path, &v);
+				found = nango_jsonb_steps_get(body, cfg->paging_response_steps, &v);
 				ref = cursor_value(found, &v, &is_number);
 				if (ref != NULL && is_number)
 					ereport(ERROR,

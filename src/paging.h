@@ -18,7 +18,8 @@
 /* A request-side value nango sets on every request (paging or incremental). */
 typedef struct NangoParam
 {
-	char	   *path;			/* query parameter name, or body dot path */
+	char	   *path;			/* query parameter name (the steps joined with '.') */
+	const struct NangoPath *steps;	/* where it goes in a JSON body */
 	char	   *value;			/* text (a number's digits for numbers) */
 	bool		is_number;		/* sent as a JSON number in a body */
 } NangoParam;
@@ -55,8 +56,8 @@ extern void nango_pager_init(NangoPager *p, const NangoConfig *cfg, NangoHttp *h
 							 MemoryContext cxt);
 
 /* Adds a value sent with every request (query parameter or body key). */
-extern void nango_pager_add_param(NangoPager *p, const char *path, const char *value,
-								  bool is_number);
+extern void nango_pager_add_param(NangoPager *p, const struct NangoPath *path,
+								  const char *value, bool is_number);
 
 /*
  * nango_pager_request: the next page's URL and body (palloc'd in the

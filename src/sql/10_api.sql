@@ -41,9 +41,19 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'nango_flatten'
 LANGUAGE C IMMUTABLE STRICT;
 
+-- With mapping options (SPEC section 11): {"fields": [...], "arrays": "jsonb"}.
+CREATE FUNCTION nango.flatten(record jsonb, options jsonb,
+                              OUT column_name text, OUT column_type text, OUT value text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'nango_flatten_options'
+LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION nango.flatten(jsonb, jsonb) IS
+    'Shows how auto-mapping would map one record under the mapping options "fields" and "arrays" of a sync''s config';
+
 GRANT EXECUTE ON FUNCTION nango.add_sync(text, jsonb), nango.update_sync(bigint, jsonb),
     nango.pause_sync(bigint), nango.resume_sync(bigint), nango.trigger_sync(bigint),
-    nango.delete_sync(bigint, boolean), nango.run_sync(bigint), nango.flatten(jsonb)
+    nango.delete_sync(bigint, boolean), nango.run_sync(bigint), nango.flatten(jsonb),
+    nango.flatten(jsonb, jsonb)
     TO PUBLIC;
 
 -- Syncs by name: put_sync, and the name (text) in place of the id.

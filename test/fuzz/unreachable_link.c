@@ -18,3 +18,6 @@ FUZZ_UNREACHABLE(getIthJsonbValueFromContainer)
 
 FUZZ_UNREACHABLE(nango_path_get)
 FUZZ_UNREACHABLE(nango_redact_url)
+FUZZ_UNREACHABLE(nango_path_dotted)
+FUZZ_UNREACHABLE(nango_steps_get)
+FUZZ_UNREACHABLE(nango_jsonb_steps_get)
