@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "credentials.h"
 #include "cron.h"
 #include "mapping.h"
 #include "nango.h"
@@ -113,6 +114,7 @@ nango_add_sync(PG_FUNCTION_ARGS)
 				 errmsg("url must not be null")));
 	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 							 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1));
+	nango_check_credentials(cfg, GetUserId());
 	warn_not_preloaded();
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -302,6 +304,8 @@ nango_update_sync(PG_FUNCTION_ARGS)
 	api_begin(&scope);
 	fetch_sync(id, caller, &row);
 	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
+	/* the owner's secrets and grants, whoever changes the sync */
+	nango_check_credentials(cfg, row.owner);
 	mapped = nango_config_mapped_table(cfg, id);
 
 	if (cfg->cron)

@@ -44,6 +44,7 @@
 #include "common/hashfn.h"
 
 #include "config.h"
+#include "credentials.h"
 #include "http.h"
 #include "incremental.h"
 #include "job.h"
@@ -80,6 +81,7 @@ typedef struct JobRun
 	NangoSecrets secrets;
 	NangoHttp  *http;
 	NangoPizzly *pizzly;		/* Pizzly token source, or NULL */
+	NangoFill  *fill;			/* the config's placeholders, or NULL */
 	NangoCounts counts;
 	int			page;			/* page being fetched (1-based), 0 before */
 	char	   *url;			/* redacted URL of the current request */
@@ -872,6 +874,28 @@ collect_secrets(JobRun *run)
 }
 
 /*
+ * apply_credentials: the owner's grant of the sync's Pizzly connection is
+ * checked again (it may have been revoked), and the owner's secrets are
+ * read and written into the job's copy of the config (their values join
+ * the redaction set first, in nango_fill_begin).  The Pizzly token is written later, through
+ * the same templates.
+ */
+static void
+apply_credentials(JobRun *run)
+{
+	NangoConfig *cfg = (NangoConfig *) run->cfg;
+	NangoSecretValue *values;
+	int			n;
+
+	nango_check_connection_grant(cfg, run->owner);
+	values = nango_owner_secrets(cfg, run->owner, &n);
+	if (n == 0 && cfg->pizzly_connection_id == NULL)
+		return;
+	run->fill = nango_fill_begin(cfg, n, values, &run->secrets, run->jobcxt);
+	nango_fill_apply(run->fill, NULL);
+}
+
+/*
  * run_job: everything a job does inside its subtransaction.
  */
 static void
@@ -896,11 +920,12 @@ run_job(JobRun *run, SyncRow *sync)
 				 errhint("Delete the sync with nango.delete_sync, or add it again as an existing role.")));
 
 	cfg = run->cfg = nango_config_parse(sync->url, sync->config);
+	apply_credentials(run);
 	collect_secrets(run);
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
 	if (cfg->pizzly_connection_id != NULL)
-		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, &run->secrets, run->jobcxt);
+		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, run->fill, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
 		metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cfg->metadata)));
 
@@ -1168,6 +1193,7 @@ nango_job_execute(int64 job_id)
 	run->jobcxt = run->pagecxt = NULL;
 	run->http = NULL;
 	run->pizzly = NULL;
+	run->fill = NULL;
 	finish_job(run, status, message, detail);
 	nango_unpin_search_path(pinned);
 	return status;
