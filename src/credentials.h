@@ -33,6 +33,14 @@ extern NangoSecretValue *nango_owner_secrets(const NangoConfig *cfg, Oid owner, 
 extern void nango_check_connection_grant(const NangoConfig *cfg, Oid owner);
 
 /*
+ * nango_credentials_installed: whether the database's nango schema has
+ * the tables of secrets and grants (0.3.0 and later).  A database of an
+ * earlier version, served by this library until ALTER EXTENSION nango
+ * UPDATE, works as that version did: without grants and secrets.
+ */
+extern bool nango_credentials_installed(void);
+
+/*
  * nango_check_credentials: both checks above, for add_sync and update_sync
  * (and any other function that stores a config for owner).
  */

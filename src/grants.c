@@ -17,9 +17,11 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "catalog/namespace.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "credentials.h"
 #include "util.h"
@@ -126,6 +128,14 @@ nango_revoke_connection(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+bool
+nango_credentials_installed(void)
+{
+	Oid			nsp = get_namespace_oid("nango", true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("connection_grants", nsp));
+}
+
 /*
  * granted: whether a grant of connection (key, id) serves owner: one to a
  * role whose privileges owner has.
@@ -167,7 +177,10 @@ nango_check_connection_grant(const NangoConfig *cfg, Oid owner)
 	const char *id = cfg->pizzly_connection_id;
 	char	   *name;
 
-	if (id == NULL || key == NULL || superuser_arg(owner) || granted(key, id, owner))
+	if (id == NULL || key == NULL || superuser_arg(owner))
+		return;
+	/* before ALTER EXTENSION nango UPDATE to 0.3.0 there are no grants */
+	if (!nango_credentials_installed() || granted(key, id, owner))
 		return;
 	name = GetUserNameFromId(owner, true);
 	if (name == NULL)

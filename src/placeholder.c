@@ -156,6 +156,8 @@ nango_secrets_add_forms(NangoSecrets *redact, const char *value)
 	nango_secrets_add(redact, value);
 	nango_secrets_add(redact, nango_url_escape(NULL, value));
 	nango_secrets_add(redact, json_inner(value));
+	/* a JSON body with the value, echoed inside a JSON string */
+	nango_secrets_add(redact, json_inner(json_inner(value)));
 }
 
 NangoFill *

@@ -55,8 +55,9 @@ extern NangoFill *nango_fill_begin(NangoConfig *cfg, int nsecrets, const NangoSe
 extern void nango_fill_apply(NangoFill *f, const char *token);
 
 /*
- * nango_secrets_add_forms: adds value to redact as written, URL-encoded
- * and JSON-escaped (the forms in which an API may echo it back).
+ * nango_secrets_add_forms: adds value to redact as written, URL-encoded,
+ * JSON-escaped once and twice (the forms in which an API may echo it back,
+ * e.g. an error page quoting the JSON body it received).
  */
 extern void nango_secrets_add_forms(NangoSecrets *redact, const char *value);
 

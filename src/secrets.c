@@ -197,6 +197,12 @@ nango_owner_secrets(const NangoConfig *cfg, Oid owner, int *n)
 	*n = 0;
 	if (names == NIL)
 		return NULL;
+	if (!nango_credentials_installed())
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("secret \"%s\" does not exist", (char *) linitial(names)),
+				 errdetail("This database has nango's schema of a version before 0.3.0, which has no secrets."),
+				 errhint("Run ALTER EXTENSION nango UPDATE.")));
 	result = palloc0(sizeof(NangoSecretValue) * list_length(names));
 	values[0] = ObjectIdGetDatum(owner);
 	nango_push_role(nango_extension_owner(), &saved);
