@@ -128,6 +128,7 @@ nango_revoke_connection(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* nango_credentials_installed: see credentials.h. */
 bool
 nango_credentials_installed(void)
 {
@@ -170,6 +171,7 @@ granted(const char *key, const char *id, Oid owner)
 	return found;
 }
 
+/* nango_check_connection_grant: see credentials.h. */
 void
 nango_check_connection_grant(const NangoConfig *cfg, Oid owner)
 {

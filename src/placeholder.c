@@ -150,6 +150,7 @@ fill_one(NangoFill *f, const char *s, const char *token, FillPlace place)
 	return buf.data;
 }
 
+/* nango_secrets_add_forms: see placeholder.h. */
 void
 nango_secrets_add_forms(NangoSecrets *redact, const char *value)
 {
@@ -160,6 +161,7 @@ nango_secrets_add_forms(NangoSecrets *redact, const char *value)
 	nango_secrets_add(redact, json_inner(json_inner(value)));
 }
 
+/* nango_fill_begin: see placeholder.h. */
 NangoFill *
 nango_fill_begin(NangoConfig *cfg, int nsecrets, const NangoSecretValue *secrets,
 				 NangoSecrets *redact, MemoryContext cxt)
@@ -189,6 +191,7 @@ nango_fill_begin(NangoConfig *cfg, int nsecrets, const NangoSecretValue *secrets
 	return f;
 }
 
+/* nango_fill_apply: see placeholder.h. */
 void
 nango_fill_apply(NangoFill *f, const char *token)
 {
@@ -216,6 +219,7 @@ has_token(const char *s)
 		(strstr(s, NANGO_PIZZLY_PLACEHOLDER) != NULL || strstr(s, NANGO_NANGO_PLACEHOLDER) != NULL);
 }
 
+/* nango_fill_has_token_placeholder: see placeholder.h. */
 bool
 nango_fill_has_token_placeholder(const NangoFill *f)
 {
@@ -228,6 +232,7 @@ nango_fill_has_token_placeholder(const NangoFill *f)
 	return found;
 }
 
+/* nango_secret_name_valid: see placeholder.h. */
 bool
 nango_secret_name_valid(const char *name, int len)
 {
@@ -279,6 +284,7 @@ add_refs(List *names, const char *s, const char *key)
 	return names;
 }
 
+/* nango_secret_refs: see placeholder.h. */
 List *
 nango_secret_refs(const NangoConfig *cfg)
 {

@@ -181,6 +181,7 @@ role_name(Oid role)
 	return n ? n : psprintf("with OID %u", role);
 }
 
+/* nango_owner_secrets: see credentials.h. */
 NangoSecretValue *
 nango_owner_secrets(const NangoConfig *cfg, Oid owner, int *n)
 {
@@ -240,6 +241,7 @@ nango_owner_secrets(const NangoConfig *cfg, Oid owner, int *n)
 	return result;
 }
 
+/* nango_check_credentials: see credentials.h. */
 void
 nango_check_credentials(const NangoConfig *cfg, Oid owner)
 {
