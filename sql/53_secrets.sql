@@ -82,7 +82,8 @@ SELECT nango.add_sync(mock('/secrets/echo/${secret:gh}/x?k=${secret:gh}'),
     "query_params": {"q": "${secret:gh}", "unknown": "${parent.id}"},
     "body": {"a": {"b": ["x ${secret:gh} y", 1]}, "k": "${secret:gh}"}}') AS sid \gset
 -- the stored config holds only the references
-SELECT url, config->'headers' AS headers FROM nango.syncs WHERE id = :sid;
+SELECT regexp_replace(url, '127\.0\.0\.1:[0-9]+', 'mock') AS url, config->'headers' AS headers
+  FROM nango.syncs WHERE id = :sid;
 RESET ROLE;
 SELECT mock_reset();
 SET ROLE nango_test_sec_alice;
