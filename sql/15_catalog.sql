@@ -14,7 +14,8 @@ SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args,
   FROM pg_proc p
  WHERE p.pronamespace = 'nango'::regnamespace
    AND p.proname IN ('add_sync', 'update_sync', 'pause_sync', 'resume_sync', 'trigger_sync',
-                     'delete_sync', 'run_sync', 'flatten', 'cron_next')
+                     'delete_sync', 'run_sync', 'flatten', 'cron_next', 'set_secret', 'drop_secret',
+                     'grant_connection', 'revoke_connection')
  ORDER BY 1, 2;
 
 -- Tables and views: readable (through row-level security), never writable.
@@ -27,7 +28,8 @@ SELECT c.relname,
        c.relrowsecurity AS rls
   FROM pg_class c
  WHERE c.relnamespace = 'nango'::regnamespace
-   AND c.relname IN ('syncs', 'jobs', 'raw', '_nango_syncs', '_nango_jobs', '_nango_raw')
+   AND c.relname IN ('syncs', 'jobs', 'raw', '_nango_syncs', '_nango_jobs', '_nango_raw',
+                     'secrets', 'secret_values', 'connection_grants')
  ORDER BY 1;
 SELECT c.relname, has_sequence_privilege('nango_test_user', c.oid, 'USAGE') AS usage,
        has_sequence_privilege('nango_test_user', c.oid, 'UPDATE') AS upd

@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "credentials.h"
 #include "cron.h"
 #include "mapping.h"
 #include "nango.h"
@@ -196,6 +197,7 @@ nango_add_sync(PG_FUNCTION_ARGS)
 				 errmsg("url must not be null")));
 	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 							 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1));
+	nango_check_credentials(cfg, owner);
 	warn_not_preloaded();
 
 	api_begin(&scope);
@@ -407,6 +409,8 @@ nango_update_sync(PG_FUNCTION_ARGS)
 	api_begin(&scope);
 	fetch_sync(id, caller, &row);
 	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
+	/* the owner's secrets and grants, whoever changes the sync */
+	nango_check_credentials(cfg, row.owner);
 	if (cfg->friendly_name)
 		check_name_free(row.owner, cfg->friendly_name, id);
 	write_sync_config(id, cfg);
@@ -653,6 +657,7 @@ nango_put_sync(PG_FUNCTION_ARGS)
 				 errmsg("the name of a sync must not be empty")));
 	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(1)),
 							 config_with_name(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), name));
+	nango_check_credentials(cfg, owner);
 	warn_not_preloaded();
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) owner,

@@ -48,6 +48,7 @@
 
 #include "config.h"
 #include "flatten.h"
+#include "credentials.h"
 #include "http.h"
 #include "incremental.h"
 #include "job.h"
@@ -85,6 +86,7 @@ typedef struct JobRun
 	NangoSecrets secrets;
 	NangoHttp  *http;
 	NangoPizzly *pizzly;		/* Pizzly token source, or NULL */
+	NangoFill  *fill;			/* the config's placeholders, or NULL */
 	NangoCounts counts;
 	int			page;			/* page being fetched (1-based), 0 before */
 	char	   *url;			/* redacted URL of the current request */
@@ -864,6 +866,28 @@ collect_secrets(JobRun *run)
 }
 
 /*
+ * apply_credentials: the owner's grant of the sync's Pizzly connection is
+ * checked again (it may have been revoked), and the owner's secrets are
+ * read and written into the job's copy of the config (their values join
+ * the redaction set first, in nango_fill_begin).  The Pizzly token is written later, through
+ * the same templates.
+ */
+static void
+apply_credentials(JobRun *run)
+{
+	NangoConfig *cfg = (NangoConfig *) run->cfg;
+	NangoSecretValue *values;
+	int			n;
+
+	nango_check_connection_grant(cfg, run->owner);
+	values = nango_owner_secrets(cfg, run->owner, &n);
+	if (n == 0 && cfg->pizzly_connection_id == NULL)
+		return;
+	run->fill = nango_fill_begin(cfg, n, values, &run->secrets, run->jobcxt);
+	nango_fill_apply(run->fill, NULL);
+}
+
+/*
  * run_job: everything a job does inside its subtransaction.
  */
 static void
@@ -888,12 +912,13 @@ run_job(JobRun *run, SyncRow *sync)
 				 errhint("Delete the sync with nango.delete_sync, or add it again as an existing role.")));
 
 	cfg = run->cfg = nango_config_parse(sync->url, sync->config);
+	apply_credentials(run);
 	collect_secrets(run);
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
 	nango_http_set_scope(run->http, cfg->url, cfg->credential_hosts, cfg->ncredential_hosts);
 	if (cfg->pizzly_connection_id != NULL)
-		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, &run->secrets, run->jobcxt);
+		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, run->fill, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
 		metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cfg->metadata)));
 
@@ -1188,6 +1213,7 @@ nango_job_execute(int64 job_id)
 	run->jobcxt = run->pagecxt = NULL;
 	run->http = NULL;
 	run->pizzly = NULL;
+	run->fill = NULL;
 	finish_job(run, status, message, detail);
 	nango_unpin_search_path(pinned);
 	return status;
@@ -1462,6 +1488,8 @@ nango_preview(PG_FUNCTION_ARGS)
 	run->name = "preview";
 	run->cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 								  PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1));
+	/* the caller's secrets and Pizzly grants, as add_sync checks them */
+	nango_check_credentials((NangoConfig *) run->cfg, run->owner);
 	run->jobcxt = AllocSetContextCreate(oldcxt, "nango preview", ALLOCSET_DEFAULT_SIZES);
 	run->pagecxt = AllocSetContextCreate(run->jobcxt, "nango page", ALLOCSET_DEFAULT_SIZES);
 	run->method = run->cfg->method;
@@ -1470,12 +1498,13 @@ nango_preview(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(run->jobcxt);
 	PG_TRY();
 	{
+		apply_credentials(run);
 		collect_secrets(run);
 		run->http = nango_http_create(run->jobcxt, &run->secrets);
 		nango_http_set_scope(run->http, run->cfg->url, run->cfg->credential_hosts,
 							 run->cfg->ncredential_hosts);
 		if (run->cfg->pizzly_connection_id != NULL)
-			run->pizzly = nango_pizzly_begin((NangoConfig *) run->cfg, &run->secrets, run->jobcxt);
+			run->pizzly = nango_pizzly_begin((NangoConfig *) run->cfg, run->fill, &run->secrets, run->jobcxt);
 		if (run->cfg->incremental_cursor_path != NULL)
 		{
 			run->incr = palloc0(sizeof(NangoIncremental));

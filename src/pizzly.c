@@ -8,11 +8,12 @@
  *	  ?provider_config_key={key} (Basic auth with nango.pizzly_secret_key
  *	  when set) and written into the job's in-memory config: into the
  *	  ${pizzlyAccessToken} / ${nangoAccessToken} placeholders of the URL,
- *	  the header values, the query parameter values and the body, or, when
- *	  there is no placeholder, as an "Authorization: Bearer" header.  The
- *	  original (template) values are kept so that a token fetched again after
- *	  a 401 replaces the first one.  Every secret involved is added to the
- *	  job's redaction set before anything can print it.
+ *	  the header values, the query parameter values and the body (by
+ *	  placeholder.c, which writes the secrets too), or, when there is no
+ *	  placeholder, as an "Authorization: Bearer" header.  The templates are
+ *	  kept so that a token fetched again after a 401 replaces the first
+ *	  one.  Every secret involved is added to the job's redaction set
+ *	  before anything can print it.
  *
  *	  The Pizzly server is configured by a superuser, so the network guard
  *	  (nango.allow_private_networks) does not apply to it.
@@ -25,7 +26,6 @@
 
 #include "common/base64.h"
 #include "lib/stringinfo.h"
-#include "utils/json.h"
 #include "utils/memutils.h"
 
 #include "http.h"
@@ -35,16 +35,11 @@
 struct NangoPizzly
 {
 	NangoConfig *cfg;			/* the job's config, rewritten with each token */
+	NangoFill  *fill;			/* its templates (placeholder.c) */
 	NangoSecrets *secrets;
 	MemoryContext cxt;
 	NangoHttp  *http;			/* a handle of its own (not the API's) */
 	bool		placeholder;	/* some placeholder found: no Bearer header */
-	/* the values as configured, placeholders unreplaced */
-	char	   *url;
-	int			nheaders;
-	NangoPair  *headers;
-	char	  **params;
-	char	   *body;
 };
 
 char *
@@ -63,30 +58,6 @@ nango_str_replace(const char *s, const char *from, const char *to)
 	}
 	appendStringInfoString(&buf, s);
 	return buf.data;
-}
-
-/* has_placeholder: does s contain either placeholder? */
-static bool
-has_placeholder(const char *s)
-{
-	return s != NULL &&
-		(strstr(s, NANGO_PIZZLY_PLACEHOLDER) != NULL ||
-		 strstr(s, NANGO_NANGO_PLACEHOLDER) != NULL);
-}
-
-/* fill: s with both placeholders replaced by value (NULL stays NULL). */
-static char *
-fill(const char *s, const char *value)
-{
-	char	   *a;
-	char	   *b;
-
-	if (s == NULL)
-		return NULL;
-	a = nango_str_replace(s, NANGO_PIZZLY_PLACEHOLDER, value);
-	b = nango_str_replace(a, NANGO_NANGO_PLACEHOLDER, value);
-	pfree(a);
-	return b;
 }
 
 char *
@@ -230,82 +201,47 @@ fetch_token(NangoPizzly *pz)
 }
 
 /*
- * apply_token: rewrites the job's config from the templates with token.
+ * apply_token: rewrites the job's config from the templates with token:
+ * into its placeholders, or as the Bearer header, which replaces any
+ * Authorization header of the config.
  */
 static void
 apply_token(NangoPizzly *pz, const char *token)
 {
 	NangoConfig *cfg = pz->cfg;
-	MemoryContext old = MemoryContextSwitchTo(pz->cxt);
-	int			i;
+	MemoryContext old;
+	int			n = 0;
 
 	if (pz->placeholder)
 	{
-		StringInfoData js;
-
-		/* in the body the token sits inside a JSON string: escape it */
-		initStringInfo(&js);
-		escape_json(&js, token);
-		js.data[js.len - 1] = '\0';
-		{
-			char	   *etoken = nango_url_escape(pz->http, token);
-
-			nango_secrets_add(pz->secrets, etoken);
-			cfg->url = fill(pz->url, etoken);
-		}
-		for (i = 0; i < pz->nheaders; i++)
-			cfg->headers[i].value = fill(pz->headers[i].value, token);
-		for (i = 0; i < cfg->nparams; i++)
-			cfg->params[i].value = fill(pz->params[i], token);
-		cfg->body = fill(pz->body, js.data + 1);
+		nango_fill_apply(pz->fill, token);
+		return;
 	}
-	else
-	{
-		int			n = 0;
-
-		/* the Bearer header replaces any Authorization header of the config */
-		cfg->headers = palloc(sizeof(NangoPair) * (pz->nheaders + 1));
-		for (i = 0; i < pz->nheaders; i++)
-			if (pg_strcasecmp(pz->headers[i].name, "Authorization") != 0)
-				cfg->headers[n++] = pz->headers[i];
-		cfg->headers[n].name = "Authorization";
-		cfg->headers[n].value = psprintf("Bearer %s", token);
-		cfg->nheaders = n + 1;
-	}
+	nango_fill_apply(pz->fill, NULL);
+	old = MemoryContextSwitchTo(pz->cxt);
+	/* the config's headers array has room for one more */
+	for (int i = 0; i < cfg->nheaders; i++)
+		if (pg_strcasecmp(cfg->headers[i].name, "Authorization") != 0)
+			cfg->headers[n++] = cfg->headers[i];
+	cfg->headers[n].name = "Authorization";
+	cfg->headers[n].value = psprintf("Bearer %s", token);
+	cfg->nheaders = n + 1;
 	MemoryContextSwitchTo(old);
 }
 
 NangoPizzly *
-nango_pizzly_begin(NangoConfig *cfg, NangoSecrets *secrets, MemoryContext cxt)
+nango_pizzly_begin(NangoConfig *cfg, NangoFill *fill, NangoSecrets *secrets, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	NangoPizzly *pz = palloc0(sizeof(NangoPizzly));
-	int			i;
 
 	pz->cfg = cfg;
+	pz->fill = fill;
 	pz->secrets = secrets;
 	pz->cxt = cxt;
 	nango_secrets_add(secrets, nango_pizzly_secret_key);
 	pz->http = nango_http_create(cxt, secrets);
-	pz->url = pstrdup(cfg->url);
-	pz->placeholder = has_placeholder(cfg->url) || has_placeholder(cfg->body);
-	pz->nheaders = cfg->nheaders;
-	pz->headers = palloc(sizeof(NangoPair) * (cfg->nheaders + 1));
-	for (i = 0; i < cfg->nheaders; i++)
-	{
-		pz->headers[i] = cfg->headers[i];
-		pz->placeholder |= has_placeholder(cfg->headers[i].value);
-	}
-	/* the job's copy gets its own array: apply_token writes into it */
-	cfg->headers = palloc(sizeof(NangoPair) * (cfg->nheaders + 1));
-	memcpy(cfg->headers, pz->headers, sizeof(NangoPair) * cfg->nheaders);
-	pz->params = palloc(sizeof(char *) * (cfg->nparams + 1));
-	for (i = 0; i < cfg->nparams; i++)
-	{
-		pz->params[i] = cfg->params[i].value;
-		pz->placeholder |= has_placeholder(cfg->params[i].value);
-	}
-	pz->body = cfg->body;
+	pz->placeholder = nango_fill_has_token_placeholder(fill);
 	apply_token(pz, fetch_token(pz));
 	MemoryContextSwitchTo(old);
 	return pz;

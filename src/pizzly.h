@@ -13,25 +13,23 @@
 #include "postgres.h"
 
 #include "config.h"
+#include "placeholder.h"
 #include "redact.h"
-
-/* The two placeholders a config may use instead of the Bearer header. */
-#define NANGO_PIZZLY_PLACEHOLDER "${pizzlyAccessToken}"
-#define NANGO_NANGO_PLACEHOLDER "${nangoAccessToken}"
 
 typedef struct NangoPizzly NangoPizzly;
 
 /*
  * nango_pizzly_begin: for a config with pizzly_connection_id, fetches the
- * token and writes it into cfg (the URL, header, query parameter and body
- * placeholders, or an "Authorization: Bearer" header).  The token, the
+ * token and writes it into cfg through fill, the templates of cfg (the
+ * URL, header, query parameter and body placeholders, or an
+ * "Authorization: Bearer" header).  The token, the
  * Basic credentials and nango.pizzly_secret_key are added to secrets.
  * Allocations live in cxt (the job's context).  Every failure is an ERROR
  * naming Pizzly.  cfg is only the job's in-memory copy: the stored config
  * never sees a token.
  */
-extern NangoPizzly *nango_pizzly_begin(NangoConfig *cfg, NangoSecrets *secrets,
-									   MemoryContext cxt);
+extern NangoPizzly *nango_pizzly_begin(NangoConfig *cfg, NangoFill *fill,
+									   NangoSecrets *secrets, MemoryContext cxt);
 
 /*
  * nango_pizzly_refresh: fetches the token again (after a 401 from the API)

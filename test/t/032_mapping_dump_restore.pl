@@ -1,6 +1,7 @@
 # Mapped tables survive pg_dump and restore: each column stays bound to its
 # JSON path (through its comment), so after a restore the same records map
-# to the same columns, colliding and shortened names included.
+# to the same columns, colliding and shortened names included.  Secrets and
+# Pizzly connection grants are dumped and restored too.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -29,6 +30,14 @@ like($before, qr/^a_b:bigint:nango path \["a","b"\]$/m, 'the nested path has the
 like($before, qr/^a_b_[0-9a-f]{8}:bigint:nango path \["a_b"\]$/m, 'the later flat key has a suffix');
 like($before, qr/^n:numeric:/m, 'n was widened to numeric');
 
+$node->safe_psql('postgres', q{
+	CREATE ROLE dump_alice;
+	SET ROLE dump_alice;
+	SELECT nango.set_secret('gh', 'dumped-value');
+	RESET ROLE;
+	SELECT nango.grant_connection('github', 'conn 1', 'dump_alice');
+});
+
 # Dump and restore into a new database.
 my $dump = $node->basedir . '/m.dump';
 command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
@@ -44,6 +53,12 @@ is($node->safe_psql('restored', $cols_sql), $before, 'mapping again after the re
 is($node->safe_psql('restored',
 	q{SELECT count(*) FROM public.m WHERE a_b = 3 AND n = 2.5}), '2',
 	'the nested path still maps to a_b');
+
+is($node->safe_psql('restored', q{
+	SELECT (SELECT string_agg(owner || ' ' || name || ' ' || value, ',') FROM nango.secret_values) || '; '
+	    || (SELECT string_agg(provider_config_key || ' ' || connection_id || ' ' || grantee, ',')
+	          FROM nango.connection_grants)}),
+	'dump_alice gh dumped-value; github conn 1 dump_alice', 'secrets and connection grants are restored');
 
 $node->stop;
 done_testing();

@@ -1,6 +1,6 @@
 # Secrets never leak: known secret values (header values, a secret-looking
 # query parameter in the URL and in query_params, a URL password, the
-# Pizzly token and secret key) go through a failing and a succeeding job
+# Pizzly token and secret key, a secret of nango.set_secret) go through a failing and a succeeding job
 # (with retries, a 401 and a token refresh) and must not appear in the
 # server log, nango.jobs, what another role sees of nango's tables, or
 # NOTIFY payloads.  An API that echoes the credentials JSON-escaped,
@@ -17,7 +17,8 @@ use MIME::Base64;
 my $mock = $ENV{NANGO_MOCK_URL} or die "NANGO_MOCK_URL is not set";
 
 my @secrets = qw(hdr-S3CRET-bearer1 xkey-S3CRET-2 urlkey-S3CRET-3 qp-S3CRET-4
-  pw-S3CRET-5 sig-S3CRET-6 body-S3CRET-7 nextsig- pzt_ pzkey-s3cr3t refresh_s3cr3t cHprZXktczNjcjN0Og);
+  pw-S3CRET-5 sig-S3CRET-6 body-S3CRET-7 nextsig- pzt_ pzkey-s3cr3t refresh_s3cr3t cHprZXktczNjcjN0Og
+  secretval-S3CRET);
 
 # The forms in which /scope/echo writes its two secret headers.
 my $echo_token = 'tap/S3CRET+echo==';
@@ -49,6 +50,7 @@ $node->safe_psql('sec', q{
 	CREATE EXTENSION nango;
 	CREATE ROLE sec_alice LOGIN;
 	CREATE ROLE sec_mallory LOGIN;
+	SELECT nango.grant_connection('github', c, 'sec_alice') FROM unnest(ARRAY['stale', 'ok', 'revoked']) c;
 });
 system("curl -s -X POST '$mock/__reset' >/dev/null");
 
@@ -95,6 +97,14 @@ my $rc = $node->psql('sec', qq{
 	SELECT nango.run_sync(nango.add_sync('$mock/scope/pages?page=1',
 		'{"auto_mapping": false, "response_path": "data", "paging_url_path": "next",
 		  "friendly_name": "cross origin", $cfg{headers}}'));
+	SELECT nango.set_secret('api_secret', 'secretval-S3CRET-8/+"q"');
+	SELECT nango.run_sync(nango.add_sync('$mock/sec/fail?k=\${secret:api_secret}',
+		'{"auto_mapping": false, "response_path": "data", "retries": 1, "method": "POST",
+		  "headers": {"X-Secret": "v=\${secret:api_secret}"}, "query_params": {"q": "\${secret:api_secret}"},
+		  "body": {"deep": ["\${secret:api_secret}"]}, "friendly_name": "secret failing"}'));
+	SELECT nango.run_sync(nango.add_sync('$mock/sec/echo',
+		'{"auto_mapping": false, "response_path": "data", "headers": {"X-Secret": "\${secret:api_secret}"},
+		  "friendly_name": "secret ok"}'));
 }, stdout => \$out, stderr => \$err, extra_params => [ '-U', 'sec_alice' ]);
 is($rc, 0, 'the jobs ran');
 $out .= "\n" . $err;
@@ -106,6 +116,7 @@ like($sent, qr/urlkey-S3CRET-3/, 'the API received the URL api_key');
 like($sent, qr/qp-S3CRET-4/, 'the API received the access_token query parameter');
 like($sent, qr/pzt_ok_1_s3cr3t/, 'the API received the Pizzly token');
 like($sent, qr/body-S3CRET-7/, 'the API received the body secret');
+like($sent, qr/secretval-S3CRET-8/, 'the API received the value of ${secret:api_secret}');
 like(`curl -s '$mock/__requests?path=/sec/signed'`, qr/nextsig-20-S3CRET/, 'the API received the 20th signature');
 like(`curl -s '$mock/__requests?path=/pizzly/connection/ok'`, qr/cHprZXktczNjcjN0Og/,
 	'Pizzly received the secret key');
@@ -119,11 +130,11 @@ unlike(join('', grep { /localhost/ } ($pages =~ /\{"method"[^{}]*\{[^{}]*\}/g)),
 
 my $statuses = $node->safe_psql('sec',
 	q{SELECT string_agg(friendly_name || ':' || j.status, ',' ORDER BY j.id) FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id});
-is($statuses, 'failing:failed,succeeding:succeeded,failing post:failed,signed pages:failed,pizzly ok:succeeded,pizzly failing:failed,pizzly revoked:failed,echoing:failed,cross origin:succeeded',
+is($statuses, 'failing:failed,succeeding:succeeded,failing post:failed,signed pages:failed,pizzly ok:succeeded,pizzly failing:failed,pizzly revoked:failed,echoing:failed,cross origin:succeeded,secret failing:failed,secret ok:succeeded',
 	'the jobs failed and succeeded as planned');
 
 my $notifies = () = $out =~ /Asynchronous notification "nango_jobs"/g;
-is($notifies, 9, 'nine NOTIFY payloads received');
+is($notifies, 11, 'eleven NOTIFY payloads received');
 my $jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
 my $job_errors = $node->safe_psql('sec', "SELECT string_agg(error_message || ' ' || coalesce(error_detail, ''), E'\\n') FROM nango.jobs");
 like($job_errors, qr/REDACTED/, 'job errors show REDACTED where secrets were');
@@ -164,14 +175,14 @@ my $settings = $node->safe_psql('sec', q{SELECT string_agg(name || '=' || settin
 unlike($settings, qr/pzkey/, 'pg_settings does not show the secret key to another role');
 # the owner sees its syncs' config (its own secrets), nobody else's
 is($node->safe_psql('sec', 'SELECT count(*) FROM nango.syncs', extra_params => [ '-U', 'sec_alice' ]),
-	'9', 'the owner sees its syncs');
+	'11', 'the owner sees its syncs');
 
 # The same syncs run by the background worker (connected as their owner):
 # restart with nango.database = 'sec', wait until every sync ran again.
 $node->append_conf('postgresql.conf', "nango.database = 'sec'\nnango.poll_interval = '200ms'\n");
 $node->restart;
 ok($node->poll_query_until('sec', q{
-	SELECT count(*) >= 18 AND bool_and(status <> 'running') FROM nango.jobs}),
+	SELECT count(*) >= 22 AND bool_and(status <> 'running') FROM nango.jobs}),
 	'the worker ran every sync again');
 $jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
 $log = slurp_file($node->logfile);

@@ -6,12 +6,15 @@
 # syncs covering the table features (upsert with auto-mapping and soft
 # deletes, overwrite, paused, cron, triggered, failed, schema-qualified
 # mapped table, incremental state; owned by a superuser and by an ordinary
-# role) that have run, so there are jobs, raw rows and mapped rows; a
+# role, which also has a Pizzly sync) that have run, so there are jobs, raw
+# rows and mapped rows; a
 # fingerprint of all that data is taken; ALTER EXTENSION nango UPDATE; the
 # fingerprint must be unchanged, syncs must still run, and the extension's
 # catalog (test/sql/extension_catalog.sql) must be identical to the one of a
 # database where the current version was created directly.  A schema change
 # in src/sql/ without the matching upgrade script fails here with a diff.
+# The ordinary role's Pizzly sync still runs after the update (0.3.0 grants
+# it the connection it used: nango.grant_connection).
 # Also: released install scripts are unchanged (checksums), every released
 # version has an update path, the User-Agent names the current version, an
 # update on the current version is a no-op, DROP and CREATE EXTENSION work.
@@ -35,6 +38,7 @@ shared_preload_libraries = 'nango'
 nango.database = 'no_worker_database'
 nango.allow_private_networks = on
 nango.log_level = warning
+nango.pizzly_base_url = '$mock/pizzly'
 lc_messages = 'C'
 });
 $node->start;
@@ -250,6 +254,17 @@ for my $v (@released)
 		    || ' syncs of upg_owner'}),
 		'32 raw, 2 soft-deleted, 6 overwritten, 5 crm, 8 incremental, state 10, 3 syncs of upg_owner',
 		"$db: raw rows, mapped rows and incremental state at $v");
+	# A Pizzly sync of the ordinary role (the alias keys; no grant needed
+	# before 0.3.0).
+	is($node->safe_psql($db, qq{
+		SET client_min_messages = error;
+		SELECT nango.add_sync('$mock/pizzly/api/items', '{
+		  "friendly_name": "pizzly", "response_path": "data", "auto_mapping": false,
+		  "nango_connection_id": "ok", "nango_provider_config_key": "github"}') AS id \\gset
+		SELECT nango.run_sync(:id) AS job \\gset
+		SELECT status FROM nango.jobs WHERE id = :job},
+		connstr => $node->connstr($db) . ' user=upg_owner'),
+		'succeeded', "$db: a Pizzly sync of upg_owner runs at $v");
 	my $upsert_table = $node->safe_psql($db,
 		q{SELECT mapped_table FROM nango.syncs WHERE friendly_name = 'upsert'});
 	is($node->safe_psql($db, qq{
@@ -292,6 +307,19 @@ for my $v (@released)
 		  FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id WHERE j.id = :job},
 		connstr => $node->connstr($db) . ' user=upg_owner'),
 		'succeeded 10 1 fetched', "$db: the incremental sync resumes from its state");
+	is($node->safe_psql($db, q{
+		SELECT string_agg(g.provider_config_key || '/' || g.connection_id || ' to ' || g.grantee
+		                  || (CASE WHEN g.granted_by = e.extowner::regrole THEN ' by the extension owner'
+		                      ELSE ' by ' || g.granted_by END), ', ')
+		  FROM nango.connection_grants g, pg_extension e WHERE e.extname = 'nango'}),
+		'github/ok to upg_owner by the extension owner',
+		"$db: the update granted upg_owner the Pizzly connection its sync uses");
+	is($node->safe_psql($db, q{
+		SET client_min_messages = error;
+		SELECT nango.run_sync(id) AS job FROM nango.syncs WHERE friendly_name = 'pizzly' \gset
+		SELECT status || ' ' || fetched_count || ' fetched' FROM nango.jobs WHERE id = :job},
+		connstr => $node->connstr($db) . ' user=upg_owner'),
+		'succeeded 1 fetched', "$db: the Pizzly sync of upg_owner runs after the update");
 	is($node->safe_psql($db, qq{
 		SET client_min_messages = error;
 		SELECT nango.add_sync('$mock/upgrade/items?n=2', '{"response_path": "data", "mapped_table": "crm.later"}') AS id \\gset
