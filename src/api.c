@@ -123,6 +123,8 @@ nango_add_sync(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not allocate a sync id");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	mapped = nango_config_mapped_table(cfg, id);
+	if (mapped)
+		nango_map_check_owner(id, mapped, DatumGetObjectId(values[1]));
 
 	values[0] = Int64GetDatum(id);
 	values[2] = CStringGetTextDatum(cfg->url);
@@ -303,6 +305,8 @@ nango_update_sync(PG_FUNCTION_ARGS)
 	fetch_sync(id, caller, &row);
 	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
 	mapped = nango_config_mapped_table(cfg, id);
+	if (mapped)
+		nango_map_check_owner(id, mapped, row.owner);
 
 	if (cfg->cron)
 		first_run = nango_cron_next(cfg->cron, GetCurrentTransactionStartTimestamp());
@@ -408,14 +412,15 @@ nango_trigger_sync(PG_FUNCTION_ARGS)
  * drop_mapped_data: deletes the sync's rows from its mapped table and drops
  * the table when no other sync uses it.  Everything touching the table runs
  * as the sync's owner: the owner may have put triggers or rules on it, and
- * they must never run with the extension owner's rights.
+ * they must never run with the extension owner's rights, nor with the
+ * caller's (a superuser, a member of the owner role): see nango_push_owner.
  */
 static void
-drop_mapped_data(const SyncRow *row)
+drop_mapped_data(const SyncRow *row, Oid caller)
 {
 	NangoSavedRole saved;
 
-	nango_push_role(row->owner, &saved);
+	nango_push_owner(row->owner, caller, &saved);
 	nango_map_drop_data(row->id, row->mapped_table);
 	nango_pop_role(&saved);
 }
@@ -439,7 +444,7 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	api_begin(&scope);
 	fetch_sync_ext(id, caller, SYNC_LOCK_DELETE, &row);
 	if (drop_data && row.mapped_table)
-		drop_mapped_data(&row);
+		drop_mapped_data(&row, caller);
 	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete sync " INT64_FORMAT, id);
