@@ -489,7 +489,7 @@ check_table_owner(Oid relid, const char *qualname, Oid owner)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("mapped_table %s is owned by role \"%s\", not by the sync's owner \"%s\"",
+			 errmsg("permission denied for mapped_table %s: it is owned by role \"%s\", not by the sync's owner \"%s\"",
 					qualname, GetUserNameFromId(relowner, false), GetUserNameFromId(owner, false)),
 			 errdetail("A sync writes only into a table that its owner owns or has the privileges of "
 					   "(for a superuser: a table of a superuser or of a role it is a member of), "
