@@ -19,4 +19,12 @@
  */
 extern Oid	nango_sync_check_access(int64 sync_id);
 
+/*
+ * nango_warn_not_scheduled: the once-per-session WARNING of SPEC sections 1
+ * and 10 when syncs of the current database will not run on a schedule
+ * (nango not preloaded, or the database not served by the worker), saying
+ * why.  Raised by add_sync and CREATE EXTENSION nango.
+ */
+extern void nango_warn_not_scheduled(void);
+
 #endif							/* NANGO_API_H */
