@@ -88,6 +88,7 @@ void
 nango_warn_not_scheduled(void)
 {
 	char	   *reason;
+	const char *hint;
 
 	if (warned_not_preloaded || !IsTransactionState())
 		return;
@@ -100,7 +101,7 @@ nango_warn_not_scheduled(void)
 				 errhint("Add nango to shared_preload_libraries in postgresql.conf and restart the server, or run syncs with nango.run_sync().")));
 		return;
 	}
-	reason = nango_not_served_reason();
+	reason = nango_not_served_reason(&hint);
 	if (reason == NULL)
 		return;
 	warned_not_preloaded = true;
@@ -109,7 +110,7 @@ nango_warn_not_scheduled(void)
 			 errmsg("the nango worker does not serve database \"%s\": its syncs will not run on a schedule",
 					get_database_name(MyDatabaseId)),
 			 errdetail("The database is not served because %s.", reason),
-			 errhint("Serve it with nango.databases (and an empty nango.database) in postgresql.conf and restart the server, or run syncs with nango.run_sync().")));
+			 errhint("%s", hint)));
 }
 
 /*

@@ -133,11 +133,13 @@ nango_database_named(const char *dbname)
  * run on a schedule although nango is preloaded, or NULL when they do.
  */
 char *
-nango_not_served_reason(void)
+nango_not_served_reason(const char **hint)
 {
 	HeapTuple	tup;
 	Form_pg_database db;
 	char	   *reason = NULL;
+
+	*hint = "Name it in nango.databases (and leave nango.database empty) in postgresql.conf and restart the server, or run syncs with nango.run_sync().";
 
 	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
 	if (!HeapTupleIsValid(tup))
@@ -150,10 +152,12 @@ nango_not_served_reason(void)
 		else
 			reason = psprintf("it is not in nango.databases (\"%s\")", nango_databases_list);
 	}
-	else if (db->datistemplate)
-		reason = pstrdup("it is a template database");
-	else if (!db->datallowconn)
-		reason = pstrdup("it does not allow connections");
+	else if (db->datistemplate || !db->datallowconn)
+	{
+		reason = pstrdup(db->datistemplate ? "it is a template database" :
+						 "it does not allow connections");
+		*hint = "The worker serves databases that allow connections and are not templates; run syncs with nango.run_sync().";
+	}
 	ReleaseSysCache(tup);
 	return reason;
 }

@@ -38,10 +38,11 @@ extern bool nango_database_named(const char *dbname);
 extern const char *nango_databases_setting(void);
 
 /*
- * Why the current database is not served (a sentence), or NULL when it is.
- * Used for the WARNING of CREATE EXTENSION and add_sync.
+ * Why the current database is not served (a sentence) and what to do
+ * (*hint), or NULL when it is.  For the WARNING of CREATE EXTENSION and
+ * add_sync.
  */
-extern char *nango_not_served_reason(void);
+extern char *nango_not_served_reason(const char **hint);
 
 /* Shared table: hooks (installed when preloaded) and its entries. */
 extern void nango_databases_install_hooks(void);
