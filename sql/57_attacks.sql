@@ -1,6 +1,6 @@
 -- Attacks of a plain role (mallory) on another plain role (alice) and on
 -- a superuser, through nango's SQL entry points (SPEC section 9).
---   1. a mapped_table that alice's sync names but that does not exist yet
+--   1. a mapped_table (in schema nango) that alice's sync names but that does not exist yet
 --      (her sync has not run): mallory may not claim it, else her job
 --      would create it first, as hers, and alice's jobs would then fail;
 --   2. owner code run by a superuser's run_sync or delete_sync(id, true)

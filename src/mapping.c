@@ -499,9 +499,10 @@ check_table_owner(Oid relid, const char *qualname, Oid owner)
 }
 
 /*
- * check_name_claimed: a mapped table that does not exist yet is created
- * by the first job of a sync that names it, and belongs to that sync's
- * owner.  When a sync of another role (one whose table owner may not use,
+ * check_name_claimed: a mapped table in schema nango that does not exist
+ * yet is created by the first job of a sync that names it, and belongs to
+ * that sync's owner (elsewhere, the schema's CREATE privilege decides who
+ * may create it, as for any table).  When a sync of another role (one whose table owner may not use,
  * owner_may_use) already names it, the first job to run would take the
  * table from the other: ERROR 42501 naming that role, at add_sync and
  * update_sync rather than at a job.  Runs inside SPI (an api_begin scope).
@@ -546,7 +547,7 @@ nango_map_check_owner(int64 sync_id, const char *mapped_table, Oid owner)
 	relid = OidIsValid(nspid) ? get_relname_relid(rel, nspid) : InvalidOid;
 	if (OidIsValid(relid))
 		check_table_owner(relid, quote_qualified_identifier(nsp, rel), owner);
-	else
+	else if (strcmp(nsp, "nango") == 0)
 		check_name_claimed(sync_id, mapped_table, quote_qualified_identifier(nsp, rel), owner);
 }
 
