@@ -21,3 +21,8 @@ COMMENT ON COLUMN nango.jobs.trigger IS 'What started the job: schedule, manual 
 COMMENT ON COLUMN nango.jobs.warnings IS 'What a user should know about a job that still succeeded (skipped or duplicate keys, mismatches, ...)';
 CREATE OR REPLACE VIEW nango._nango_jobs WITH (security_invoker = true) AS
     SELECT * FROM nango.jobs;
+
+-- nango.syncs.resumed_at: tells the worker that a run was asked for by
+-- nango.resume_sync, so that its job's trigger is 'resume'.
+ALTER TABLE nango.syncs ADD COLUMN resumed_at timestamptz;
+COMMENT ON COLUMN nango.syncs.resumed_at IS 'Set by nango.resume_sync: the next run (trigger resume) is asked for; cleared when it starts';

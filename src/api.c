@@ -278,6 +278,27 @@ merge_config(Jsonb *old, Jsonb *changes)
 }
 
 /*
+ * kept_keys: what update_sync keeps as stored (NANGO_PARSE_KEEP_* flags):
+ * a frequency, or a body and method, that the update does not change is
+ * not checked again by rules newer than the sync, so that a sync added by
+ * an earlier version can still be updated.
+ */
+static int
+kept_keys(Jsonb *changes)
+{
+	int			keep = NANGO_PARSE_KEEP_ALL;
+
+	if (!JB_ROOT_IS_OBJECT(changes))
+		return 0;
+	if (getKeyJsonValueFromContainer(&changes->root, "frequency", strlen("frequency"), NULL))
+		keep &= ~NANGO_PARSE_KEEP_FREQUENCY;
+	if (getKeyJsonValueFromContainer(&changes->root, "body", strlen("body"), NULL) ||
+		getKeyJsonValueFromContainer(&changes->root, "method", strlen("method"), NULL))
+		keep &= ~NANGO_PARSE_KEEP_BODY;
+	return keep;
+}
+
+/*
  * nango_update_sync: nango.update_sync(id, config): merges config into the
  * sync's config, revalidates the whole, and recomputes the columns derived
  * from it.  When the schedule changes, next_run_at becomes the earlier of
@@ -301,7 +322,7 @@ nango_update_sync(PG_FUNCTION_ARGS)
 
 	api_begin(&scope);
 	fetch_sync(id, caller, &row);
-	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
+	cfg = nango_config_parse_keep(row.url, merge_config(row.config, changes), kept_keys(changes));
 	mapped = nango_config_mapped_table(cfg, id);
 
 	if (cfg->cron)
@@ -374,7 +395,7 @@ Datum
 nango_pause_sync(PG_FUNCTION_ARGS)
 {
 	change_sync_state(PG_GETARG_INT64(0),
-					  "status = 'paused', triggered_at = NULL, updated_at = pg_catalog.now()",
+					  "status = 'paused', triggered_at = NULL, resumed_at = NULL, updated_at = pg_catalog.now()",
 					  false);
 	PG_RETURN_VOID();
 }
@@ -387,7 +408,7 @@ nango_resume_sync(PG_FUNCTION_ARGS)
 {
 	change_sync_state(PG_GETARG_INT64(0),
 					  "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
-					  "updated_at = pg_catalog.now()",
+					  "resumed_at = pg_catalog.now(), updated_at = pg_catalog.now()",
 					  true);
 	PG_RETURN_VOID();
 }
@@ -421,6 +442,28 @@ drop_mapped_data(const SyncRow *row)
 }
 
 /*
+ * notice_kept_table: delete_sync without drop_data leaves the mapped table
+ * and the sync's rows in it; a NOTICE names the table (when it exists) so
+ * that nothing stays behind without a word (SPEC section 2).
+ */
+static void
+notice_kept_table(const SyncRow *row)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(row->mapped_table)};
+	bool		isnull = true;
+
+	if (SPI_execute_with_args("SELECT pg_catalog.to_regclass($1)", 1, types, values, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	ereport(NOTICE,
+			(errmsg("mapped table %s stays, with the deleted sync's rows in it", row->mapped_table),
+			 errhint("delete_sync with drop_data => true also deletes them, and drops the table when no other sync uses it.")));
+}
+
+/*
  * nango_delete_sync: nango.delete_sync(id, drop_data): removes the sync and,
  * by cascade, its jobs and raw rows; with drop_data also its mapped rows
  * (and the mapped table when no other sync uses it).
@@ -440,6 +483,8 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	fetch_sync_ext(id, caller, SYNC_LOCK_DELETE, &row);
 	if (drop_data && row.mapped_table)
 		drop_mapped_data(&row);
+	else if (row.mapped_table)
+		notice_kept_table(&row);
 	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete sync " INT64_FORMAT, id);
