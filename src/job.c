@@ -1354,6 +1354,9 @@ failure_detail(JobRun *run, ErrorData *edata)
 		appendStringInfo(&buf, "\n%s", edata->detail);
 	if (excerpt != NULL && status > 0 && (edata->detail == NULL || strstr(edata->detail, "Response body") == NULL))
 		appendStringInfo(&buf, "\nresponse body (excerpt): %s", excerpt);
+	/* what to do about it (e.g. the key path the records do have) */
+	if (edata->hint != NULL)
+		appendStringInfo(&buf, "\nhint: %s", edata->hint);
 	return nango_redact_text(buf.data, &run->secrets);
 }
 
