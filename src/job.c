@@ -1057,7 +1057,7 @@ check_some_keyed(JobRun *run)
 				 run->key_suggestion
 				 ? errhint("The closest key path the records have is \"%s\"; unique_key is a dot path and case-sensitive.",
 						   run->key_suggestion)
-				 : errhint("Check unique_key against the records in nango.preview or the API's documentation.")));
+				 : errhint("Check unique_key against a record of the API (the records are not JSON objects).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unique_key \"%s\" has no usable value in any of the " INT64_FORMAT " records", uk, n),
@@ -1227,7 +1227,7 @@ warnings_array(JobRun *run, bool *isnull)
 	foreach(lc, run->warnings)
 		elems[i++] = CStringGetTextDatum(nango_redact_text((char *) lfirst(lc), &run->secrets));
 	if (run->warnings_capped)
-		elems[i++] = CStringGetTextDatum(psprintf("more warnings than %d: the server log has them all",
+		elems[i++] = CStringGetTextDatum(psprintf("more warnings than these %d were left out",
 												  NANGO_MAX_WARNINGS));
 	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 }
@@ -1486,6 +1486,7 @@ nango_job_execute(int64 job_id, bool *retryable)
 		/* nothing the job wrote was kept */
 		run->counts.added = run->counts.updated = run->counts.unchanged = 0;
 		run->counts.deleted = run->counts.skipped = run->counts.mismatch = 0;
+		run->counts.duplicate = 0;
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
