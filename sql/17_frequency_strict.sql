@@ -37,7 +37,8 @@ SELECT f, pg_temp.freq(f::jsonb) FROM (VALUES
   ('"*/5 * * * *"'), ('"0 * * * *"'), ('"1 day 2"'), ('"@ 3"'), ('"1.5"'), ('"90"'),
   ('"1 mon"'), ('"1 month"'), ('"1 year"'), ('"P1M"'), ('"P1Y"'), ('"1 hour ago"'),
   ('"1,5 hours"'), ('"1 hour, 30 minutes"'), ('"-1 hour"'), ('"hour"'), ('"0 s"'),
-  ('"PT0.5S"'), ('"00:00:00"'), ('"25:61:00"'), ('"1:30"'), ('"@1 hour"')) AS v(f);
+  ('"PT0.5S"'), ('"00:00:00"'), ('"25:61:00"'), ('"1:30"'), ('"@1 hour"'),
+  ('"99999999999999999999 weeks"')) AS v(f);
 
 -- update_sync checks a frequency it changes as strictly.
 SELECT nango.add_sync('https://api.example.com/items', '{"frequency": 15}') AS sid \gset

@@ -528,6 +528,7 @@ parse_unit_pairs(const char *str, Interval *iv, char **unit)
 {
 	const char *p = str;
 	int			npairs = 0;
+	double		total = 0;
 
 	*unit = NULL;
 	for (;;)
@@ -567,8 +568,11 @@ parse_unit_pairs(const char *str, Interval *iv, char **unit)
 			return false;
 		}
 		n = strtod(num, NULL);
-		if (!(n <= MAX_FREQUENCY_MINUTES * 60.0))
-			n = MAX_FREQUENCY_MINUTES * 60.0 + 1;	/* refused below as too long */
+		total += n * frequency_units[u].seconds;
+		if (!(total <= MAX_FREQUENCY_MINUTES * 60.0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"frequency\" must be at most 100 years, not \"%s\"", str)));
 		add_seconds(iv, n, frequency_units[u].seconds);
 		npairs++;
 	}
