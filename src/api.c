@@ -394,8 +394,11 @@ change_sync_state(int64 id, const char *set_clause, bool wake)
 Datum
 nango_pause_sync(PG_FUNCTION_ARGS)
 {
+	/* resumed_at is new in 0.3: see nango_has_column */
 	change_sync_state(PG_GETARG_INT64(0),
-					  "status = 'paused', triggered_at = NULL, resumed_at = NULL, updated_at = pg_catalog.now()",
+					  nango_has_column("syncs", "resumed_at")
+					  ? "status = 'paused', triggered_at = NULL, resumed_at = NULL, updated_at = pg_catalog.now()"
+					  : "status = 'paused', triggered_at = NULL, updated_at = pg_catalog.now()",
 					  false);
 	PG_RETURN_VOID();
 }
@@ -407,8 +410,11 @@ Datum
 nango_resume_sync(PG_FUNCTION_ARGS)
 {
 	change_sync_state(PG_GETARG_INT64(0),
-					  "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
-					  "resumed_at = pg_catalog.now(), updated_at = pg_catalog.now()",
+					  nango_has_column("syncs", "resumed_at")
+					  ? "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
+					  "resumed_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+					  : "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
+					  "updated_at = pg_catalog.now()",
 					  true);
 	PG_RETURN_VOID();
 }

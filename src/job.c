@@ -323,9 +323,14 @@ nango_job_create(int64 sync_id, int attempt, NangoJobTrigger trigger)
 	vals[1] = Int32GetDatum(attempt);
 	vals[2] = Int32GetDatum(MyProcPid);
 	vals[3] = CStringGetTextDatum(nango_job_trigger_name(trigger));
-	if (SPI_execute_with_args("INSERT INTO nango.jobs (sync_id, attempt, pid, status, trigger) "
-							  "VALUES ($1, $2, $3, 'running', $4) RETURNING id",
-							  4, types, vals, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+	/* before ALTER EXTENSION nango UPDATE to 0.3 there is no trigger column */
+	if (SPI_execute_with_args(nango_has_column("jobs", "trigger")
+							  ? "INSERT INTO nango.jobs (sync_id, attempt, pid, status, trigger) "
+							  "VALUES ($1, $2, $3, 'running', $4) RETURNING id"
+							  : "INSERT INTO nango.jobs (sync_id, attempt, pid, status) "
+							  "VALUES ($1, $2, $3, 'running') RETURNING id",
+							  nango_has_column("jobs", "trigger") ? 4 : 3,
+							  types, vals, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert a job row");
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
@@ -1270,6 +1275,7 @@ finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *
 	Datum		v[14];
 	char		nulls[14] = "              ";
 	bool		isnull;
+	bool		outcome_cols;
 	NangoCounts *c = &run->counts;
 	const char *sname = status_name(status);
 
@@ -1296,13 +1302,15 @@ finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("UPDATE nango.jobs SET status = $2, ended_at = pg_catalog.clock_timestamp(), "
-							  "error_message = $3, error_detail = $4, page_count = $5, fetched_count = $6, "
-							  "added_count = $7, updated_count = $8, deleted_count = $9, "
-							  "unchanged_count = $10, skipped_count = $11, mismatch_count = $12, "
-							  "duplicate_count = $13, warnings = $14 "
-							  "WHERE id = $1",
-							  14, types, v, nulls, false, 0) != SPI_OK_UPDATE)
+	/* the last two columns are new in 0.3 (see nango_has_column) */
+	outcome_cols = nango_has_column("jobs", "warnings");
+	if (SPI_execute_with_args(psprintf("UPDATE nango.jobs SET status = $2, ended_at = pg_catalog.clock_timestamp(), "
+									   "error_message = $3, error_detail = $4, page_count = $5, fetched_count = $6, "
+									   "added_count = $7, updated_count = $8, deleted_count = $9, "
+									   "unchanged_count = $10, skipped_count = $11, mismatch_count = $12%s "
+									   "WHERE id = $1",
+									   outcome_cols ? ", duplicate_count = $13, warnings = $14" : ""),
+							  outcome_cols ? 14 : 12, types, v, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update job " INT64_FORMAT, run->job_id);
 	SPI_finish();
 	nango_pop_role(&saved);
@@ -1372,6 +1380,7 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 	Oid			types[2] = {INT8OID, INT4OID};
 	Datum		vals[2] = {Int64GetDatum(run->job_id), Int32GetDatum(MyProcPid)};
 	bool		isnull;
+	const char *manual;
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
@@ -1381,11 +1390,12 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 	 * with its own pid, and must not lock it for the whole job, since the
 	 * launcher copies the job's progress into it meanwhile (worker.h).
 	 */
-	if (SPI_execute_with_args("WITH u AS (UPDATE nango.jobs SET pid = $2 WHERE id = $1 "
-							  "AND status = 'running' AND pid IS DISTINCT FROM $2 RETURNING sync_id, trigger) "
-							  "SELECT sync_id, trigger OPERATOR(pg_catalog.=) 'manual' FROM u "
-							  "UNION ALL SELECT sync_id, trigger OPERATOR(pg_catalog.=) 'manual' FROM nango.jobs "
-							  "WHERE id = $1 AND status = 'running' AND pid = $2",
+	manual = nango_has_column("jobs", "trigger") ? "trigger OPERATOR(pg_catalog.=) 'manual'" : "false";
+	if (SPI_execute_with_args(psprintf("WITH u AS (UPDATE nango.jobs SET pid = $2 WHERE id = $1 "
+									   "AND status = 'running' AND pid IS DISTINCT FROM $2 RETURNING sync_id, %s AS manual) "
+									   "SELECT sync_id, manual FROM u "
+									   "UNION ALL SELECT sync_id, %s FROM nango.jobs "
+									   "WHERE id = $1 AND status = 'running' AND pid = $2", manual, manual),
 							  2, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed == 0)
 		ereport(ERROR,

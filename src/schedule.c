@@ -41,6 +41,7 @@
 #include "cron.h"
 #include "launcher.h"
 #include "nango.h"
+#include "util.h"
 #include "worker.h"
 #include "worker_int.h"
 
@@ -356,14 +357,15 @@ fetch_due(int limit, int *count)
 	values[0] = PointerGetDatum(construct_array(busy, nbusy, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = Int32GetDatum(limit);
 
-	if (SPI_execute_with_args(
+	/* resumed_at is new in 0.3: see nango_has_column */
+	if (SPI_execute_with_args(psprintf(
 							  "SELECT s.id, s.owner::oid, s.friendly_name, a.oid IS NOT NULL,"
 							  "  COALESCE(a.rolcanlogin, false),"
 							  "  a.oid IS NOT NULL AND pg_catalog.has_database_privilege(a.oid,"
 							  "    (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()), 'CONNECT'),"
 							  "  s.status = 'active' AND s.next_run_at <= pg_catalog.now(),"
 							  "  s.status = 'active' AND s.retry_at <= pg_catalog.now(),"
-							  "  s.next_run_at, s.retry_attempt, s.triggered_at, s.resumed_at"
+							  "  s.next_run_at, s.retry_attempt, s.triggered_at, %s"
 							  " FROM nango.syncs s LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.owner::oid"
 							  " WHERE ((s.status = 'active' AND (s.next_run_at <= pg_catalog.now()"
 							  "        OR s.retry_at <= pg_catalog.now())) OR s.triggered_at IS NOT NULL)"
@@ -374,6 +376,7 @@ fetch_due(int limit, int *count)
 							  "                          (SELECT a.pid FROM pg_catalog.pg_stat_activity a)))"
 							  " ORDER BY LEAST(s.triggered_at, s.retry_at, s.next_run_at), s.id"
 							  " LIMIT $2",
+							  nango_has_column("syncs", "resumed_at") ? "s.resumed_at" : "NULL::pg_catalog.timestamptz"),
 							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for due syncs");
 
@@ -449,13 +452,13 @@ mark_started(const DueSync *d)
 		nulls[1] = 'n';
 	if (!d->resumed)
 		nulls[2] = 'n';
-	if (SPI_execute_with_args(
+	if (SPI_execute_with_args(psprintf(
 							  "UPDATE nango.syncs SET retry_at = NULL, triggered_at = CASE"
-							  " WHEN triggered_at IS NOT DISTINCT FROM $2 THEN NULL ELSE triggered_at END,"
-							  " resumed_at = CASE"
-							  " WHEN resumed_at IS NOT DISTINCT FROM $3 THEN NULL ELSE resumed_at END"
+							  " WHEN triggered_at IS NOT DISTINCT FROM $2 THEN NULL ELSE triggered_at END%s"
 							  " WHERE id = $1",
-							  3, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+							  d->resumed ? ", resumed_at = CASE"
+							  " WHEN resumed_at IS NOT DISTINCT FROM $3 THEN NULL ELSE resumed_at END" : ""),
+							  d->resumed ? 3 : 2, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not mark the sync started");
 }
 
