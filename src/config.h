@@ -129,6 +129,20 @@ typedef struct NangoConfig
 extern NangoConfig *nango_config_parse(const char *url, Jsonb *config);
 
 /*
+ * nango_config_parse_keep: the same, except that what keep names is read
+ * as nango 0.2 read it, so that a config stored then still parses: a job
+ * reads its stored config with NANGO_PARSE_KEEP_ALL, and update_sync keeps
+ * what the update does not change.
+ *	- NANGO_PARSE_KEEP_FREQUENCY: a frequency string is read by PostgreSQL's
+ *	  interval input (0.3 accepts only the forms of SPEC section 4);
+ *	- NANGO_PARSE_KEEP_BODY: a body with GET or DELETE is accepted.
+ */
+#define NANGO_PARSE_KEEP_FREQUENCY	0x01
+#define NANGO_PARSE_KEEP_BODY		0x02
+#define NANGO_PARSE_KEEP_ALL		(NANGO_PARSE_KEEP_FREQUENCY | NANGO_PARSE_KEEP_BODY)
+extern NangoConfig *nango_config_parse_keep(const char *url, Jsonb *config, int keep);
+
+/*
  * nango_config_mapped_table: the schema-qualified, quoted name of the sync's
  * mapped table (default nango._nango_sync_<id>; an unqualified mapped_table
  * is in schema nango), or NULL when auto_mapping is false.  This is the text

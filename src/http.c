@@ -805,24 +805,31 @@ fail_transport(NangoHttp *h, const NangoRequest *req, CURLcode rc, int attempts)
 				 errmsg("request %s %s timed out after %d ms", req->method, url, req->timeout_ms),
 				 errhint("Raise the sync's \"timeout\" or nango.http_timeout."),
 				 attempts > 1 ? errdetail("Gave up after %d attempts.", attempts) : 0));
+	/* class 08 only for what may pass (see fail_status): not a bad redirect, say */
 	ereport(ERROR,
-			(errcode(ERRCODE_CONNECTION_FAILURE),
+			(errcode(retryable_curl_error(rc) ? ERRCODE_CONNECTION_FAILURE : ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("request %s %s failed: %s", req->method, url,
 					nango_redact_text(h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc), h->secrets)),
 			 attempts > 1 ? errdetail("Gave up after %d attempts.", attempts) : 0));
 }
 
 /*
- * fail_status: the ERROR for an HTTP status nango does not accept.
+ * fail_status: the ERROR for an HTTP status nango does not accept.  Its
+ * SQLSTATE says whether the failure may pass by itself, which decides
+ * whether the worker retries the job (job.c, failure_retryable): 5xx, 429
+ * and 408 are class 08 (connection exception), like a timeout; every other
+ * status (404, a 401 that a fresh token did not cure, ...) is 38000.
  */
 static void
 fail_status(NangoHttp *h, const NangoRequest *req, int attempts)
 {
 	char	   *url = nango_redact_url(req->url, h->secrets);
 	char	   *excerpt = nango_http_body_excerpt(h, 300);
+	long		s = h->last_status;
+	bool		transient = (s >= 500 || s == 429 || s == 408);
 
 	ereport(ERROR,
-			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			(errcode(transient ? ERRCODE_CONNECTION_EXCEPTION : ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("HTTP %ld from %s %s", h->last_status, req->method, url),
 			 excerpt ? errdetail("Response body: %s", excerpt) : 0,
 			 attempts > 1 ? errhint("Gave up after %d attempts.", attempts) : 0));
