@@ -31,7 +31,6 @@ int			nango_max_response_size_kb = 64 * 1024;
 bool		nango_allow_private_networks = false;
 int			nango_log_level = NANGO_LOG_INFO;
 int			nango_job_retention_s = 30 * 24 * 3600;
-int			nango_checkpoint_interval_ms = 30000;
 int			nango_max_rate_limit_wait_s = 15 * 60;
 
 bool		nango_preloaded = false;
@@ -113,12 +112,6 @@ define_settings(void)
 							"0 keeps them forever.",
 							&nango_job_retention_s, 30 * 24 * 3600, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("nango.checkpoint_interval",
-							"How often a job with \"checkpoint\": true commits its progress.",
-							"At least 1 second.",
-							&nango_checkpoint_interval_ms, 30000, 1000, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("nango.max_rate_limit_wait",
 							"Longest wait for a rate-limit reset announced by an API.",

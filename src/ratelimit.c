@@ -16,8 +16,8 @@
  *	  (for N <= RL_LOG, simply N in any window of P).  A request may go
  *	  when the K-th latest send is at least P / m old.
  *
- *	  With shared_preload_libraries the table is in shared memory under a
- *	  spinlock (short loops only, nothing that can fail inside); without,
+ *	  With shared_preload_libraries the table is in shared memory under an
+ *	  LWLock (nothing that can fail runs while it is held); without,
  *	  each backend has its own table, so limits hold per backend only.
  *	  When the shared table is full, a job falls back to its own table.
  *
@@ -35,7 +35,6 @@
 #include "storage/lwlock.h"
 #include "storage/latch.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
 #include "utils/formatting.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -72,7 +71,7 @@ typedef struct RateSlot
 
 typedef struct RateTable
 {
-	slock_t		mutex;
+	LWLock	   *lock;			/* NULL in a backend's own table */
 	int			nslots;
 	RateSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } RateTable;
@@ -98,6 +97,7 @@ ratelimit_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(table_size(RL_SHARED_SLOTS));
+	RequestNamedLWLockTranche("nango rate limits", 1);
 }
 
 /* ratelimit_shmem_startup: creates or attaches to the shared table. */
@@ -113,7 +113,7 @@ ratelimit_shmem_startup(void)
 	if (!found)
 	{
 		memset(shared_table, 0, table_size(RL_SHARED_SLOTS));
-		SpinLockInit(&shared_table->mutex);
+		shared_table->lock = &(GetNamedLWLockTranche("nango rate limits"))->lock;
 		shared_table->nslots = RL_SHARED_SLOTS;
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -140,19 +140,19 @@ my_local_table(void)
 	return local_table;
 }
 
-/* lock / unlock: the spinlock of the shared table; the local one has none. */
+/* lock / unlock: the LWLock of the shared table; the local one has none. */
 static void
 lock(RateTable *t)
 {
-	if (t == shared_table)
-		SpinLockAcquire(&t->mutex);
+	if (t->lock != NULL)
+		LWLockAcquire(t->lock, LW_EXCLUSIVE);
 }
 
 static void
 unlock(RateTable *t)
 {
-	if (t == shared_table)
-		SpinLockRelease(&t->mutex);
+	if (t->lock != NULL)
+		LWLockRelease(t->lock);
 }
 
 /* cmp_str: qsort comparator of C strings. */
