@@ -55,16 +55,18 @@ sub max_in_window
 	return $max;
 }
 
-# Both syncs are added in one transaction so that their first jobs start
-# together; the second's own limit is larger, so the first's applies.
+# The second sync starts once the first one's job is running (has sent a
+# request), so that the first one's limit is known when the second one
+# sends: the second's own limit is larger, so the first's applies to both.
 my $cfg_a = qq({"auto_mapping": false, "headers": {"Authorization": "Bearer shared-token"}, )
   . qq("rate_limit": {"requests": 10, "per": "1 second"}, $paging});
 my $cfg_b = qq({"auto_mapping": false, "headers": {"Authorization": "Bearer shared-token"}, )
   . qq("rate_limit": {"requests": 100, "per": "1 second"}, $paging});
-my ($s1, $s2) = split /\n/, sql("BEGIN;
-SELECT nango.add_sync('$mock/rl/pages?id=a&pages=30', '$cfg_a');
-SELECT nango.add_sync('$mock/rl/pages?id=b&pages=30', '$cfg_b');
-COMMIT;");
+my $s1 = sql("SELECT nango.add_sync('$mock/rl/pages?id=a&pages=40', '$cfg_a')");
+$node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM nango.job_progress WHERE sync_id = $s1 AND page_count >= 1")
+  or die 'the first sync did not start';
+my $s2 = sql("SELECT nango.add_sync('$mock/rl/pages?id=b&pages=30', '$cfg_b')");
 
 my $seen_wait = 0;
 my $done = 0;
@@ -83,12 +85,12 @@ ok($seen_wait, 'a job was seen waiting for the rate limit in nango.job_progress'
 
 my @ta = report('a');
 my @tb = report('b');
-is(scalar(@ta) + scalar(@tb), 60, 'the mock got the 60 requests');
+is(scalar(@ta) + scalar(@tb), 70, 'the mock got the 70 requests');
 # arrival times jitter a little around send times: windows of 0.95 s
 my $max = max_in_window(0.95, @ta, @tb);
 cmp_ok($max, '<=', 10, "at most 10 requests of the two syncs in any second (max $max)");
 my @all = sort { $a <=> $b } (@ta, @tb);
-cmp_ok($all[-1] - $all[0], '>=', 4.5, 'the 60 requests took 5 seconds at least');
+cmp_ok($all[-1] - $all[0], '>=', 5.5, 'the 70 requests took 6 seconds at least');
 # the two jobs really overlapped (else the test proves nothing about sharing)
 my ($ea, $sb) = ((sort { $a <=> $b } @ta)[-1], (sort { $a <=> $b } @tb)[0]);
 my ($eb, $sa) = ((sort { $a <=> $b } @tb)[-1], (sort { $a <=> $b } @ta)[0]);
