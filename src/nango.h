@@ -34,6 +34,7 @@ extern int	nango_max_response_size_kb;
 extern bool nango_allow_private_networks;
 extern int	nango_log_level;
 extern int	nango_job_retention_s;
+extern int	nango_max_rate_limit_wait_s;
 
 /* true when loaded through shared_preload_libraries */
 extern bool nango_preloaded;
