@@ -10,7 +10,10 @@
 
 #include "postgres.h"
 
-#define NANGO_VERSION "0.3.0"
+/* NANGO_VERSION comes from nango.control, through the Makefile. */
+#ifndef NANGO_VERSION
+#error "NANGO_VERSION is not defined: build with the Makefile"
+#endif
 #define NANGO_USER_AGENT "nango/" NANGO_VERSION " (PostgreSQL extension)"
 
 /* nango.log_level values */
