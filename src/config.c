@@ -76,6 +76,7 @@ typedef enum ConfigKey
 	K_CREDENTIAL_HOSTS,
 	K_FIELDS,
 	K_ARRAYS,
+	K_RATE_LIMIT,
 	NUM_CONFIG_KEYS
 } ConfigKey;
 
@@ -116,6 +117,7 @@ static const char *const config_key_names[NUM_CONFIG_KEYS] = {
 	"credential_hosts",
 	"fields",
 	"arrays",
+	"rate_limit",
 };
 
 /* nango's own relations in schema nango: never a mapped table. */
@@ -1266,6 +1268,75 @@ parse_credential_hosts(NangoConfig *cfg, const cJSON *item)
 }
 
 /*
+ * rate_limit_per: the "per" of `rate_limit`: a number of seconds or an
+ * interval string, from 1 millisecond to 31 days.  Returns milliseconds.
+ */
+static int64
+rate_limit_per(const cJSON *per)
+{
+	double		seconds = 0;
+	Interval	iv;
+
+	if (cJSON_IsNumber(per))
+		seconds = per->valuedouble;
+	else if (cJSON_IsString(per) && plain_number(per->valuestring, &seconds))
+		 /* a bare number counts seconds */ ;
+	else if (cJSON_IsString(per) && parse_interval_text(per->valuestring, &iv))
+		seconds = interval_seconds(&iv);
+	else if (cJSON_IsString(per))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\": \"per\" is not a valid interval: \"%s\"", per->valuestring),
+				 errhint("Use a number of seconds, or a string such as '10 seconds', '1 minute' or '1 hour'.")));
+	else
+		type_error("rate_limit.per", per, "a number of seconds or an interval string");
+	if (!(seconds >= 0.001 && seconds <= 31.0 * SECS_PER_DAY))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\": \"per\" must be between 1 millisecond and 31 days, not %g seconds",
+						seconds)));
+	return (int64) rint(seconds * 1000.0);
+}
+
+/*
+ * parse_rate_limit: `rate_limit`: {"requests": N, "per": <interval>}, both
+ * required, nothing else.
+ */
+static void
+parse_rate_limit(NangoConfig *cfg, const cJSON *item)
+{
+	const cJSON *req;
+	const cJSON *per;
+	const cJSON *sub;
+	double		n;
+
+	if (!cJSON_IsObject(item))
+		type_error("rate_limit", item, "an object such as {\"requests\": 100, \"per\": \"10 seconds\"}");
+	cJSON_ArrayForEach(sub, item)
+		if (strcmp(sub->string, "requests") != 0 && strcmp(sub->string, "per") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"rate_limit\" has an unknown key \"%s\"", sub->string),
+					 errhint("rate_limit takes \"requests\" and \"per\", e.g. {\"requests\": 100, \"per\": \"10 seconds\"}.")));
+	req = cJSON_GetObjectItemCaseSensitive(item, "requests");
+	per = cJSON_GetObjectItemCaseSensitive(item, "per");
+	if (req == NULL || per == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\" needs \"%s\"", req == NULL ? "requests" : "per"),
+				 errhint("Write it as {\"requests\": 100, \"per\": \"10 seconds\"}.")));
+	if (!cJSON_IsNumber(req))
+		type_error("rate_limit.requests", req, "a number");
+	n = req->valuedouble;
+	if (n != floor(n) || !(n >= 1 && n <= 1000000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\": \"requests\" must be a whole number between 1 and 1000000, not %g", n)));
+	cfg->rate_limit_requests = (int) n;
+	cfg->rate_limit_per_ms = rate_limit_per(per);
+}
+
+/*
  * parse_key: checks one present key and stores it in the typed config.
  */
 static void
@@ -1315,6 +1386,7 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 		case K_CREDENTIAL_HOSTS: parse_credential_hosts(cfg, item); break;
 		case K_FIELDS: parse_fields(p, item, &cfg->map_options); break;
 		case K_ARRAYS: cfg->map_options.arrays_jsonb = parse_arrays(item); break;
+		case K_RATE_LIMIT: parse_rate_limit(cfg, item); break;
 		case NUM_CONFIG_KEYS: break;
 	}
 }

@@ -115,6 +115,10 @@ typedef struct NangoConfig
 	NangoPath  *incremental_cursor_steps;
 	NangoPath  *incremental_request_steps;
 
+	/* rate_limit (SPEC section 14): requests per per_ms; 0 requests: none */
+	int			rate_limit_requests;
+	int64		rate_limit_per_ms;
+
 	/* fields and arrays (SPEC section 11) */
 	NangoMapOptions map_options;
 

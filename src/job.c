@@ -1040,6 +1040,32 @@ collect_secrets(JobRun *run)
 }
 
 /*
+ * set_rate_limit: the sync's rate_limit for the job's requests, and its
+ * credentials other than headers (the URL's password and secret-looking
+ * query values, after secrets were filled in), which with the host and
+ * the credential headers choose the budget the job shares (ratelimit.c).
+ */
+static void
+set_rate_limit(JobRun *run)
+{
+	const NangoConfig *cfg = run->cfg;
+	NangoSecrets urlsec;
+	StringInfoData extra;
+
+	memset(&urlsec, 0, sizeof(urlsec));
+	nango_secrets_add_url(&urlsec, cfg->url, true);
+	initStringInfo(&extra);
+	for (int i = 0; i < urlsec.n; i++)
+		appendStringInfo(&extra, "u=%s;", urlsec.values[i]);
+	for (int i = 0; i < cfg->nparams; i++)
+		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
+			appendStringInfo(&extra, "%s=%s;", cfg->params[i].name, cfg->params[i].value);
+	nango_http_set_rate_limit(run->http, cfg->rate_limit_requests, cfg->rate_limit_per_ms,
+							  extra.len > 0 ? extra.data : NULL);
+	pfree(extra.data);
+}
+
+/*
  * apply_credentials: the owner's grant of the sync's Pizzly connection is
  * checked again (it may have been revoked), and the owner's secrets are
  * read and written into the job's copy of the config (their values join
@@ -1153,6 +1179,7 @@ run_job(JobRun *run, SyncRow *sync)
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
 	nango_http_set_scope(run->http, cfg->url, cfg->credential_hosts, cfg->ncredential_hosts);
+	set_rate_limit(run);
 	if (cfg->pizzly_connection_id != NULL)
 		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, run->fill, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
@@ -1843,6 +1870,7 @@ nango_preview(PG_FUNCTION_ARGS)
 		run->http = nango_http_create(run->jobcxt, &run->secrets);
 		nango_http_set_scope(run->http, run->cfg->url, run->cfg->credential_hosts,
 							 run->cfg->ncredential_hosts);
+		set_rate_limit(run);
 		if (run->cfg->pizzly_connection_id != NULL)
 			run->pizzly = nango_pizzly_begin((NangoConfig *) run->cfg, run->fill, &run->secrets, run->jobcxt);
 		if (run->cfg->incremental_cursor_path != NULL)

@@ -67,7 +67,8 @@ def slug(heading):
 def anchors(path):
     text = read(path)
     text = re.sub(r"```.*?```", "", text, flags=re.S)
-    return {slug(h) for h in re.findall(r"^#{1,6}\s+(.*?)\s*$", text, re.M)}
+    found = {slug(h) for h in re.findall(r"^#{1,6}\s+(.*?)\s*$", text, re.M)}
+    return found | set(re.findall(r'<a (?:id|name)="([^"]+)"', text))
 
 
 def check_links(doc, text, problems):
