@@ -1289,7 +1289,7 @@ warnings_array(JobRun *run, bool *isnull)
 	if (n == 0)
 		return (Datum) 0;
 	foreach(lc, run->warnings)
-		elems[i++] = CStringGetTextDatum(nango_redact_text((char *) lfirst(lc), &run->secrets));
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
 	if (run->warnings_capped)
 		elems[i++] = CStringGetTextDatum(psprintf("more warnings than these %d were left out",
 												  NANGO_MAX_WARNINGS));
@@ -1308,7 +1308,7 @@ report_warnings(JobRun *run)
 
 	foreach(lc, run->warnings)
 	{
-		char	   *line = nango_redact_text((char *) lfirst(lc), &run->secrets);
+		char	   *line = (char *) lfirst(lc);
 
 		if (run->manual)
 			ereport(WARNING,
@@ -1517,6 +1517,7 @@ nango_job_execute(int64 job_id, bool *retryable)
 	char	   *detail = NULL;
 	int			pinned = nango_pin_search_path();
 	bool		shown;
+	ListCell   *lc;
 
 	run->job_id = job_id;
 	run->caller = GetUserId();
@@ -1576,6 +1577,12 @@ nango_job_execute(int64 job_id, bool *retryable)
 	if (shown)
 		nango_progress_end();
 
+	/*
+	 * The warning lines are redacted now: the job's secrets live in jobcxt,
+	 * which goes before finish_job writes and reports the lines.
+	 */
+	foreach(lc, run->warnings)
+		lfirst(lc) = nango_redact_text((char *) lfirst(lc), &run->secrets);
 	MemoryContextDelete(run->jobcxt);
 	run->jobcxt = run->pagecxt = NULL;
 	run->http = NULL;
