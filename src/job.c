@@ -23,6 +23,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
@@ -38,7 +39,9 @@
 #include "storage/sinvaladt.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
@@ -58,6 +61,7 @@
 #include "nango.h"
 #include "paging.h"
 #include "pizzly.h"
+#include "placeholder.h"
 #include "progress.h"
 #include "redact.h"
 #include "store.h"
@@ -97,6 +101,13 @@ typedef struct JobRun
 	int64		long_keys;		/* records skipped for a too long unique key */
 	NangoIncremental *incr;		/* incremental sync, or NULL */
 	bool		truncated;		/* paging stopped by max_total */
+	/* a child sync (SPEC section 13): the chain of the current parent record */
+	const NangoConfig *chain_cfg;	/* the requests for that record, or NULL */
+	const char *parent_key;		/* its unique key */
+	Jsonb	   *chain_parent;	/* its record */
+	bool		gone;			/* its first request answered 404 or 410 */
+	int64		skipped_parents;	/* parent records without children fetched */
+	MemoryContext chaincxt;		/* reset for each parent record */
 	MemoryContext jobcxt;
 	MemoryContext pagecxt;
 } JobRun;
@@ -255,6 +266,52 @@ nango_job_create(int64 sync_id, int attempt)
 	nango_pop_role(&saved);
 	nango_unpin_search_path(pinned);
 	return job_id;
+}
+
+/* nango_job_mark_parent_run: see job.h. */
+void
+nango_job_mark_parent_run(int64 job_id)
+{
+	NangoSavedRole saved;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(job_id)};
+	Oid			jobs = get_relname_relid("jobs", get_namespace_oid("nango", false));
+	int			pinned;
+
+	/* a database still at an older version of the extension has no trigger */
+	if (!OidIsValid(jobs) || get_attnum(jobs, "trigger") == InvalidAttrNumber)
+		return;
+	pinned = nango_pin_search_path();
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	if (SPI_execute_with_args("UPDATE nango.jobs j SET trigger = 'parent' FROM nango.syncs s "
+							  "WHERE j.id = $1 AND s.id = j.sync_id AND s.config ? 'parent' "
+							  "AND s.frequency IS NULL AND s.cron IS NULL",
+							  1, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update job " INT64_FORMAT, job_id);
+	SPI_finish();
+	nango_pop_role(&saved);
+	nango_unpin_search_path(pinned);
+}
+
+/*
+ * run_after_parent: after a successful job of sync_id, its children
+ * without a schedule of their own are due now (SPEC section 13); the
+ * launcher is woken at commit.
+ */
+static void
+run_after_parent(int64 sync_id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		vals[1] = {CStringGetTextDatum(psprintf(INT64_FORMAT, sync_id))};
+
+	if (SPI_execute_with_args("UPDATE nango.syncs s SET next_run_at = pg_catalog.now() "
+							  "WHERE s.config -> 'parent' ->> 'sync' = $1 AND s.frequency IS NULL "
+							  "AND s.cron IS NULL AND s.status = 'active'",
+							  1, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not schedule the child syncs of sync " INT64_FORMAT, sync_id);
+	if (SPI_processed > 0)
+		nango_wake_launcher_at_commit();
 }
 
 /* ---------------------------------------------------------------------
@@ -514,6 +571,25 @@ extract_records(JobRun *run, Jsonb *body, const NangoExpMarks *marks, PageRecord
 }
 
 /*
+ * child_key: a child sync's record key: its parent's key and its own as a
+ * JSON array of two strings, e.g. ["1296269","1347"], so that the same
+ * key under two parents is two records and no two pairs give one text.
+ */
+static char *
+child_key(const char *parent_key, const char *key)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	escape_json(&buf, parent_key);
+	appendStringInfoChar(&buf, ',');
+	escape_json(&buf, key);
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/*
  * record_keys: in upsert mode, the unique key of each record; records
  * without a usable key (missing, null, object or array, or longer than
  * NANGO_MAX_KEY_BYTES, which the unique indexes of nango.raw and of the
@@ -535,6 +611,8 @@ record_keys(JobRun *run, PageRecords *pr)
 
 		if (nango_jsonb_steps_get(pr->records[i], path, &kv))
 			key = nango_scalar_text(&kv);
+		if (key != NULL && run->parent_key != NULL)
+			key = child_key(run->parent_key, key);
 		if (key != NULL && strlen(key) > NANGO_MAX_KEY_BYTES)
 		{
 			run->long_keys++;
@@ -608,7 +686,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 static void
 build_request(JobRun *run, NangoPager *pager, NangoRequest *req, bool refreshed)
 {
-	const NangoConfig *cfg = run->cfg;
+	const NangoConfig *cfg = run->chain_cfg ? run->chain_cfg : run->cfg;
 	char	   *url;
 	char	   *body;
 
@@ -623,6 +701,23 @@ build_request(JobRun *run, NangoPager *pager, NangoRequest *req, bool refreshed)
 	req->retries = cfg->retries;
 	/* with Pizzly, a 401 fetches the token again and retries once */
 	req->return_401 = run->pizzly != NULL && !refreshed;
+	/* a child chain's first request: 404 and 410 mean no children */
+	req->return_gone = run->chain_cfg != NULL && run->page == 1;
+}
+
+/*
+ * refill_chain: a fresh Pizzly token went into the job's config: the
+ * current parent's requests are made again from it (in place, as the
+ * pager holds them).
+ */
+static void
+refill_chain(JobRun *run)
+{
+	MemoryContext old = MemoryContextSwitchTo(run->chaincxt);
+	char	   *missing;
+
+	(void) nango_parent_fill_into(run->cfg, run->chain_parent, (NangoConfig *) run->chain_cfg, &missing);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -652,6 +747,8 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 			break;
 		nango_pizzly_refresh(run->pizzly);
 		refreshed = true;
+		if (run->chain_cfg != NULL)
+			refill_chain(run);
 	}
 }
 
@@ -770,7 +867,8 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	const NangoConfig *cfg = run->cfg;
 	NangoPager	pager;
 
-	nango_pager_init(&pager, cfg, run->http, run->jobcxt);
+	nango_pager_init(&pager, run->chain_cfg ? run->chain_cfg : cfg, run->http,
+					 run->chain_cfg ? run->chaincxt : run->jobcxt);
 	if (run->incr != NULL)
 		start_incremental(run, &pager);
 	while (!pager.done)
@@ -786,6 +884,15 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		MemoryContextSwitchTo(run->pagecxt);
 		run->page++;
 		fetch_page(run, &pager, &resp);
+		if (resp.status == 404 || resp.status == 410)
+		{
+			/* only asked for on a child chain's first request */
+			run->counts.pages++;
+			run->gone = true;
+			pager.done = true;
+			pager.stop_reason = "the parent's children are gone";
+			break;
+		}
 		body = parse_page(run, &resp, &marks);
 		if (body != NULL)
 			extract_records(run, body, marks, &pr);
@@ -825,9 +932,195 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		MemoryContextSwitchTo(run->pagecxt);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
-	run->truncated = (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
+	run->truncated |= (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": paging ended after page %d: %s",
 			  run->name, run->page, pager.stop_reason ? pager.stop_reason : "done");
+}
+
+/* ---------------------------------------------------------------------
+ * Child syncs (SPEC section 13): one request chain per parent record
+ * ---------------------------------------------------------------------
+ */
+
+/* The live records of a child sync's parent, in key order. */
+typedef struct ParentRecords
+{
+	int			n;
+	char	  **keys;
+	Jsonb	  **records;
+} ParentRecords;
+
+/*
+ * load_parents: the parent's live rows of nango.raw (not deleted), in the
+ * order of their unique keys (bytes), read as the extension owner into
+ * the job's memory.
+ */
+static void
+load_parents(JobRun *run, ParentRecords *pr)
+{
+	NangoSavedRole saved;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(run->cfg->parent_id)};
+
+	nango_push_role(nango_extension_owner(), &saved);
+	if (SPI_execute_with_args("SELECT unique_key, data FROM nango.raw WHERE sync_id = $1 "
+							  "AND deleted_at IS NULL AND unique_key IS NOT NULL "
+							  "ORDER BY unique_key COLLATE \"C\"",
+							  1, types, vals, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the parent's records");
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
+	pr->n = (int) SPI_processed;
+	pr->keys = palloc(sizeof(char *) * Max(pr->n, 1));
+	pr->records = palloc(sizeof(Jsonb *) * Max(pr->n, 1));
+	for (int i = 0; i < pr->n; i++)
+	{
+		bool		isnull;
+
+		pr->keys[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		pr->records[i] = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * parent_metadata: the sync's metadata (or none) with _nango_parent_key
+ * set to the parent's key, for the rows of that parent's chain.
+ */
+static Jsonb *
+parent_metadata(Jsonb *base, const char *key)
+{
+	StringInfoData buf;
+	Datum		extra;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"_nango_parent_key\": ");
+	escape_json(&buf, key);
+	appendStringInfoChar(&buf, '}');
+	extra = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	if (base == NULL)
+		return DatumGetJsonbP(extra);
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(base), extra));
+}
+
+/*
+ * skip_parent: a parent record that gives no child records (why), counted
+ * in skipped_count and logged.
+ */
+static void
+skip_parent(JobRun *run, const char *key, const char *why)
+{
+	run->counts.skipped++;
+	run->skipped_parents++;
+	nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": parent record %s skipped: %s",
+			  run->name, key, why);
+}
+
+/*
+ * incr_for_parent: the incremental state of one parent's chain: the value
+ * stored for its key in the sync's map (parent key -> value), none seen yet.
+ */
+static void
+incr_for_parent(JobRun *run, Jsonb *map, const char *key)
+{
+	JsonbValue *v = NULL;
+
+	if (map != NULL && JB_ROOT_IS_OBJECT(map))
+		v = getKeyJsonValueFromContainer(&map->root, key, strlen(key), NULL);
+	run->incr->stored = v ? JsonbValueToJsonb(v) : NULL;
+	run->incr->highest = NULL;
+}
+
+/*
+ * incr_add: adds the parent's new incremental state (the highest value
+ * of its chain, else what was stored) to the map being built in buf.
+ */
+static void
+incr_add(JobRun *run, StringInfo buf, const char *key)
+{
+	Jsonb	   *v = nango_incr_final(run->incr);
+
+	if (v == NULL)
+		v = run->incr->stored;
+	if (v == NULL)
+		return;
+	appendStringInfoString(buf, buf->len > 1 ? ", " : "");
+	escape_json(buf, key);
+	appendStringInfo(buf, ": %s", JsonbToCString(NULL, &v->root, VARSIZE(v)));
+}
+
+/*
+ * run_chain: one parent record's request chain: the child's requests with
+ * the record's values, its pages stored with the parent's key.
+ */
+static void
+run_chain(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta, const char *key,
+		  Jsonb *record)
+{
+	char	   *missing = NULL;
+	NangoConfig *chain;
+	Jsonb	   *md;
+
+	MemoryContextReset(run->chaincxt);
+	MemoryContextSwitchTo(run->chaincxt);
+	chain = nango_parent_fill(run->cfg, record, &missing);
+	if (chain == NULL)
+	{
+		skip_parent(run, key, psprintf("it has no value at ${parent.%s}", missing));
+		return;
+	}
+	md = parent_metadata(meta, key);
+	nango_store_set_metadata(st, md);
+	if (mt != NULL)
+		nango_map_set_metadata(mt, md);
+	run->chain_cfg = chain;
+	run->chain_parent = record;
+	run->parent_key = key;
+	run->gone = false;
+	run->page = 0;
+	run_pages(run, st, mt);
+	if (run->gone)
+		skip_parent(run, key, psprintf("its first request answered HTTP %ld",
+									   nango_http_last_status(run->http)));
+	run->chain_cfg = NULL;
+	MemoryContextSwitchTo(run->jobcxt);
+}
+
+/*
+ * run_children: a child sync's job: one request chain for each live
+ * record of the parent, in the parent's key order.  With incremental
+ * sync, each parent key has its own value (incremental_state is a map of
+ * parent key to value), stored when the job succeeds.
+ */
+static void
+run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
+{
+	ParentRecords parents;
+	Jsonb	   *map = run->incr ? run->incr->stored : NULL;
+	StringInfoData state;
+
+	load_parents(run, &parents);
+	run->chaincxt = AllocSetContextCreate(run->jobcxt, "nango child chain", ALLOCSET_DEFAULT_SIZES);
+	initStringInfo(&state);
+	appendStringInfoChar(&state, '{');
+	for (int i = 0; i < parents.n && !run->truncated; i++)
+	{
+		if (run->incr != NULL)
+			incr_for_parent(run, map, parents.keys[i]);
+		run_chain(run, st, mt, meta, parents.keys[i], parents.records[i]);
+		if (run->incr != NULL)
+			incr_add(run, &state, parents.keys[i]);
+	}
+	appendStringInfoChar(&state, '}');
+	if (run->incr != NULL)
+	{
+		run->incr->stored = NULL;
+		run->incr->highest = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(state.data)));
+	}
+	run->parent_key = NULL;
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": %d parent records, " INT64_FORMAT " skipped",
+			  run->name, parents.n, run->skipped_parents);
 }
 
 /*
@@ -955,7 +1248,10 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_pop_role(&saved);
 	}
 
-	run_pages(run, st, mt);
+	if (cfg->has_parent)
+		run_children(run, st, mt, metadata);
+	else
+		run_pages(run, st, mt);
 	nango_store_count(st, &run->counts);
 	if (run->incr != NULL)
 		save_incremental(run);
@@ -1047,6 +1343,8 @@ finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *
 							  "WHERE id = $1",
 							  12, types, v, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update job " INT64_FORMAT, run->job_id);
+	if (status == NANGO_JOB_SUCCEEDED)
+		run_after_parent(run->sync_id);
 	SPI_finish();
 	nango_pop_role(&saved);
 
@@ -1386,7 +1684,7 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 	const NangoConfig *cfg = run->cfg;
 	NangoPager	pager;
 
-	nango_pager_init(&pager, cfg, run->http, run->jobcxt);
+	nango_pager_init(&pager, run->chain_cfg ? run->chain_cfg : cfg, run->http, run->jobcxt);
 	if (run->incr != NULL)
 		start_incremental(run, &pager);
 	while (!pager.done && run->page < maxpages)
@@ -1406,6 +1704,12 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 		row.page = run->page;
 		row.request = psprintf("%s %s", cfg->method, run->url);
 		row.http_status = resp.status;
+		if (resp.status == 404 || resp.status == 410)
+		{
+			row.stop_reason = "the parent record's children are gone: a job skips it";
+			preview_put(res, &row);
+			break;
+		}
 		body = parse_page(run, &resp, &marks);
 		if (body != NULL)
 			extract_records(run, body, marks, &pr);
@@ -1431,6 +1735,7 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 
 			nango_pager_request(&pager, &url, &reqbody);
 			row.next_request = psprintf("%s %s", cfg->method, nango_redact_url(url, &run->secrets));
+
 		}
 		preview_put(res, &row);
 	}
@@ -1451,6 +1756,68 @@ preview_failure(JobRun *run, ErrorData *edata, PreviewResult *res)
 	row.http_status = run->http ? nango_http_last_status(run->http) : 0;
 	row.stop_reason = nango_redact_text(psprintf("failed: %s", edata->message), &run->secrets);
 	preview_put(res, &row);
+}
+
+/*
+ * preview_parent: a child sync's preview makes the requests of the first
+ * live record (in key order) of its parent, a sync of the caller's named
+ * by id or name.  No parent record, or one without a value at a
+ * placeholder's path, is an ERROR: there is no request to show.
+ */
+static void
+preview_parent(JobRun *run)
+{
+	NangoSavedRole saved;
+	Oid			types[3] = {INT8OID, TEXTOID, OIDOID};
+	Datum		vals[3];
+	char		nulls[3] = "   ";
+	const NangoConfig *cfg = run->cfg;
+	const char *shown = cfg->parent_name ? cfg->parent_name : psprintf(INT64_FORMAT, cfg->parent_id);
+	char	   *missing;
+	bool		isnull;
+	uint64		found;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	vals[0] = Int64GetDatum(cfg->parent_id);
+	vals[1] = cfg->parent_name ? CStringGetTextDatum(cfg->parent_name) : (Datum) 0;
+	nulls[1] = cfg->parent_name ? ' ' : 'n';
+	vals[2] = ObjectIdGetDatum(run->owner);
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT s.id, "
+							  "(SELECT r.unique_key FROM nango.raw r WHERE r.sync_id = s.id AND r.deleted_at IS NULL "
+							  "  AND r.unique_key IS NOT NULL ORDER BY r.unique_key COLLATE \"C\" LIMIT 1), "
+							  "(SELECT r.data FROM nango.raw r WHERE r.sync_id = s.id AND r.deleted_at IS NULL "
+							  "  AND r.unique_key IS NOT NULL ORDER BY r.unique_key COLLATE \"C\" LIMIT 1) "
+							  "FROM nango.syncs s WHERE s.owner::pg_catalog.oid = $3 "
+							  "AND (s.id = $1 OR s.friendly_name = $2)",
+							  3, types, vals, nulls, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the parent sync");
+	found = SPI_processed;
+	MemoryContextSwitchTo(cxt);
+	if (found > 0)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+
+		run->parent_key = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		run->chain_parent = isnull ? NULL : DatumGetJsonbPCopy(d);
+	}
+	SPI_finish();
+	nango_pop_role(&saved);
+	if (found == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("config key \"parent\": you have no sync %s", shown)));
+	if (run->chain_parent == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the parent sync %s has no records to make a child request for", shown),
+				 errhint("Run the parent sync first (nango.run_sync).")));
+	run->chain_cfg = nango_parent_fill(cfg, run->chain_parent, &missing);
+	if (run->chain_cfg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the first parent record (key %s) has no value at ${parent.%s}", run->parent_key, missing)));
 }
 
 /*
@@ -1511,6 +1878,8 @@ nango_preview(PG_FUNCTION_ARGS)
 			run->incr->cursor_path = run->cfg->incremental_cursor_steps;
 			run->incr->cxt = run->jobcxt;
 		}
+		if (run->cfg->has_parent)
+			preview_parent(run);
 		preview_pages(run, pages, &res);
 		MemoryContextSwitchTo(oldcxt);
 		ReleaseCurrentSubTransaction();

@@ -28,6 +28,13 @@ typedef enum NangoJobStatus
 extern int64 nango_job_create(int64 sync_id, int attempt);
 
 /*
+ * nango_job_mark_parent_run: a due run of a child sync without a schedule
+ * of its own is one its parent's successful job asked for: the job's
+ * trigger is 'parent' (SPEC section 13).  Nothing for other syncs.
+ */
+extern void nango_job_mark_parent_run(int64 job_id);
+
+/*
  * nango_job_execute: runs job_id (created by nango_job_create) in a
  * subtransaction of the current transaction: all data changes of the job
  * commit with the caller's transaction or not at all.  Any ERROR inside the

@@ -40,6 +40,7 @@ typedef struct JobOrder
 	bool		owner_nologin;
 	int64		sync_id;
 	int			attempt;
+	bool		scheduled;		/* started because next_run_at was due */
 	char		label[BGW_MAXLEN];
 } JobOrder;
 
@@ -81,6 +82,7 @@ claim_slot(int idx, JobOrder *order)
 		order->owner_nologin = slot->owner_nologin;
 		order->sync_id = slot->sync_id;
 		order->attempt = slot->attempt;
+		order->scheduled = slot->scheduled;
 		strlcpy(order->label, slot->label, sizeof(order->label));
 		blocked = (nango_shared->blocked_dboid == slot->dboid);
 	}
@@ -141,6 +143,8 @@ create_job(const JobOrder *order, int idx)
 	PG_TRY();
 	{
 		job_id = nango_job_create(order->sync_id, order->attempt);
+		if (order->scheduled)
+			nango_job_mark_parent_run(job_id);
 	}
 	PG_CATCH();
 	{
