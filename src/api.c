@@ -267,8 +267,9 @@ check_parent(NangoConfig *cfg, Oid owner, int64 self_id)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("config key \"parent\": sync " INT64_FORMAT " cannot be the parent of sync " INT64_FORMAT
 						": that makes a cycle", cfg->parent_id, self_id),
-				 errdetail("Sync " INT64_FORMAT " is sync " INT64_FORMAT " or one of its children.",
-						   cfg->parent_id, self_id)));
+				 cfg->parent_id == self_id ? errdetail("A sync cannot be its own parent.") :
+				 errdetail("Sync " INT64_FORMAT " makes its requests for the records of sync " INT64_FORMAT
+						   ", directly or through its parents.", cfg->parent_id, self_id)));
 	if (ancestors + height > NANGO_MAX_CHILD_DEPTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
