@@ -304,6 +304,8 @@ insert_sync(NangoConfig *cfg, Oid owner)
 		elog(ERROR, "could not allocate a sync id");
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	mapped = nango_config_mapped_table(cfg, id);
+	if (mapped)
+		nango_map_check_owner(id, mapped, owner);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(id);
@@ -494,11 +496,12 @@ merge_config(Jsonb *old, Jsonb *changes)
  * recomputes the columns derived from it.  When the schedule changes,
  * next_run_at becomes the earlier of the pending run and the first run of
  * the new schedule counted from now.  The incremental state is forgotten
- * when the URL or an incremental_* key changes.  Runs inside an api_begin
- * scope, on a row the caller has locked.
+ * when the URL or an incremental_* key changes.  A mapped_table that exists
+ * must belong to the sync's owner (nango_map_check_owner).  Runs inside an
+ * api_begin scope, on a row the caller has locked.
  */
 static void
-write_sync_config(int64 id, NangoConfig *cfg)
+write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 {
 	char	   *mapped = nango_config_mapped_table(cfg, id);
 	TimestampTz first_run;
@@ -506,6 +509,8 @@ write_sync_config(int64 id, NangoConfig *cfg)
 	Datum		values[9];
 	char		nulls[9];
 
+	if (mapped)
+		nango_map_check_owner(id, mapped, owner);
 	if (cfg->cron)
 		first_run = nango_cron_next(cfg->cron, GetCurrentTransactionStartTimestamp());
 	else if (cfg->frequency == NULL)
@@ -566,7 +571,7 @@ nango_update_sync(PG_FUNCTION_ARGS)
 	if (cfg->friendly_name)
 		check_name_free(row.owner, cfg->friendly_name, id);
 	check_parent(cfg, row.owner, id);
-	write_sync_config(id, cfg);
+	write_sync_config(id, cfg, row.owner);
 	api_end(&scope);
 
 	nango_wake_launcher_at_commit();
@@ -638,14 +643,15 @@ nango_trigger_sync(PG_FUNCTION_ARGS)
  * drop_mapped_data: deletes the sync's rows from its mapped table and drops
  * the table when no other sync uses it.  Everything touching the table runs
  * as the sync's owner: the owner may have put triggers or rules on it, and
- * they must never run with the extension owner's rights.
+ * they must never run with the extension owner's rights, nor with the
+ * caller's (a superuser, a member of the owner role): see nango_push_owner.
  */
 static void
-drop_mapped_data(const SyncRow *row)
+drop_mapped_data(const SyncRow *row, Oid caller)
 {
 	NangoSavedRole saved;
 
-	nango_push_role(row->owner, &saved);
+	nango_push_owner(row->owner, caller, &saved);
 	nango_map_drop_data(row->id, row->mapped_table);
 	nango_pop_role(&saved);
 }
@@ -691,7 +697,7 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	fetch_sync_ext(id, caller, SYNC_LOCK_DELETE, &row);
 	(void) nango_cancel_sync_jobs(id, 0);
 	if (drop_data && row.mapped_table)
-		drop_mapped_data(&row);
+		drop_mapped_data(&row, caller);
 	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete sync " INT64_FORMAT, id);
@@ -835,7 +841,7 @@ nango_put_sync(PG_FUNCTION_ARGS)
 	id = own_sync_by_name(owner, name, true);
 	check_parent(cfg, owner, id);
 	if (id != 0)
-		write_sync_config(id, cfg);
+		write_sync_config(id, cfg, owner);
 	else
 		id = insert_sync(cfg, owner);
 	api_end(&scope);

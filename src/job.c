@@ -85,6 +85,8 @@ typedef struct JobRun
 	int64		job_id;
 	int64		sync_id;
 	Oid			owner;
+	Oid			caller;			/* the role the job runs for: see
+								 * nango_push_owner */
 	char	   *name;			/* friendly name, or the id */
 	const NangoConfig *cfg;
 	NangoSecrets secrets;
@@ -669,7 +671,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 			}
 		if (m > 0)
 		{
-			nango_push_role(run->owner, &saved);
+			nango_push_owner(run->owner, run->caller, &saved);
 			nango_map_write(mt, run->job_id, m, recs, keys, nps, &mc);
 			nango_pop_role(&saved);
 			run->counts.mismatch += mc.mismatch;
@@ -815,6 +817,7 @@ typedef struct DeleteTarget
 {
 	NangoMapTable *mt;
 	Oid			owner;
+	Oid			caller;
 	bool		soft;
 } DeleteTarget;
 
@@ -827,7 +830,7 @@ map_delete_keys(void *arg, int n, char **keys)
 
 	if (t->mt == NULL)
 		return;
-	nango_push_role(t->owner, &saved);
+	nango_push_owner(t->owner, t->caller, &saved);
 	nango_map_delete_keys(t->mt, n, keys, t->soft);
 	nango_pop_role(&saved);
 }
@@ -850,6 +853,7 @@ delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	}
 	t.mt = mt;
 	t.owner = run->owner;
+	t.caller = run->caller;
 	t.soft = (run->cfg->delete_mode == NANGO_DELETE_SOFT);
 	nango_push_role(nango_extension_owner(), &saved);
 	run->counts.deleted = nango_store_delete_unseen(st, t.soft, map_delete_keys, &t);
@@ -1232,7 +1236,7 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_store_track_keys(st);
 	if (cfg->auto_mapping)
 	{
-		nango_push_role(run->owner, &saved);
+		nango_push_owner(run->owner, run->caller, &saved);
 		mt = nango_map_open(run->sync_id,
 							sync->mapped_table ? sync->mapped_table : cfg->mapped_table,
 							metadata);
@@ -1260,7 +1264,7 @@ run_job(JobRun *run, SyncRow *sync)
 
 	if (mt != NULL)
 	{
-		nango_push_role(run->owner, &saved);
+		nango_push_owner(run->owner, run->caller, &saved);
 		nango_map_close(mt);
 		nango_pop_role(&saved);
 	}
@@ -1463,6 +1467,7 @@ nango_job_execute(int64 job_id)
 	bool		shown;
 
 	run->job_id = job_id;
+	run->caller = GetUserId();
 	load_job(run, &sync, oldcxt);
 	run->owner = sync.owner;
 	/* from now on the job shows in nango.job_progress and can be cancelled */

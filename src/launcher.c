@@ -171,7 +171,9 @@ live_job_pids(void)
 /*
  * recover: mark failed the jobs left 'running' by processes that are gone
  * (a crash, a restart), notify, and make their syncs run again now.  arg
- * points to a bool set when done.
+ * points to a bool set when done.  Rows a user's transaction holds are
+ * skipped (a job row then waits for a later sweep; a sync row keeps its
+ * schedule), so the launcher never waits for them.
  */
 static void
 recover(void *arg)
@@ -191,11 +193,14 @@ recover(void *arg)
 	if (SPI_execute_with_args(
 							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
 							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
-							  "   WHERE status = 'running' AND (pid IS NULL OR pid <> ALL ($1))"
+							  "   WHERE id IN (SELECT id FROM nango.jobs WHERE status = 'running'"
+							  "     AND (pid IS NULL OR pid <> ALL ($1)) FOR UPDATE SKIP LOCKED)"
 							  "   RETURNING id, sync_id, attempt),"
 							  " s AS (UPDATE nango.syncs x SET retry_at = pg_catalog.now(),"
 							  "   retry_attempt = LEAST(f.attempt, 3)"
-							  "   FROM f WHERE x.id = f.sync_id RETURNING x.id)"
+							  "   FROM f WHERE x.id = f.sync_id AND x.id IN (SELECT id FROM nango.syncs"
+							  "     WHERE id IN (SELECT sync_id FROM f) FOR NO KEY UPDATE SKIP LOCKED)"
+							  "   RETURNING x.id)"
 							  " SELECT pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
 							  "   'sync_id', f.sync_id, 'job_id', f.id, 'status', 'failed',"
 							  "   'added', 0, 'updated', 0, 'unchanged', 0, 'deleted', 0)::text), (SELECT count(*) FROM s)"
@@ -313,7 +318,10 @@ step_progress(void *arg)
 	}
 }
 
-/* step_retention: delete finished jobs older than nango.job_retention. */
+/*
+ * step_retention: delete finished jobs older than nango.job_retention
+ * (those a user's transaction holds, at a later turn).
+ */
 static void
 step_retention(void *arg)
 {
@@ -326,8 +334,9 @@ step_retention(void *arg)
 	if (!nango_launcher_tx_begin("nango launcher: job retention"))
 		return;
 	if (SPI_execute_with_args(
-							  "DELETE FROM nango.jobs WHERE status <> 'running' AND ended_at <"
-							  " pg_catalog.now() - pg_catalog.make_interval(secs => $1)",
+							  "DELETE FROM nango.jobs WHERE id IN (SELECT id FROM nango.jobs"
+							  " WHERE status <> 'running' AND ended_at <"
+							  " pg_catalog.now() - pg_catalog.make_interval(secs => $1) FOR UPDATE SKIP LOCKED)",
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete old jobs");
 	if (SPI_processed > 0)

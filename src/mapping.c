@@ -42,6 +42,9 @@
 #include "utils/rls.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "catalog/dependency.h"
@@ -57,6 +60,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "flatten.h"
 #include "mapping.h"
@@ -452,9 +456,122 @@ complete_table(NangoMapTable *mt)
 }
 
 /*
+ * owner_may_use: whether role may write into a table owned by relowner:
+ * it owns it or has the privileges of its owner role.  For a superuser,
+ * who has the privileges of every role, the owner must be a superuser too
+ * or a role it is a member of: otherwise the code of any role (a trigger
+ * on its table) would run with a superuser's rights.
+ */
+static bool
+owner_may_use(Oid role, Oid relowner)
+{
+	if (role == relowner)
+		return true;
+	if (superuser_arg(role))
+		return superuser_arg(relowner) || is_member_of_role_nosuper(role, relowner);
+	return has_privs_of_role(role, relowner);
+}
+
+/*
+ * check_table_owner: the mapped table relid (named qualname) belongs to
+ * the sync's owner (SPEC section 9): owner_may_use, or ERROR 42501 naming
+ * the table's owner.
+ */
+static void
+check_table_owner(Oid relid, const char *qualname, Oid owner)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			relowner;
+
+	if (!HeapTupleIsValid(tup))
+		return;					/* dropped meanwhile: nothing to check */
+	relowner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	if (owner_may_use(owner, relowner))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for mapped_table %s: it is owned by role \"%s\", not by the sync's owner \"%s\"",
+					qualname, GetUserNameFromId(relowner, false), GetUserNameFromId(owner, false)),
+			 errdetail("A sync writes only into a table that its owner owns or has the privileges of "
+					   "(for a superuser: a table of a superuser or of a role it is a member of), "
+					   "since code on the table runs with the rights of the role that writes."),
+			 errhint("Choose another mapped_table, or let the table's owner run the sync.")));
+}
+
+/* nango_map_check_owner: see mapping.h. */
+void
+nango_map_check_owner(int64 sync_id, const char *mapped_table, Oid owner)
+{
+	char	   *nsp,
+			   *rel;
+	Oid			nspid;
+	Oid			relid;
+
+	resolve_name(sync_id, mapped_table, &nsp, &rel);
+	nspid = get_namespace_oid(nsp, true);
+	relid = OidIsValid(nspid) ? get_relname_relid(rel, nspid) : InvalidOid;
+	if (OidIsValid(relid))
+		check_table_owner(relid, quote_qualified_identifier(nsp, rel), owner);
+}
+
+/*
+ * check_deferred_triggers: inside a security-restricted operation (the
+ * sync's owner's code run for another role, see nango_push_owner), a
+ * trigger of the table or its partitions that fires at commit for the
+ * events in events (TRIGGER_TYPE_* bits) would fire with the caller's
+ * rights, and PostgreSQL refuses to queue it there.  Says so before any
+ * row is written, with what to do.  A DEFERRABLE INITIALLY IMMEDIATE
+ * trigger passes: should the caller's SET CONSTRAINTS defer it,
+ * PostgreSQL's own error stops it.
+ */
+static void
+check_deferred_triggers(Oid relid, const char *qualname, int16 events, const char *hint)
+{
+	List	   *rels;
+	ListCell   *lc;
+
+	if (!InSecurityRestrictedOperation())
+		return;
+	rels = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, rels)
+	{
+		Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		char	   *found = NULL;
+
+		ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+		while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tup);
+
+			if (tg->tgdeferrable && tg->tginitdeferred && tg->tgenabled != TRIGGER_DISABLED &&
+				(tg->tgtype & events) != 0)
+				found = pstrdup(NameStr(tg->tgname));
+		}
+		systable_endscan(scan);
+		table_close(tgrel, AccessShareLock);
+		if (found != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("mapped_table %s has a deferred trigger \"%s\", which cannot run for a role other than the sync's owner",
+							qualname, found),
+					 errdetail("A deferred trigger fires at commit in the session of the role that acts on the sync, "
+							   "with that role's rights; nango runs the code of a sync's owner only as the owner, "
+							   "in a security-restricted operation, where PostgreSQL does not allow deferred triggers."),
+					 errhint("%s", hint)));
+	}
+}
+
+/*
  * open_relation: finds the mapped table, creating it (and its schema when
  * allowed) when missing, and checks it is an ordinary table that is not
- * one of nango's own.
+ * one of nango's own, that it belongs to the sync's owner (the current
+ * user) and that no deferred trigger would fire for another role.
  */
 static void
 open_relation(NangoMapTable *mt, const char *mapped_table)
@@ -491,6 +608,12 @@ open_relation(NangoMapTable *mt, const char *mapped_table)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("mapped_table %s belongs to an extension", mt->qualname),
 				 errhint("Choose another mapped_table.")));
+	if (!created)
+		check_table_owner(mt->relid, mt->qualname, GetUserId());
+	check_deferred_triggers(mt->relid, mt->qualname, TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE |
+							TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE,
+							"Let the sync's owner run it, or the background worker (nango.trigger_sync); "
+							"or make the trigger INITIALLY IMMEDIATE.");
 	load_columns(mt);
 	if (!created)
 		complete_table(mt);
@@ -1660,6 +1783,7 @@ nango_map_drop_data(int64 sync_id, const char *mapped_table)
 				relid;
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1];
+	bool		others;
 
 	resolve_name(sync_id, mapped_table, &nsp, &rel);
 	nspid = get_namespace_oid(nsp, true);
@@ -1670,14 +1794,23 @@ nango_map_drop_data(int64 sync_id, const char *mapped_table)
 	qualname = quote_qualified_identifier(nsp, rel);
 	args[0] = Int64GetDatum(sync_id);
 	SPI_connect();
+	others = other_users(sync_id, mapped_table, qualname);
+	/* a table that goes is dropped at once: no row trigger fires */
+	if (!others && pg_class_ownercheck(relid, GetUserId()))
+	{
+		exec_utility(psprintf("DROP TABLE %s", qualname));
+		SPI_finish();
+		return;
+	}
+	check_deferred_triggers(relid, qualname, TRIGGER_TYPE_DELETE,
+							"Let the sync's owner delete it, or delete it without its data "
+							"(nango.delete_sync(id, false)).");
 	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE \"_nango_sync_id\" = $1", qualname),
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from %s", qualname);
-	if (other_users(sync_id, mapped_table, qualname))
+	if (others)
 		ereport(NOTICE,
 				(errmsg("mapped table %s is kept: other syncs use it or have rows in it", qualname)));
-	else if (pg_class_ownercheck(relid, GetUserId()))
-		exec_utility(psprintf("DROP TABLE %s", qualname));
 	else
 		ereport(NOTICE,
 				(errmsg("mapped table %s is kept: it is not owned by %s",

@@ -87,4 +87,14 @@ extern bool nango_map_created(NangoMapTable *mt);
  */
 extern void nango_map_drop_data(int64 sync_id, const char *mapped_table);
 
+/*
+ * nango_map_check_owner: when the mapped table of sync_id (mapped_table as
+ * nango_config_mapped_table gives it) exists, ERROR (42501, naming the
+ * table's owner) unless owner, the sync's owner, owns it or has the
+ * privileges of its owner role (a superuser: the owner is a superuser or
+ * a role it is a member of).  Run at add_sync and update_sync; every job
+ * checks again when it opens the table.
+ */
+extern void nango_map_check_owner(int64 sync_id, const char *mapped_table, Oid owner);
+
 #endif							/* NANGO_MAPPING_H */

@@ -117,7 +117,9 @@ slot_done(int i, const NangoJobSlot *copy)
 /*
  * advance_schedule: after a run of sync_id ends, move next_run_at past now
  * when the run was the scheduled one (and nobody rescheduled meanwhile),
- * and return the resulting next_run_at (0 when none).
+ * and return the resulting next_run_at (0 when none).  When a user's open
+ * transaction holds the sync's row (update_sync, say), it fails at once
+ * (55P03) instead of waiting, and the caller tries again on a later turn.
  */
 static TimestampTz
 advance_schedule(int64 sync_id, bool scheduled, TimestampTz due_at, bool *found)
@@ -132,7 +134,8 @@ advance_schedule(int64 sync_id, bool scheduled, TimestampTz due_at, bool *found)
 	values[0] = Int64GetDatum(sync_id);
 	values[1] = BoolGetDatum(scheduled);
 	values[2] = TimestampTzGetDatum(due_at);
-	if (SPI_execute_with_args("SELECT cron FROM nango.syncs WHERE id = $1 FOR UPDATE",
+	/* never wait for a user's transaction: a locked row is retried later */
+	if (SPI_execute_with_args("SELECT cron FROM nango.syncs WHERE id = $1 FOR NO KEY UPDATE NOWAIT",
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read sync");
 	*found = (SPI_processed == 1);
@@ -225,7 +228,8 @@ close_dead_job(const NangoJobSlot *s)
 	if (SPI_execute_with_args(
 							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
 							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
-							  "   WHERE status = 'running' AND (id = $1 OR (sync_id = $3 AND pid = $4))"
+							  "   WHERE id IN (SELECT id FROM nango.jobs WHERE status = 'running'"
+							  "     AND (id = $1 OR (sync_id = $3 AND pid = $4)) FOR UPDATE NOWAIT)"
 							  "   RETURNING id, sync_id)"
 							  " SELECT id, pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
 							  "   'sync_id', sync_id, 'job_id', id, 'status', 'failed',"
@@ -319,7 +323,10 @@ nango_launcher_reap(void)
 
 /*
  * fetch_due: up to limit due syncs without a running job, with what is
- * needed to start them.  Sets L.next_due to the earliest future run.
+ * needed to start them, their rows locked until the launcher's
+ * transaction ends.  A sync whose row a user's open transaction holds
+ * (update_sync, pause_sync, ... not yet committed) is passed over for
+ * this round (SKIP LOCKED), so it never holds up the other syncs.
  */
 static DueSync *
 fetch_due(int limit, int *count)
@@ -356,8 +363,8 @@ fetch_due(int limit, int *count)
 							  "                     AND (j.pid IS NULL OR j.pid IN"
 							  "                          (SELECT a.pid FROM pg_catalog.pg_stat_activity a)))"
 							  " ORDER BY LEAST(s.triggered_at, s.retry_at, s.next_run_at), s.id"
-							  " LIMIT $2",
-							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+							  " LIMIT $2 FOR NO KEY UPDATE OF s SKIP LOCKED",
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for due syncs");
 
 	*count = SPI_processed;

@@ -83,6 +83,7 @@ nango_push_role(Oid role, NangoSavedRole *saved)
 
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
 	saved->guc_level = NewGUCNestLevel();
+	saved->restricted = false;
 	if (pin)
 		(void) set_config_option("search_path", "pg_catalog, pg_temp",
 								 PGC_USERSET, PGC_S_SESSION,
@@ -91,13 +92,38 @@ nango_push_role(Oid role, NangoSavedRole *saved)
 }
 
 /*
- * nango_pop_role: return to the identity saved by nango_push_role.
+ * nango_push_owner: become owner, a sync's owner, to run what touches the
+ * sync's mapped table.  When caller (the role nango acts for) is not owner,
+ * as in a superuser's run_sync, the switch is a security-restricted
+ * operation, as REFRESH MATERIALIZED VIEW's: the owner's code (triggers,
+ * defaults, index expressions, ...) can then neither switch identity back
+ * nor create temporary objects, cursors WITH HOLD or LISTEN in the
+ * caller's session, nor queue deferred triggers, which would fire later
+ * with the caller's rights; and nango_pop_role undoes every setting it
+ * changed.
+ */
+void
+nango_push_owner(Oid owner, Oid caller, NangoSavedRole *saved)
+{
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	saved->guc_level = NewGUCNestLevel();
+	saved->restricted = (owner != caller);
+	SetUserIdAndSecContext(owner, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   (saved->restricted ? SECURITY_RESTRICTED_OPERATION : 0));
+}
+
+/*
+ * nango_pop_role: return to the identity saved by nango_push_role or
+ * nango_push_owner.  After a restricted switch, every setting changed
+ * since (by set_config in a trigger, say) gets its previous value back,
+ * as at the end of REFRESH MATERIALIZED VIEW; otherwise only the
+ * search_path pinned by nango_push_role is restored.
  */
 void
 nango_pop_role(NangoSavedRole *saved)
 {
+	AtEOXact_GUC(!saved->restricted, saved->guc_level);
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
-	AtEOXact_GUC(true, saved->guc_level);
 }
 
 int

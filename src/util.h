@@ -21,6 +21,7 @@ typedef struct NangoSavedRole
 	Oid			userid;
 	int			sec_context;
 	int			guc_level;		/* GUC nest level opened by nango_push_role */
+	bool		restricted;		/* a security-restricted operation began */
 } NangoSavedRole;
 
 /* Oid of the role that owns the nango extension (it writes nango's tables). */
@@ -37,6 +38,17 @@ extern Oid	nango_extension_owner(void);
  */
 extern void nango_push_role(Oid role, NangoSavedRole *saved);
 extern void nango_pop_role(NangoSavedRole *saved);
+
+/*
+ * nango_push_owner: switch to owner, the owner of a sync, for what touches
+ * its mapped table, on behalf of caller (the current user when nango was
+ * called: the session's role for run_sync, the owner itself in a job
+ * worker).  When caller is not owner, the switch is a security-restricted
+ * operation and nango_pop_role rolls back every setting changed meanwhile,
+ * so the owner's code runs with the owner's rights only and leaves nothing
+ * behind in the caller's session.  Undone by nango_pop_role.
+ */
+extern void nango_push_owner(Oid owner, Oid caller, NangoSavedRole *saved);
 
 /*
  * nango_pin_search_path: sets search_path to "pg_catalog, pg_temp" until

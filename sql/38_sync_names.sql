@@ -88,9 +88,9 @@ SELECT incremental_state FROM nango.syncs WHERE id = :t1;
 CREATE ROLE names_alice;
 CREATE ROLE names_bob;
 SET ROLE names_alice;
-SELECT nango.put_sync('contacts', 'https://api.example.com/alice', '{}') AS alice_contacts \gset
+SELECT nango.put_sync('contacts', 'https://api.example.com/alice', '{"auto_mapping": false}') AS alice_contacts \gset
 SET ROLE names_bob;
-SELECT nango.put_sync('contacts', 'https://api.example.com/bob', '{}') AS bob_contacts \gset
+SELECT nango.put_sync('contacts', 'https://api.example.com/bob', '{"auto_mapping": false}') AS bob_contacts \gset
 SELECT :alice_contacts <> :bob_contacts AS distinct_syncs;
 SELECT nango.pause_sync('contacts');
 RESET ROLE;
