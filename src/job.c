@@ -109,6 +109,7 @@ typedef struct JobRun
 	Jsonb	   *chain_parent;	/* its record */
 	bool		gone;			/* its first request answered 404 or 410 */
 	int64		skipped_parents;	/* parent records without children fetched */
+	int64		withheld;		/* the same count of the child job's other handles */
 	MemoryContext chaincxt;		/* reset for each parent record */
 	MemoryContext jobcxt;
 	MemoryContext pagecxt;
@@ -1022,21 +1023,6 @@ skip_parent(JobRun *run, const char *key, const char *why)
 }
 
 /*
- * incr_for_parent: the incremental state of one parent's chain: the value
- * stored for its key in the sync's map (parent key -> value), none seen yet.
- */
-static void
-incr_for_parent(JobRun *run, Jsonb *map, const char *key)
-{
-	JsonbValue *v = NULL;
-
-	if (map != NULL && JB_ROOT_IS_OBJECT(map))
-		v = getKeyJsonValueFromContainer(&map->root, key, strlen(key), NULL);
-	run->incr->stored = v ? JsonbValueToJsonb(v) : NULL;
-	run->incr->highest = NULL;
-}
-
-/*
  * incr_add: adds the parent's new incremental state (the highest value
  * of its chain, else what was stored) to the map being built in buf.
  */
@@ -1055,31 +1041,115 @@ incr_add(JobRun *run, StringInfo buf, const char *key)
 }
 
 /*
- * run_chain: one parent record's request chain: the child's requests with
- * the record's values, its pages stored with the parent's key.
+ * One slot of a child job's concurrency: an HTTP handle of its own and the
+ * requests prepared for the parent record it serves next.  The slots take
+ * the parents in turn (parent i uses slot i % concurrency), so while one
+ * parent's chain is fetched and stored, the first requests of the next
+ * ones are already in flight on the other slots' handles.
+ */
+typedef struct ChainSlot
+{
+	NangoHttp  *http;
+	MemoryContext cxt;			/* the prepared requests and the chain's pager */
+	int			parent;			/* index of the parent prepared, -1: none */
+	NangoConfig *cfg;			/* its requests, NULL when a value is missing */
+	char	   *missing;		/* then the placeholder's path */
+} ChainSlot;
+
+/* The slots of a child job and what the parent records need. */
+typedef struct ChainSet
+{
+	int			n;
+	ChainSlot  *slots;
+	Jsonb	   *map;			/* the stored incremental state (parent key -> value) */
+} ChainSet;
+
+/*
+ * stored_for_parent: the incremental value stored for a parent key in the
+ * sync's map (parent key -> value), or NULL.
+ */
+static Jsonb *
+stored_for_parent(Jsonb *map, const char *key)
+{
+	JsonbValue *v = NULL;
+
+	if (map != NULL && JB_ROOT_IS_OBJECT(map))
+		v = getKeyJsonValueFromContainer(&map->root, key, strlen(key), NULL);
+	return v ? JsonbValueToJsonb(v) : NULL;
+}
+
+/*
+ * prepare_slot: the slot of parent i gets that record's requests and, for
+ * parents after the current one, starts its first request (with the
+ * parent's own incremental value) so the API answers meanwhile.
  */
 static void
-run_chain(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta, const char *key,
-		  Jsonb *record)
+prepare_slot(JobRun *run, ChainSet *cs, ParentRecords *parents, int i, bool start)
 {
-	char	   *missing = NULL;
-	NangoConfig *chain;
+	ChainSlot  *sl = &cs->slots[i % cs->n];
+	MemoryContext old;
+
+	if (sl->parent == i)
+		return;
+	MemoryContextReset(sl->cxt);
+	old = MemoryContextSwitchTo(sl->cxt);
+	sl->parent = i;
+	sl->missing = NULL;
+	sl->cfg = nango_parent_fill(run->cfg, parents->records[i], &sl->missing);
+	if (sl->cfg != NULL && start)
+	{
+		NangoPager	pager;
+		NangoRequest req;
+		const NangoConfig *saved_cfg = run->chain_cfg;
+		int			saved_page = run->page;
+
+		nango_pager_init(&pager, sl->cfg, sl->http, sl->cxt);
+		if (run->incr != NULL)
+		{
+			bool		is_number;
+			char	   *v = nango_incr_start_value(stored_for_parent(cs->map, parents->keys[i]),
+												   run->cfg->incremental_initial_value, &is_number);
+
+			if (v != NULL)
+				nango_pager_add_param(&pager, run->cfg->incremental_request_steps, v, is_number);
+		}
+		run->chain_cfg = sl->cfg;
+		run->page = 1;
+		build_request(run, &pager, &req, false);
+		nango_http_start(sl->http, &req);
+		run->chain_cfg = saved_cfg;
+		run->page = saved_page;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * run_chain: parent i's request chain, on its slot: the child's requests
+ * with the record's values, its pages stored with the parent's key.
+ */
+static void
+run_chain(JobRun *run, ChainSet *cs, ParentRecords *parents, int i, NangoStore *st,
+		  NangoMapTable *mt, Jsonb *meta)
+{
+	ChainSlot  *sl = &cs->slots[i % cs->n];
+	const char *key = parents->keys[i];
 	Jsonb	   *md;
 
-	MemoryContextReset(run->chaincxt);
-	MemoryContextSwitchTo(run->chaincxt);
-	chain = nango_parent_fill(run->cfg, record, &missing);
-	if (chain == NULL)
+	prepare_slot(run, cs, parents, i, false);
+	if (sl->cfg == NULL)
 	{
-		skip_parent(run, key, psprintf("it has no value at ${parent.%s}", missing));
+		skip_parent(run, key, psprintf("it has no value at ${parent.%s}", sl->missing));
 		return;
 	}
+	MemoryContextSwitchTo(sl->cxt);
 	md = parent_metadata(meta, key);
 	nango_store_set_metadata(st, md);
 	if (mt != NULL)
 		nango_map_set_metadata(mt, md);
-	run->chain_cfg = chain;
-	run->chain_parent = record;
+	run->http = sl->http;
+	run->chaincxt = sl->cxt;
+	run->chain_cfg = sl->cfg;
+	run->chain_parent = parents->records[i];
 	run->parent_key = key;
 	run->gone = false;
 	run->page = 0;
@@ -1092,27 +1162,62 @@ run_chain(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta, const cha
 }
 
 /*
+ * open_slots: the slots of a child job: the job's own HTTP handle and
+ * concurrency - 1 more, each with the sync's credential scope.
+ */
+static void
+open_slots(JobRun *run, ChainSet *cs, int nparents)
+{
+	cs->n = Max(1, Min(run->cfg->concurrency, nparents));
+	cs->slots = palloc0(sizeof(ChainSlot) * cs->n);
+	for (int k = 0; k < cs->n; k++)
+	{
+		ChainSlot  *sl = &cs->slots[k];
+
+		if (k == 0)
+			sl->http = run->http;
+		else
+		{
+			sl->http = nango_http_create(run->jobcxt, &run->secrets);
+			nango_http_set_scope(sl->http, run->cfg->url, run->cfg->credential_hosts,
+								 run->cfg->ncredential_hosts);
+		}
+		sl->cxt = AllocSetContextCreate(run->jobcxt, "nango child chain", ALLOCSET_DEFAULT_SIZES);
+		sl->parent = -1;
+	}
+}
+
+/*
  * run_children: a child sync's job: one request chain for each live
- * record of the parent, in the parent's key order.  With incremental
- * sync, each parent key has its own value (incremental_state is a map of
- * parent key to value), stored when the job succeeds.
+ * record of the parent, stored in the parent's key order, with up to
+ * concurrency chains' requests in flight.  With incremental sync, each
+ * parent key has its own value (incremental_state is a map of parent key
+ * to value), stored when the job succeeds.
  */
 static void
 run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
 {
 	ParentRecords parents;
-	Jsonb	   *map = run->incr ? run->incr->stored : NULL;
+	ChainSet	cs;
 	StringInfoData state;
+	NangoHttp  *own = run->http;
 
 	load_parents(run, &parents);
-	run->chaincxt = AllocSetContextCreate(run->jobcxt, "nango child chain", ALLOCSET_DEFAULT_SIZES);
+	cs.map = run->incr ? run->incr->stored : NULL;
+	open_slots(run, &cs, parents.n);
 	initStringInfo(&state);
 	appendStringInfoChar(&state, '{');
 	for (int i = 0; i < parents.n && !run->truncated; i++)
 	{
+		/* the next parents' first requests go out while this one runs */
+		for (int j = i + 1; j < parents.n && j < i + cs.n; j++)
+			prepare_slot(run, &cs, &parents, j, true);
 		if (run->incr != NULL)
-			incr_for_parent(run, map, parents.keys[i]);
-		run_chain(run, st, mt, meta, parents.keys[i], parents.records[i]);
+		{
+			run->incr->stored = stored_for_parent(cs.map, parents.keys[i]);
+			run->incr->highest = NULL;
+		}
+		run_chain(run, &cs, &parents, i, st, mt, meta);
 		if (run->incr != NULL)
 			incr_add(run, &state, parents.keys[i]);
 	}
@@ -1122,6 +1227,9 @@ run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
 		run->incr->stored = NULL;
 		run->incr->highest = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(state.data)));
 	}
+	for (int k = 1; k < cs.n; k++)
+		run->withheld += nango_http_withheld_count(cs.slots[k].http);
+	run->http = own;
 	run->parent_key = NULL;
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": %d parent records, " INT64_FORMAT " skipped",
 			  run->name, parents.n, run->skipped_parents);
@@ -1278,10 +1386,11 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_log(NANGO_LOG_WARNING, LOG,
 				  "nango: sync \"%s\": skipped " INT64_FORMAT " records whose unique key is longer than %d bytes",
 				  run->name, run->long_keys, NANGO_MAX_KEY_BYTES);
-	if (nango_http_withheld_count(run->http) > 0)
+	run->withheld += nango_http_withheld_count(run->http);
+	if (run->withheld > 0)
 		nango_log(NANGO_LOG_WARNING, LOG,
 				  "nango: sync \"%s\": " INT64_FORMAT " requests went to another origin without the sync's credentials",
-				  run->name, nango_http_withheld_count(run->http));
+				  run->name, run->withheld);
 }
 
 /* ---------------------------------------------------------------------
@@ -1818,6 +1927,7 @@ preview_parent(JobRun *run)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the parent sync %s has no records to make a child request for", shown),
 				 errhint("Run the parent sync first (nango.run_sync).")));
+	run->chaincxt = run->jobcxt;
 	run->chain_cfg = nango_parent_fill(cfg, run->chain_parent, &missing);
 	if (run->chain_cfg == NULL)
 		ereport(ERROR,
