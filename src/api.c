@@ -12,7 +12,9 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -30,6 +32,7 @@
 #include "config.h"
 #include "credentials.h"
 #include "cron.h"
+#include "databases.h"
 #include "mapping.h"
 #include "nango.h"
 #include "progress.h"
@@ -95,17 +98,37 @@ api_end(ApiScope *scope)
 }
 
 /*
- * warn_not_preloaded: the once-per-session WARNING of SPEC section 1.
+ * nango_warn_not_scheduled: the once-per-session WARNING of SPEC sections 1
+ * and 10: nango is not preloaded, or the worker does not serve this
+ * database (nango.databases, nango.database, a template, no connections).
  */
-static void
-warn_not_preloaded(void)
+void
+nango_warn_not_scheduled(void)
 {
-	if (nango_preloaded || warned_not_preloaded)
+	char	   *reason;
+	const char *hint;
+
+	if (warned_not_preloaded || !IsTransactionState())
+		return;
+	if (!nango_preloaded)
+	{
+		warned_not_preloaded = true;
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("nango is not in shared_preload_libraries: syncs will not run on a schedule"),
+				 errhint("Add nango to shared_preload_libraries in postgresql.conf and restart the server, or run syncs with nango.run_sync().")));
+		return;
+	}
+	reason = nango_not_served_reason(&hint);
+	if (reason == NULL)
 		return;
 	warned_not_preloaded = true;
 	ereport(WARNING,
-			(errmsg("nango is not in shared_preload_libraries: syncs will not run on a schedule"),
-			 errhint("Add nango to shared_preload_libraries in postgresql.conf and restart the server, or run syncs with nango.run_sync().")));
+			(errcode(ERRCODE_WARNING),
+			 errmsg("the nango worker does not serve database \"%s\": its syncs will not run on a schedule",
+					get_database_name(MyDatabaseId)),
+			 errdetail("The database is not served because %s.", reason),
+			 errhint("%s", hint)));
 }
 
 /*
@@ -349,7 +372,7 @@ nango_add_sync(PG_FUNCTION_ARGS)
 	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 							 PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1));
 	nango_check_credentials(cfg, owner);
-	warn_not_preloaded();
+	nango_warn_not_scheduled();
 
 	api_begin(&scope);
 	check_parent(cfg, owner, 0);
@@ -830,7 +853,7 @@ nango_put_sync(PG_FUNCTION_ARGS)
 	cfg = nango_config_parse(text_to_cstring(PG_GETARG_TEXT_PP(1)),
 							 config_with_name(PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), name));
 	nango_check_credentials(cfg, owner);
-	warn_not_preloaded();
+	nango_warn_not_scheduled();
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) owner,
 						 hash_bytes((const unsigned char *) name, strlen(name)),

@@ -32,4 +32,12 @@ extern int64 nango_sync_by_name(text *name);
 /* nango.run_sync(bigint), in job.c: the text form calls it. */
 extern Datum nango_run_sync(PG_FUNCTION_ARGS);
 
+/*
+ * nango_warn_not_scheduled: the once-per-session WARNING of SPEC sections 1
+ * and 10 when syncs of the current database will not run on a schedule
+ * (nango not preloaded, or the database not served by the worker), saying
+ * why.  Raised by add_sync and CREATE EXTENSION nango.
+ */
+extern void nango_warn_not_scheduled(void);
+
 #endif							/* NANGO_API_H */

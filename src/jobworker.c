@@ -2,7 +2,7 @@
  *
  * jobworker.c
  *	  A job worker: a dynamic background worker that runs one job of one
- *	  sync, connected to nango.database as the sync's owner, and exits.
+ *	  sync, connected to the sync's database as its owner, and exits.
  *
  * The job row is created and committed in a first transaction, so that a
  * crash or a kill during the job leaves a visible 'running' row for the
@@ -170,13 +170,30 @@ create_job(const JobOrder *order, int idx)
 }
 
 /*
+ * job_log_context: error context callback: every line the job logs (and
+ * every error it raises) says which job, sync and database it is about.
+ */
+static void
+job_log_context(void *arg)
+{
+	const JobOrder *order = (const JobOrder *) arg;
+
+	errcontext("nango job of %s", order->label);
+}
+
+/*
  * execute_job: second transaction: run the job and commit its outcome.
  */
 static NangoJobStatus
-execute_job(int64 job_id)
+execute_job(int64 job_id, JobOrder *order)
 {
 	NangoJobStatus status;
+	ErrorContextCallback context;
 
+	context.callback = job_log_context;
+	context.arg = order;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -184,6 +201,7 @@ execute_job(int64 job_id)
 	if (ActiveSnapshotSet())
 		PopActiveSnapshot();
 	CommitTransactionCommand();
+	error_context_stack = context.previous;
 	return status;
 }
 
@@ -224,7 +242,7 @@ nango_job_worker_main(Datum arg)
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s started (attempt %d)",
 			  (long long) job_id, order.label, order.attempt);
 
-	status = execute_job(job_id);
+	status = execute_job(job_id, &order);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s ended (%s)",
 			  (long long) job_id, order.label,
 			  status == NANGO_JOB_SUCCEEDED ? "succeeded" :

@@ -1,12 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * launcher.c
- *	  The "nango launcher": a dynamic background worker connected to
- *	  nango.database (as the bootstrap superuser) that runs the schedule.
+ *	  The "nango launcher": a dynamic background worker connected to one
+ *	  served database (as the bootstrap superuser) that runs its schedule;
+ *	  the supervisor starts one per served database.
  *
  * Every turn of its loop, each step in its own short transaction and each
  * protected so that an ERROR is logged and the loop carries on:
- *	- check that the extension exists (idle with one log line if not); the
+ *	- check that the extension exists (idle with one log line if not, or
+ *	  leave when every database is served, '*'); the
  *	  first time it is seen, jobs left 'running' by processes that are gone
  *	  (a crash or restart) are marked failed and their syncs run again;
  *	- reap job workers that ended: a job left 'running' by a worker that
@@ -28,6 +30,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
@@ -48,6 +51,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "databases.h"
 #include "launcher.h"
 #include "nango.h"
 #include "worker.h"
@@ -134,11 +138,11 @@ nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what)
 		/* Expected while DROP EXTENSION runs: say it only when debugging. */
 		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
 			edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE)
-			nango_log(NANGO_LOG_DEBUG, LOG, "nango launcher: %s failed: %s",
-					  what, edata->message);
+			nango_log(NANGO_LOG_DEBUG, LOG, "nango launcher in database \"%s\": %s failed: %s",
+					  L.dbname, what, edata->message);
 		else
-			nango_log(NANGO_LOG_WARNING, WARNING, "nango launcher: %s failed: %s",
-					  what, edata->message);
+			nango_log(NANGO_LOG_WARNING, WARNING, "nango launcher in database \"%s\": %s failed: %s",
+					  L.dbname, what, edata->message);
 		FreeErrorData(edata);
 		ok = false;
 	}
@@ -212,8 +216,8 @@ recover(void *arg)
 	*done = true;
 	if (n > 0)
 		nango_log(NANGO_LOG_INFO, LOG,
-				  "nango: %d job(s) left running by a process that is gone were marked failed; their syncs run again",
-				  n);
+				  "nango: %d job(s) of database \"%s\" left running by a process that is gone were marked failed; their syncs run again",
+				  n, L.dbname);
 }
 
 /*
@@ -233,10 +237,21 @@ step_extension(void *arg)
 
 	if (!OidIsValid(ext))
 	{
+		/* With '*', a database without the extension is not waited in. */
+		if (nango_serve_all())
+		{
+			if (OidIsValid(L.ext_oid))
+				nango_log(NANGO_LOG_INFO, LOG,
+						  "nango: extension \"nango\" was dropped in database \"%s\"; its launcher leaves",
+						  L.dbname);
+			L.ext_oid = InvalidOid;
+			L.leave = (nango_db_running_count(MyDatabaseId) == 0);
+			return;
+		}
 		if (!L.ext_missing_logged)
 			nango_log(NANGO_LOG_INFO, LOG,
 					  "nango: extension \"nango\" is not installed in database \"%s\"; the launcher waits for CREATE EXTENSION nango",
-					  nango_database);
+					  L.dbname);
 		L.ext_missing_logged = true;
 		L.ext_oid = InvalidOid;
 		return;
@@ -249,6 +264,8 @@ step_extension(void *arg)
 		recover(&recovered);
 		if (!recovered)
 			return;				/* tables locked: try again next turn */
+		if (!OidIsValid(L.ext_oid))
+			nango_log(NANGO_LOG_INFO, LOG, "nango launcher started in database \"%s\"", L.dbname);
 		L.ext_oid = ext;
 		L.last_retention = 0;
 	}
@@ -345,40 +362,49 @@ step_retention(void *arg)
 	nango_launcher_tx_commit();
 }
 
-/* launcher_exit: forget the launcher in shared memory. */
+/*
+ * launcher_exit: forget the launcher in shared memory, saying whether it
+ * left because the extension is not installed ('*' mode).
+ */
 static void
 launcher_exit(int code, Datum arg)
 {
+	NangoDbEntry *e;
+
 	SpinLockAcquire(&nango_shared->mutex);
-	if (nango_shared->launcher_pid == MyProcPid)
+	e = nango_db_find_locked(MyDatabaseId);
+	if (e != NULL && e->launcher_pid == MyProcPid)
 	{
-		nango_shared->launcher_pid = 0;
-		nango_shared->launcher_procno = -1;
-		nango_shared->launcher_dboid = InvalidOid;
+		e->launcher_pid = 0;
+		e->launcher_procno = -1;
+		e->wants = 0;
+		e->no_extension = L.leave;
 	}
 	SpinLockRelease(&nango_shared->mutex);
 	nango_wake_supervisor();
 }
 
 /*
- * claim_launcher: become the launcher in shared memory; false when another
- * live launcher already is (a supervisor restarted while it ran).
+ * claim_launcher: become the launcher of dboid in shared memory; false
+ * when another live launcher already is (a supervisor restarted while it
+ * ran), or the database is being dropped or renamed.
  */
 static bool
 claim_launcher(Oid dboid)
 {
 	bool		ok;
-	pid_t		other;
+	NangoDbEntry *e;
 
 	SpinLockAcquire(&nango_shared->mutex);
-	other = nango_shared->launcher_pid;
-	ok = (other == 0 || (kill(other, 0) != 0 && errno == ESRCH)) &&
+	e = nango_db_find_locked(dboid);
+	ok = e != NULL &&
+		(e->launcher_pid == 0 || (kill(e->launcher_pid, 0) != 0 && errno == ESRCH)) &&
 		nango_shared->blocked_dboid != dboid;
 	if (ok)
 	{
-		nango_shared->launcher_pid = MyProcPid;
-		nango_shared->launcher_procno = MyProc->pgprocno;
-		nango_shared->launcher_dboid = dboid;
+		e->launcher_pid = MyProcPid;
+		e->launcher_procno = MyProc->pgprocno;
+		e->wants = 0;
 	}
 	SpinLockRelease(&nango_shared->mutex);
 	return ok;
@@ -391,13 +417,20 @@ claim_launcher(Oid dboid)
 static void
 launcher_init(Oid dboid)
 {
+	char		appname[NAMEDATALEN];
+
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-	pgstat_report_appname("nango launcher");
+	StartTransactionCommand();
+	appname[0] = '\0';
+	strlcat(appname, "nango launcher in ", sizeof(appname));
+	strlcat(appname, get_database_name(dboid), sizeof(appname));
+	pgstat_report_appname(appname);
+	L.dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
+	CommitTransactionCommand();
 	SetConfigOption("search_path", "pg_catalog", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("lock_timeout", "2000", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("statement_timeout", "60000", PGC_SUSET, PGC_S_OVERRIDE);
 
-	memset(&L, 0, sizeof(L));
 	L.loop_cxt = AllocSetContextCreate(TopMemoryContext, "nango launcher loop",
 									   ALLOCSET_DEFAULT_SIZES);
 	L.handles = MemoryContextAllocZero(TopMemoryContext,
@@ -405,7 +438,6 @@ launcher_init(Oid dboid)
 	L.copied_job = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
 	L.copied_pages = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
 	L.copied_fetched = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
-	nango_log(NANGO_LOG_INFO, LOG, "nango launcher started in database \"%s\"", nango_database);
 }
 
 /*
@@ -420,7 +452,7 @@ launcher_timeout(void)
 
 	if (!OidIsValid(L.ext_oid))
 		return Max(timeout, 1000L);
-	if (nango_launcher_running_count() > 0)
+	if (nango_db_running_count(MyDatabaseId) > 0 || L.wants > 0)
 		timeout = Min(timeout, 1000L);
 	if (L.next_due != 0 && L.next_due > now)
 	{
@@ -432,8 +464,8 @@ launcher_timeout(void)
 }
 
 /*
- * nango_launcher_main: entry point; the main argument is the oid of
- * nango.database.  SIGTERM ends it at once (die); SIGHUP reloads settings
+ * nango_launcher_main: entry point; the main argument is the oid of the
+ * served database.  SIGTERM ends it at once (die); SIGHUP reloads settings
  * (nango.max_workers, nango.poll_interval, ...).
  */
 void
@@ -444,6 +476,8 @@ nango_launcher_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	memset(&L, 0, sizeof(L));
+	L.dbname = "?";
 	if (nango_shared == NULL || !claim_launcher(dboid))
 		proc_exit(0);
 	before_shmem_exit(launcher_exit, (Datum) 0);
@@ -465,6 +499,8 @@ nango_launcher_main(Datum arg)
 
 		nango_launcher_run_step(step_extension, NULL, "checking the extension");
 		nango_launcher_reap();
+		if (L.leave)
+			proc_exit(0);		/* no extension here ('*' mode) */
 		now = GetCurrentTimestamp();
 		if (OidIsValid(L.ext_oid))
 		{

@@ -28,6 +28,9 @@ typedef struct LauncherState
 	TimestampTz last_progress;
 	TimestampTz last_retention;
 	TimestampTz next_due;		/* earliest next_run_at/retry_at, 0 unknown */
+	char	   *dbname;			/* this database, for log lines */
+	bool		leave;			/* '*' mode, no extension: exit */
+	int			wants;			/* due syncs left waiting for a job slot */
 	int64	   *warned;			/* syncs skipped with a log line */
 	int			nwarned;
 	int			maxwarned;

@@ -11,16 +11,19 @@
 
 #include <limits.h>
 
+#include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "api.h"
 #include "nango.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
 
 char	   *nango_database = NULL;
+char	   *nango_databases_list = NULL;
 int			nango_max_workers = 4;
 int			nango_poll_interval_ms = 1000;
 char	   *nango_pizzly_base_url = NULL;
@@ -44,6 +47,51 @@ static const struct config_enum_entry log_level_options[] = {
 void		_PG_init(void);
 
 /*
+ * check_databases: nango.databases is '*' alone or a list of non-empty
+ * names separated by commas.
+ */
+static bool
+check_databases(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+	bool		star = false;
+	int			items = 0;
+
+	if (p == NULL)
+		return true;
+	for (;;)
+	{
+		const char *start;
+		const char *end;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		start = p;
+		while (*p && *p != ',')
+			p++;
+		end = p;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end == start)
+		{
+			GUC_check_errdetail("An empty database name is not allowed.");
+			return false;
+		}
+		star |= (end - start == 1 && *start == '*');
+		items++;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	if (star && items > 1)
+	{
+		GUC_check_errdetail("\"*\" cannot be combined with database names.");
+		return false;
+	}
+	return true;
+}
+
+/*
  * define_settings: every GUC of SPEC section 1, with its default, range and
  * the privilege needed to change it.
  */
@@ -55,9 +103,17 @@ define_settings(void)
 	 * the library is loaded later (no worker runs then) it is a reload-level
 	 * setting, so loading nango on demand never fails.
 	 */
+	DefineCustomStringVariable("nango.databases",
+							   "Databases whose syncs the nango background worker runs.",
+							   "'*' (every database where the extension is installed) or a comma-separated list of names.",
+							   &nango_databases_list, "*",
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							   0, check_databases, NULL, NULL);
+
 	DefineCustomStringVariable("nango.database",
-							   "Database whose syncs the nango background worker runs.",
-							   NULL, &nango_database, "postgres",
+							   "Deprecated: when set, the one database whose syncs the worker runs.",
+							   "Wins over nango.databases when not empty.",
+							   &nango_database, "",
 							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
 							   0, NULL, NULL, NULL);
 
@@ -124,7 +180,12 @@ _PG_init(void)
 	define_settings();
 
 	if (!process_shared_preload_libraries_in_progress)
+	{
+		/* Loaded by CREATE EXTENSION nango's script: nothing will run. */
+		if (creating_extension)
+			nango_warn_not_scheduled();
 		return;
+	}
 	nango_preloaded = true;
 	if (IsBinaryUpgrade)
 		return;

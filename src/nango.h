@@ -24,6 +24,7 @@ typedef enum NangoLogLevel
 
 /* GUC variables, defined in nango.c */
 extern char *nango_database;
+extern char *nango_databases_list;
 extern int	nango_max_workers;
 extern int	nango_poll_interval_ms;
 extern char *nango_pizzly_base_url;

@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "cron.h"
+#include "databases.h"
 #include "launcher.h"
 #include "nango.h"
 #include "worker.h"
@@ -67,17 +68,23 @@ typedef struct RunEnd
 	bool		recorded;		/* finish_run committed */
 } RunEnd;
 
-/* make_label: "sync 12 (friendly name)", clipped to fit a worker name. */
+/*
+ * make_label: "sync 12 (friendly name) in mydb", clipped to fit a worker
+ * name: log lines of a job name its sync and its database.
+ */
 static void
 make_label(char *dst, int64 id, const char *friendly)
 {
+	int			dblen = pg_mbcliplen(L.dbname, strlen(L.dbname), 30);
+
 	if (friendly == NULL || friendly[0] == '\0')
-		snprintf(dst, BGW_MAXLEN, "sync %lld", (long long) id);
+		snprintf(dst, BGW_MAXLEN, "sync %lld in %.*s", (long long) id, dblen, L.dbname);
 	else
 	{
-		int			len = pg_mbcliplen(friendly, strlen(friendly), 60);
+		int			len = pg_mbcliplen(friendly, strlen(friendly), 40);
 
-		snprintf(dst, BGW_MAXLEN, "sync %lld (%.*s)", (long long) id, len, friendly);
+		snprintf(dst, BGW_MAXLEN, "sync %lld (%.*s) in %.*s", (long long) id, len, friendly,
+				 dblen, L.dbname);
 	}
 }
 
@@ -293,6 +300,7 @@ free_slot(int i)
 	if (L.handles[i] != NULL)
 		pfree(L.handles[i]);
 	L.handles[i] = NULL;
+	nango_db_wake_waiting();
 }
 
 /*
@@ -310,10 +318,11 @@ nango_launcher_reap(void)
 		SpinLockAcquire(&nango_shared->mutex);
 		end.slot = *nango_slot(i);
 		SpinLockRelease(&nango_shared->mutex);
-		if (!end.slot.in_use || !slot_done(i, &end.slot))
+		/* Other databases' workers are their launchers' (or dropped). */
+		if (!end.slot.in_use || end.slot.dboid != MyDatabaseId ||
+			!slot_done(i, &end.slot))
 			continue;
-		/* A worker of a dropped database is just forgotten. */
-		if (end.slot.dboid == MyDatabaseId && OidIsValid(L.ext_oid) &&
+		if (OidIsValid(L.ext_oid) &&
 			(!nango_launcher_run_step(finish_run, &end, "recording the end of a job") ||
 			 !end.recorded))
 			continue;
@@ -471,14 +480,21 @@ skip_sync(const DueSync *d, const char *why)
 }
 
 /*
- * claim_slot: take a free job slot for d and fill it; -1 when none.
+ * claim_slot: take a free job slot for d and fill it; -1 when none, or
+ * when it is another database's turn (nango.max_workers is shared).
  */
 static int
 claim_slot(const DueSync *d, int attempt)
 {
 	int			idx = -1;
+	int			cap = Min(nango_max_workers, nango_shared->nslots);
 
 	SpinLockAcquire(&nango_shared->mutex);
+	if (!nango_db_take_turn_locked(MyDatabaseId, cap))
+	{
+		SpinLockRelease(&nango_shared->mutex);
+		return -1;
+	}
 	for (int i = 0; i < nango_shared->nslots && idx < 0; i++)
 	{
 		NangoJobSlot *s = nango_slot(i);
@@ -556,6 +572,19 @@ launch(const DueSync *d)
 }
 
 /*
+ * set_wants: publish how many due syncs of this database wait for a job
+ * slot, so other databases' launchers let it have its turn.
+ */
+static void
+set_wants(int wants)
+{
+	if (wants == L.wants && wants == 0)
+		return;
+	L.wants = wants;
+	nango_db_set_wants(MyDatabaseId, wants);
+}
+
+/*
  * nango_launcher_start_due: start a job worker for each due sync, as many
  * as nango.max_workers (and free job slots) allow.
  */
@@ -565,6 +594,7 @@ nango_launcher_start_due(void *arg)
 	int			cap = Min(nango_max_workers, nango_shared->nslots);
 	int			free_n = cap - nango_launcher_running_count();
 	int			n = 0;
+	int			i;
 	DueSync    *due;
 	bool		no_jobs;
 
@@ -572,22 +602,24 @@ nango_launcher_start_due(void *arg)
 	no_jobs = (nango_shared->no_jobs_dboid == MyDatabaseId);
 	SpinLockRelease(&nango_shared->mutex);
 	if (no_jobs)
+	{
+		set_wants(0);
 		return;					/* DROP EXTENSION nango in progress */
+	}
 	if (!nango_launcher_tx_begin("nango launcher: looking for due syncs"))
 		return;
-	if (free_n > 0)
+	/* With no free slot, one due sync still says this database waits. */
+	due = fetch_due(Max(free_n, 1), &n);
+	for (i = 0; i < n; i++)
 	{
-		due = fetch_due(free_n, &n);
-		for (int i = 0; i < n; i++)
-		{
-			if (!due[i].owner_exists)
-				skip_sync(&due[i], psprintf("its owner role (oid %u) no longer exists", due[i].owner));
-			else if (!due[i].owner_can_connect)
-				skip_sync(&due[i], "its owner may not connect to this database (CONNECT privilege)");
-			else if (!launch(&due[i]))
-				break;
-		}
+		if (!due[i].owner_exists)
+			skip_sync(&due[i], psprintf("its owner role (oid %u) no longer exists", due[i].owner));
+		else if (!due[i].owner_can_connect)
+			skip_sync(&due[i], "its owner may not connect to this database (CONNECT privilege)");
+		else if (!launch(&due[i]))
+			break;
 	}
 	fetch_next_due();
 	nango_launcher_tx_commit();
+	set_wants(n - i);
 }

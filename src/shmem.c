@@ -5,8 +5,9 @@
  *	  with it: wake the launcher when a transaction that changed a schedule
  *	  commits, and step the launcher and
  *	  job workers out of the way of DROP DATABASE and ALTER DATABASE
- *	  RENAME on nango.database (which refuse to run while other backends
- *	  are connected to it).
+ *	  RENAME (which refuse to run while other backends are connected to
+ *	  the database), and tell the supervisor when CREATE EXTENSION nango
+ *	  commits.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +28,8 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 
+#include "api.h"
+#include "databases.h"
 #include "nango.h"
 #include "worker.h"
 #include "worker_int.h"
@@ -42,6 +45,7 @@ static bool xact_callback_registered = false;
 static bool wake_at_commit = false;
 static bool unblock_at_end = false;
 static bool allow_jobs_at_end = false;
+static bool ext_created_at_commit = false;
 
 /* How long DROP DATABASE waits for our processes to leave (ms). */
 #define NANGO_DROPDB_WAIT_MS 10000
@@ -110,7 +114,6 @@ nango_shmem_startup(void)
 		memset(nango_shared, 0, shared_size());
 		SpinLockInit(&nango_shared->mutex);
 		nango_shared->supervisor_procno = -1;
-		nango_shared->launcher_procno = -1;
 		nango_shared->nslots = max_worker_processes;
 		nango_shared->nprogress = MaxBackends;
 		for (int i = 0; i < nango_shared->nprogress; i++)
@@ -127,18 +130,11 @@ set_latch_of(int procno)
 		SetLatch(&GetPGProcByNumber(procno)->procLatch);
 }
 
-/* nango_wake_launcher: set the launcher's latch now. */
+/* nango_wake_launcher: set the latch of this database's launcher now. */
 void
 nango_wake_launcher(void)
 {
-	int			procno;
-
-	if (nango_shared == NULL)
-		return;
-	SpinLockAcquire(&nango_shared->mutex);
-	procno = nango_shared->launcher_procno;
-	SpinLockRelease(&nango_shared->mutex);
-	set_latch_of(procno);
+	nango_wake_launcher_of(MyDatabaseId);
 }
 
 /* nango_wake_supervisor: set the supervisor's latch now. */
@@ -171,6 +167,9 @@ nango_xact_callback(XactEvent event, void *arg)
 	if (commit && wake_at_commit)
 		nango_wake_launcher();
 	wake_at_commit = false;
+	if (commit && ext_created_at_commit)
+		nango_db_extension_created(MyDatabaseId);
+	ext_created_at_commit = false;
 	if ((unblock_at_end || allow_jobs_at_end) && nango_shared != NULL)
 	{
 		SpinLockAcquire(&nango_shared->mutex);
@@ -218,9 +217,12 @@ collect_db_pids(Oid dboid, bool with_jobs, pid_t *pids, int max)
 {
 	int			n = 0;
 
+	NangoDbEntry *e;
+
 	SpinLockAcquire(&nango_shared->mutex);
-	if (nango_shared->launcher_dboid == dboid && nango_shared->launcher_pid != 0 && n < max)
-		pids[n++] = nango_shared->launcher_pid;
+	e = nango_db_find_locked(dboid);
+	if (e != NULL && e->launcher_pid != 0 && n < max)
+		pids[n++] = e->launcher_pid;
 	for (int i = 0; with_jobs && i < nango_shared->nslots && n < max; i++)
 	{
 		NangoJobSlot *slot = nango_slot(i);
@@ -233,7 +235,8 @@ collect_db_pids(Oid dboid, bool with_jobs, pid_t *pids, int max)
 }
 
 /*
- * clear_database: before DROP or RENAME of database dbname, ask our
+ * clear_database: before DROP or RENAME of database dbname (served or
+ * being probed: any database may be), ask our
  * processes connected to it to exit and wait (bounded) until they have;
  * before it is copied (CREATE DATABASE ... TEMPLATE), only the launcher
  * (running jobs are not interrupted for a copy; while they run the copy
@@ -250,8 +253,6 @@ clear_database(const char *dbname, bool with_jobs)
 	int			waited = 0;
 
 	if (nango_shared == NULL || dbname == NULL)
-		return;
-	if (strcmp(dbname, nango_database) != 0)
 		return;
 	dboid = get_database_oid(dbname, true);
 	if (!OidIsValid(dboid) || !pg_database_ownercheck(dboid, GetUserId()))
@@ -366,9 +367,37 @@ cancel_jobs_for_drop(void)
 }
 
 /*
+ * creates_nango: is this a CREATE EXTENSION nango that will create it (it
+ * does not exist yet)?
+ */
+static bool
+creates_nango(Node *node)
+{
+	return IsA(node, CreateExtensionStmt) &&
+		strcmp(((CreateExtensionStmt *) node)->extname, "nango") == 0 &&
+		!OidIsValid(get_extension_oid("nango", true));
+}
+
+/*
+ * extension_created: CREATE EXTENSION nango ran in this database: at
+ * commit the supervisor serves it (within a second, no restart); when the
+ * worker does not serve it, warn now (SPEC section 10).
+ */
+static void
+extension_created(void)
+{
+	if (!OidIsValid(get_extension_oid("nango", true)))
+		return;
+	ensure_xact_callback();
+	ext_created_at_commit = true;
+	nango_warn_not_scheduled();
+}
+
+/*
  * nango_process_utility: ProcessUtility_hook; cancels running jobs before
- * DROP EXTENSION nango, and clears nango.database of our processes before
- * DROP DATABASE, ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE.
+ * DROP EXTENSION nango, clears a database of our processes before DROP
+ * DATABASE, ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE, and
+ * has a database served as soon as CREATE EXTENSION nango commits there.
  */
 static void
 nango_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -377,6 +406,7 @@ nango_process_utility(PlannedStmt *pstmt, const char *queryString,
 					  DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *node = pstmt->utilityStmt;
+	bool		creates = creates_nango(node);
 
 	if (IsA(node, DropStmt) && drops_nango((DropStmt *) node))
 		cancel_jobs_for_drop();
@@ -394,6 +424,8 @@ nango_process_utility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+	if (creates)
+		extension_created();
 }
 
 /*

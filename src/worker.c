@@ -3,9 +3,9 @@
  * worker.c
  *	  Registration of the background worker when nango is preloaded: the
  *	  shared memory and utility hooks (shmem.c) and the static supervisor
- *	  (supervisor.c), which keeps the launcher (launcher.c) running in
- *	  nango.database; the launcher starts one job worker (jobworker.c)
- *	  per running job.
+ *	  (supervisor.c), which keeps a launcher (launcher.c) running in every
+ *	  served database (databases.c); a launcher starts one job worker
+ *	  (jobworker.c) per running job.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,6 +14,7 @@
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 
+#include "databases.h"
 #include "nango.h"
 #include "worker.h"
 #include "worker_int.h"
@@ -30,6 +31,7 @@ nango_worker_register(void)
 	BackgroundWorker w;
 
 	nango_shmem_install_hooks();
+	nango_databases_install_hooks();
 
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

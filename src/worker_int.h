@@ -7,15 +7,17 @@
  *
  * Three kinds of processes:
  *	- the supervisor ("nango supervisor"), a static background worker that
- *	  connects to no database; it starts the launcher whenever
- *	  nango.database exists (and nobody is dropping or renaming it), so a
- *	  missing database costs one log line instead of a crash loop;
- *	- the launcher ("nango launcher"), a dynamic worker connected to
- *	  nango.database, which schedules syncs and starts job workers;
+ *	  connects to no database; it starts a launcher in every served
+ *	  database (databases.c) that exists (and nobody is dropping or
+ *	  renaming), so a missing database costs one log line instead of a
+ *	  crash loop;
+ *	- launchers ("nango launcher"), one dynamic worker per served database,
+ *	  which schedule its syncs and start job workers;
  *	- job workers ("nango job"), one dynamic worker per running job,
  *	  connected as the sync's owner.
  *
  * Only plain values live in shared memory (no process-local pointers).
+ * The launchers of the served databases are in the table of databases.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -80,12 +82,8 @@ typedef struct NangoShared
 {
 	slock_t		mutex;			/* protects everything but progress[] */
 	int			supervisor_procno;	/* -1 when not running */
-	int			launcher_procno;	/* -1 when not running */
-	pid_t		launcher_pid;
-	Oid			launcher_dboid;
 	Oid			blocked_dboid;	/* DROP/RENAME DATABASE in progress */
 	Oid			no_jobs_dboid;	/* DROP EXTENSION in progress: start no job */
-	bool		db_missing_logged;	/* supervisor: said it once */
 	int			nslots;
 	int			nprogress;
 	/* followed by NangoJobSlot[nslots] and NangoProgress[nprogress] */
@@ -96,7 +94,7 @@ extern NangoShared *nango_shared;
 extern NangoJobSlot *nango_slot(int i);
 extern NangoProgress *nango_progress_entry(int i);
 
-/* Wake the launcher or the supervisor (harmless when not running). */
+/* Wake this database's launcher or the supervisor (harmless when none). */
 extern void nango_wake_launcher(void);
 extern void nango_wake_supervisor(void);
 

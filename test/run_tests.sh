@@ -34,7 +34,7 @@ if ! make -s PG_CONFIG="$PG_CONFIG" >/tmp/nango-build.$$ 2>&1; then
 fi
 rm -f /tmp/nango-build.$$
 
-WORK=$(mktemp -d /tmp/nango-test.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nango-test.XXXXXX")
 chmod 755 "$WORK"
 INST=$WORK/inst
 private_install "$INST" "$PGVER" "$PG_CONFIG" || { echo "install failed"; echo "0 passed, 1 failed"; exit 1; }

@@ -10,7 +10,8 @@ $node->append_conf('postgresql.conf', "shared_preload_libraries = 'nango'\n");
 $node->start;
 
 my %defaults = (
-	'nango.database'               => 'postgres',
+	'nango.database'               => '',
+	'nango.databases'              => '*',
 	'nango.max_workers'            => '4',
 	'nango.poll_interval'          => '1s',
 	'nango.pizzly_base_url'        => '',

@@ -149,8 +149,8 @@ my $slow = add_sync('/worker/slow?delay=3&n=1',
 	'{"response_path": "data", "friendly_name": "Slow one"}');
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'nango job'
-	   AND application_name = 'nango job: sync $slow (Slow one)'"),
-	'a job worker shows with its sync id and friendly name');
+	   AND application_name = 'nango job: sync $slow (Slow one) in postgres'"),
+	'a job worker shows with its sync id, friendly name and database');
 ok($node->poll_query_until('postgres',
 	"SELECT page_count >= 0 AND pid IS NOT NULL FROM nango.jobs WHERE sync_id = $slow AND status = 'running'"),
 	'the running job row names its worker pid');

@@ -100,7 +100,7 @@ $node->poll_query_until('postgres',
 	   AND wait_event_type = 'Extension'");
 my $offset = -s $node->logfile;
 sql("SELECT nango.trigger_sync($x)");
-ok($node->wait_for_log(qr/sync $x is already running in another session; this run is skipped/, $offset),
+ok($node->wait_for_log(qr/sync $x in postgres is already running in another session; this run is skipped/, $offset),
 	'a triggered run of a sync running in a session is skipped');
 $h->finish;
 is(sql("SELECT string_agg(status, ',' ORDER BY id) FROM nango.jobs WHERE sync_id = $x"),

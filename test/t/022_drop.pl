@@ -80,7 +80,7 @@ ok($node->poll_query_until('nangodb',
 $log_offset = -s $node->logfile;
 $node->safe_psql('nangodb', 'DROP OWNED BY nango_alice; ');
 $node->safe_psql('postgres', 'DROP OWNED BY nango_alice; DROP ROLE nango_alice');
-ok($node->wait_for_log(qr/sync $alice skipped: its owner role .* no longer exists/, $log_offset),
+ok($node->wait_for_log(qr/sync $alice in nangodb skipped: its owner role .* no longer exists/, $log_offset),
 	'a sync whose owner was dropped is skipped with a log line');
 my $bob_jobs = sql("SELECT count(*) FROM nango.jobs WHERE sync_id = $bob");
 ok($node->poll_query_until('nangodb',

@@ -18,6 +18,7 @@ my $node = PostgreSQL::Test::Cluster->new('prefetch');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'nango'
+nango.databases = 'postgres'
 nango.allow_private_networks = on
 nango.poll_interval = '200ms'
 max_worker_processes = 16

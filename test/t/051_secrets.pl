@@ -34,6 +34,7 @@ my $node = PostgreSQL::Test::Cluster->new('secrets');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'nango'
+nango.databases = 'postgres'
 nango.allow_private_networks = on
 nango.log_level = debug
 nango.pizzly_base_url = '$mock/pizzly'

@@ -1,5 +1,6 @@
-# Without shared_preload_libraries every SQL function works, and add_sync
-# warns (once per session) that nothing runs on a schedule.
+# Without shared_preload_libraries every SQL function works, and CREATE
+# EXTENSION and add_sync warn (once per session) that nothing runs on a
+# schedule.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -9,10 +10,12 @@ my $node = PostgreSQL::Test::Cluster->new('not_preloaded');
 $node->init;
 $node->start;
 
-$node->safe_psql('postgres', 'CREATE EXTENSION nango');
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'CREATE EXTENSION nango');
+like($stderr, qr/WARNING:  nango is not in shared_preload_libraries: syncs will not run on a schedule/,
+	'CREATE EXTENSION warns that syncs will not run on a schedule');
 
 # Two add_sync calls in one session: one WARNING.
-my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
+($ret, $stdout, $stderr) = $node->psql('postgres', q{
 	SELECT nango.add_sync('https://api.example.com/a') > 0;
 	SELECT nango.add_sync('https://api.example.com/b') > 0;
 });
