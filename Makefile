@@ -4,7 +4,8 @@
 # `make demo` starts a local demonstration, `make bench` runs the benchmarks.
 
 EXTENSION = nango
-EXTVERSION = 0.3.0
+# The version is written once, in nango.control.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" nango.control)
 MODULE_big = nango
 
 SRCS = $(sort $(wildcard src/*.c))
@@ -19,7 +20,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -Isrc -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
+PG_CPPFLAGS = -Isrc -DNANGO_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
 SHLIB_LINK = -lcurl -lcjson
 
 EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check

@@ -433,3 +433,7 @@ SELECT DISTINCT k.provider_config_key, k.connection_id, s.owner,
                                      s.config OPERATOR(pg_catalog.->>) 'nango_connection_id') AS connection_id) k
  WHERE NOT r.rolsuper AND k.provider_config_key IS NOT NULL AND k.connection_id IS NOT NULL
 ON CONFLICT DO NOTHING;
+-- nango.syncs.resumed_at: tells the worker that a run was asked for by
+-- nango.resume_sync, so that its job's trigger is 'resume'.
+ALTER TABLE nango.syncs ADD COLUMN resumed_at timestamptz;
+COMMENT ON COLUMN nango.syncs.resumed_at IS 'Set by nango.resume_sync: the next run (trigger resume) is asked for; cleared when it starts';

@@ -135,6 +135,11 @@ SELECT pg_temp.add('{"frequency": "infinity"}');
 SELECT pg_temp.add('{"frequency": "0x10"}');
 SELECT pg_temp.add('{"frequency": 1e9}');
 SELECT pg_temp.add('{"frequency": "200 years"}');
+SELECT pg_temp.add('{"frequency": "6000 weeks"}');
+
+-- body: sent with POST, PUT and PATCH only.
+SELECT pg_temp.add('{"body": {"q": 1}}');
+SELECT pg_temp.add('{"body": {"q": 1}, "method": "delete"}');
 
 -- cron: five valid fields.
 SELECT pg_temp.add('{"cron": ""}');

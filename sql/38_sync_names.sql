@@ -67,7 +67,7 @@ SELECT url, config, frequency FROM nango.syncs WHERE id = :t1;
 SELECT nango.put_sync('tickets', 'https://api.example.com/v2/tickets', '{"friendly_name": "tickets"}') = :t1 AS same;
 SELECT pg_temp.try($$SELECT nango.put_sync('tickets', 'https://api.example.com/v2/tickets', '{"friendly_name": "other name"}')$$);
 -- a bad config changes nothing
-SELECT pg_temp.try($$SELECT nango.put_sync('tickets', 'https://api.example.com/v3/tickets', '{"frequency": "soon"}')$$) ~ '^22023' AS refused;
+SELECT pg_temp.try($$SELECT nango.put_sync('tickets', 'https://api.example.com/v3/tickets', '{"frequency": "soon"}')$$) ~ '^22' AS refused;
 SELECT url FROM nango.syncs WHERE id = :t1;
 SELECT pg_temp.try($$SELECT nango.put_sync(NULL, 'https://api.example.com/x')$$);
 SELECT pg_temp.try($$SELECT nango.put_sync('', 'https://api.example.com/x')$$);

@@ -515,6 +515,27 @@ merge_config(Jsonb *old, Jsonb *changes)
 }
 
 /*
+ * kept_keys: what update_sync keeps as stored (NANGO_PARSE_KEEP_* flags):
+ * a frequency, or a body and method, that the update does not change is
+ * not checked again by rules newer than the sync, so that a sync added by
+ * an earlier version can still be updated.
+ */
+static int
+kept_keys(Jsonb *changes)
+{
+	int			keep = NANGO_PARSE_KEEP_ALL;
+
+	if (!JB_ROOT_IS_OBJECT(changes))
+		return 0;
+	if (getKeyJsonValueFromContainer(&changes->root, "frequency", strlen("frequency"), NULL))
+		keep &= ~NANGO_PARSE_KEEP_FREQUENCY;
+	if (getKeyJsonValueFromContainer(&changes->root, "body", strlen("body"), NULL) ||
+		getKeyJsonValueFromContainer(&changes->root, "method", strlen("method"), NULL))
+		keep &= ~NANGO_PARSE_KEEP_BODY;
+	return keep;
+}
+
+/*
  * write_sync_config: stores a validated config (and its URL) on sync id and
  * recomputes the columns derived from it.  When the schedule changes,
  * next_run_at becomes the earlier of the pending run and the first run of
@@ -588,7 +609,7 @@ nango_update_sync(PG_FUNCTION_ARGS)
 
 	api_begin(&scope);
 	fetch_sync(id, caller, &row);
-	cfg = nango_config_parse(row.url, merge_config(row.config, changes));
+	cfg = nango_config_parse_keep(row.url, merge_config(row.config, changes), kept_keys(changes));
 	/* the owner's secrets and grants, whoever changes the sync */
 	nango_check_credentials(cfg, row.owner);
 	if (cfg->friendly_name)
@@ -631,8 +652,11 @@ change_sync_state(int64 id, const char *set_clause, bool wake)
 Datum
 nango_pause_sync(PG_FUNCTION_ARGS)
 {
+	/* resumed_at is new in 0.3: see nango_has_column */
 	change_sync_state(PG_GETARG_INT64(0),
-					  "status = 'paused', triggered_at = NULL, updated_at = pg_catalog.now()",
+					  nango_has_column("syncs", "resumed_at")
+					  ? "status = 'paused', triggered_at = NULL, resumed_at = NULL, updated_at = pg_catalog.now()"
+					  : "status = 'paused', triggered_at = NULL, updated_at = pg_catalog.now()",
 					  false);
 	PG_RETURN_VOID();
 }
@@ -644,7 +668,10 @@ Datum
 nango_resume_sync(PG_FUNCTION_ARGS)
 {
 	change_sync_state(PG_GETARG_INT64(0),
-					  "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
+					  nango_has_column("syncs", "resumed_at")
+					  ? "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
+					  "resumed_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+					  : "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
 					  "updated_at = pg_catalog.now()",
 					  true);
 	PG_RETURN_VOID();
@@ -677,6 +704,28 @@ drop_mapped_data(const SyncRow *row, Oid caller)
 	nango_push_owner(row->owner, caller, &saved);
 	nango_map_drop_data(row->id, row->mapped_table);
 	nango_pop_role(&saved);
+}
+
+/*
+ * notice_kept_table: delete_sync without drop_data leaves the mapped table
+ * and the sync's rows in it; a NOTICE names the table (when it exists) so
+ * that nothing stays behind without a word (SPEC section 2).
+ */
+static void
+notice_kept_table(const SyncRow *row)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(row->mapped_table)};
+	bool		isnull = true;
+
+	if (SPI_execute_with_args("SELECT pg_catalog.to_regclass($1)", 1, types, values, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	ereport(NOTICE,
+			(errmsg("mapped table %s stays, with the deleted sync's rows in it", row->mapped_table),
+			 errhint("delete_sync with drop_data => true also deletes them, and drops the table when no other sync uses it.")));
 }
 
 /*
@@ -721,6 +770,8 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	(void) nango_cancel_sync_jobs(id, 0);
 	if (drop_data && row.mapped_table)
 		drop_mapped_data(&row, caller);
+	else if (row.mapped_table)
+		notice_kept_table(&row);
 	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete sync " INT64_FORMAT, id);

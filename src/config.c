@@ -78,6 +78,7 @@ typedef enum ConfigKey
 	K_ARRAYS,
 	K_PARENT,
 	K_CONCURRENCY,
+	K_RATE_LIMIT,
 	NUM_CONFIG_KEYS
 } ConfigKey;
 
@@ -120,6 +121,7 @@ static const char *const config_key_names[NUM_CONFIG_KEYS] = {
 	"arrays",
 	"parent",
 	"concurrency",
+	"rate_limit",
 };
 
 /* nango's own relations in schema nango: never a mapped table. */
@@ -139,6 +141,7 @@ typedef struct ConfigParse
 {
 	NangoConfig *cfg;
 	Jsonb	   *source;
+	int			keep;			/* NANGO_PARSE_KEEP_* flags */
 	bool		present[NUM_CONFIG_KEYS];
 } ConfigParse;
 
@@ -587,18 +590,216 @@ plain_number(const char *s, double *v)
 	return *end == '\0' && isfinite(*v);
 }
 
+/* The units of a frequency string and their length in seconds (SPEC 4). */
+static const struct
+{
+	const char *name;
+	int64		seconds;
+}			frequency_units[] = {
+	{"s", 1}, {"sec", 1}, {"second", 1}, {"seconds", 1},
+	{"m", 60}, {"min", 60}, {"minute", 60}, {"minutes", 60},
+	{"h", 3600}, {"hour", 3600}, {"hours", 3600},
+	{"d", SECS_PER_DAY}, {"day", SECS_PER_DAY}, {"days", SECS_PER_DAY},
+	{"w", 7 * SECS_PER_DAY}, {"week", 7 * SECS_PER_DAY}, {"weeks", 7 * SECS_PER_DAY},
+};
+
+#define FREQUENCY_FORMS "a number of minutes, <number> <unit> pairs such as '1 hour 30 minutes' or '1h', " \
+	"HH:MM:SS, or an ISO-8601 duration such as 'PT15M'"
+#define FREQUENCY_UNITS "s, sec, second(s), m, min, minute(s), h, hour(s), d, day(s), w, week(s)"
+
 /*
- * parse_frequency: `frequency`: a number of minutes, or an interval string
- * (a string that is just a number also counts minutes); at least 1 second.
+ * frequency_refused: the ERROR for a frequency string that is none of the
+ * accepted forms; what it looks like decides the message and hint.
+ */
+static void
+pg_attribute_noreturn()
+frequency_refused(const char *str, const char *problem, const char *unit)
+{
+	double		v;
+
+	if (strchr(str, '*') != NULL || strchr(str, '/') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"frequency\" looks like a cron expression, not an interval: \"%s\"", str),
+				 errhint("For a cron schedule (in UTC) use the key \"cron\" instead: {\"cron\": \"%s\"}.", str)));
+	if (plain_number(str, &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"frequency\" is a number in a string without a unit: \"%s\"", str),
+				 errhint("Write a JSON number for minutes ({\"frequency\": %s}) or add a unit (\"%s minutes\").",
+						 str, str)));
+	if (unit != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"frequency\" has an unknown unit \"%s\": \"%s\"", unit, str),
+				 errdetail("The units are " FREQUENCY_UNITS "; months and years have no fixed length."),
+				 errhint("Use %s.", FREQUENCY_FORMS)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+			 errmsg("config key \"frequency\" is not a valid interval: \"%s\"", str),
+			 problem ? errdetail("%s", problem) : 0,
+			 errhint("Use %s.", FREQUENCY_FORMS)));
+}
+
+/*
+ * add_seconds: adds n units of len seconds to an interval the way
+ * PostgreSQL's interval input would: whole days and weeks in days (a
+ * fraction of a day as time), the rest as time.
+ */
+static void
+add_seconds(Interval *iv, double n, int64 len)
+{
+	if (len >= SECS_PER_DAY)
+	{
+		double		days = n * (len / SECS_PER_DAY);
+		double		whole = floor(days);
+
+		iv->day += (int32) whole;
+		iv->time += (int64) rint((days - whole) * SECS_PER_DAY * USECS_PER_SEC);
+	}
+	else
+		iv->time += (int64) rint(n * len * USECS_PER_SEC);
+}
+
+/*
+ * parse_unit_pairs: a string made only of "<number> <unit>" pairs
+ * ('1h', '1 hour 30 minutes', '2 days'); false when str is not one.
+ * *unit gets an unknown unit word, for the message.
+ */
+static bool
+parse_unit_pairs(const char *str, Interval *iv, char **unit)
+{
+	const char *p = str;
+	int			npairs = 0;
+	double		total = 0;
+
+	*unit = NULL;
+	for (;;)
+	{
+		const char *start;
+		char	   *num;
+		char	   *word;
+		double		n;
+		int			u;
+
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == '\0')
+			return npairs > 0;
+		start = p;
+		while (isdigit((unsigned char) *p))
+			p++;
+		if (*p == '.' && isdigit((unsigned char) p[1]))
+			for (p++; isdigit((unsigned char) *p); p++);
+		if (p == start)
+			return false;
+		num = pnstrdup(start, p - start);
+		while (isspace((unsigned char) *p))
+			p++;
+		start = p;
+		while (isalpha((unsigned char) *p))
+			p++;
+		if (p == start)
+			return false;		/* a number without a unit */
+		word = pnstrdup(start, p - start);
+		for (u = 0; u < lengthof(frequency_units); u++)
+			if (pg_strcasecmp(word, frequency_units[u].name) == 0)
+				break;
+		if (u == lengthof(frequency_units))
+		{
+			*unit = word;
+			return false;
+		}
+		n = strtod(num, NULL);
+		total += n * frequency_units[u].seconds;
+		if (!(total <= MAX_FREQUENCY_MINUTES * 60.0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"frequency\" must be at most 100 years, not \"%s\"", str)));
+		add_seconds(iv, n, frequency_units[u].seconds);
+		npairs++;
+	}
+}
+
+/*
+ * parse_hms: HH:MM:SS (minutes and seconds below 60); false otherwise.
+ */
+static bool
+parse_hms(const char *str, Interval *iv)
+{
+	int			h,
+				m,
+				sec,
+				len = -1;
+
+	if (sscanf(str, " %d:%2d:%2d%n", &h, &m, &sec, &len) != 3 || len < 0 ||
+		!isdigit((unsigned char) str[strspn(str, " ")]))
+		return false;
+	while (isspace((unsigned char) str[len]))
+		len++;
+	if (str[len] != '\0' || h < 0 || m < 0 || m >= 60 || sec < 0 || sec >= 60)
+		return false;
+	iv->time = ((int64) h * 3600 + m * 60 + sec) * USECS_PER_SEC;
+	return true;
+}
+
+/*
+ * parse_iso_duration: an ISO-8601 duration ('PT15M', 'P1D', 'P1W'),
+ * without years or months (no fixed length); false otherwise.
+ */
+static bool
+parse_iso_duration(const char *str, Interval *iv, const char **problem)
+{
+	struct pg_itm_in itm;
+	int			dtype = DTK_DELTA;
+
+	if (str[0] != 'P' && str[0] != 'p')
+		return false;
+	memset(&itm, 0, sizeof(itm));
+	if (DecodeISO8601Interval(unconstify(char *, str), &dtype, &itm) != 0 || dtype != DTK_DELTA)
+		return false;
+	if (itm.tm_year != 0 || itm.tm_mon != 0)
+	{
+		*problem = "Years and months have no fixed length.";
+		return false;
+	}
+	return itmin2interval(&itm, iv) == 0;
+}
+
+/*
+ * parse_frequency_strict: a frequency string in one of the forms of SPEC
+ * section 4; anything else is refused, however PostgreSQL's own interval
+ * input would read it ('*' + '/5 * * * *' is 5 seconds there).
+ */
+static void
+parse_frequency_strict(const char *str, Interval *iv)
+{
+	char	   *unit = NULL;
+	const char *problem = NULL;
+
+	memset(iv, 0, sizeof(*iv));
+	if (parse_iso_duration(str, iv, &problem) || parse_hms(str, iv))
+		return;
+	memset(iv, 0, sizeof(*iv));
+	if (problem == NULL && parse_unit_pairs(str, iv, &unit))
+		return;
+	frequency_refused(str, problem, unit);
+}
+
+/*
+ * parse_frequency: `frequency`: a number of minutes, or a string in one of
+ * the forms of SPEC section 4; at least 1 second.  With keep (a config
+ * stored before frequencies were strict), a string is read as PostgreSQL's
+ * interval input reads it, as it was when the sync was added.
  */
 static Interval *
-parse_frequency(const cJSON *item)
+parse_frequency(const cJSON *item, bool keep)
 {
 	Interval   *iv = palloc0(sizeof(Interval));
 	double		minutes;
 
 	if (cJSON_IsNumber(item) ||
-		(cJSON_IsString(item) && plain_number(item->valuestring, &minutes)))
+		(keep && cJSON_IsString(item) && plain_number(item->valuestring, &minutes)))
 	{
 		if (cJSON_IsNumber(item))
 			minutes = item->valuedouble;
@@ -616,7 +817,9 @@ parse_frequency(const cJSON *item)
 	}
 	if (!cJSON_IsString(item))
 		type_error("frequency", item, "a number of minutes or an interval string");
-	if (!parse_interval_text(item->valuestring, iv))
+	if (!keep)
+		parse_frequency_strict(item->valuestring, iv);
+	else if (!parse_interval_text(item->valuestring, iv))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("config key \"frequency\" is not a valid interval: \"%s\"", item->valuestring),
@@ -1136,6 +1339,75 @@ check_parent_refs(ConfigParse *p)
 }
 
 /*
+ * rate_limit_per: the "per" of `rate_limit`: a number of seconds or an
+ * interval string, from 1 millisecond to 31 days.  Returns milliseconds.
+ */
+static int64
+rate_limit_per(const cJSON *per)
+{
+	double		seconds = 0;
+	Interval	iv;
+
+	if (cJSON_IsNumber(per))
+		seconds = per->valuedouble;
+	else if (cJSON_IsString(per) && plain_number(per->valuestring, &seconds))
+		 /* a bare number counts seconds */ ;
+	else if (cJSON_IsString(per) && parse_interval_text(per->valuestring, &iv))
+		seconds = interval_seconds(&iv);
+	else if (cJSON_IsString(per))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\": \"per\" is not a valid interval: \"%s\"", per->valuestring),
+				 errhint("Use a number of seconds, or a string such as '10 seconds', '1 minute' or '1 hour'.")));
+	else
+		type_error("rate_limit.per", per, "a number of seconds or an interval string");
+	if (!(seconds >= 0.001 && seconds <= 31.0 * SECS_PER_DAY))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\": \"per\" must be between 1 millisecond and 31 days, not %g seconds",
+						seconds)));
+	return (int64) rint(seconds * 1000.0);
+}
+
+/*
+ * parse_rate_limit: `rate_limit`: {"requests": N, "per": <interval>}, both
+ * required, nothing else.
+ */
+static void
+parse_rate_limit(NangoConfig *cfg, const cJSON *item)
+{
+	const cJSON *req;
+	const cJSON *per;
+	const cJSON *sub;
+	double		n;
+
+	if (!cJSON_IsObject(item))
+		type_error("rate_limit", item, "an object such as {\"requests\": 100, \"per\": \"10 seconds\"}");
+	cJSON_ArrayForEach(sub, item)
+		if (strcmp(sub->string, "requests") != 0 && strcmp(sub->string, "per") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config key \"rate_limit\" has an unknown key \"%s\"", sub->string),
+					 errhint("rate_limit takes \"requests\" and \"per\", e.g. {\"requests\": 100, \"per\": \"10 seconds\"}.")));
+	req = cJSON_GetObjectItemCaseSensitive(item, "requests");
+	per = cJSON_GetObjectItemCaseSensitive(item, "per");
+	if (req == NULL || per == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\" needs \"%s\"", req == NULL ? "requests" : "per"),
+				 errhint("Write it as {\"requests\": 100, \"per\": \"10 seconds\"}.")));
+	if (!cJSON_IsNumber(req))
+		type_error("rate_limit.requests", req, "a number");
+	n = req->valuedouble;
+	if (n != floor(n) || !(n >= 1 && n <= 1000000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"rate_limit\": \"requests\" must be a whole number between 1 and 1000000, not %g", n)));
+	cfg->rate_limit_requests = (int) n;
+	cfg->rate_limit_per_ms = rate_limit_per(per);
+}
+
+/*
  * parse_key: checks one present key and stores it in the typed config.
  */
 static void
@@ -1172,7 +1444,7 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 		case K_MAPPED_TABLE: parse_mapped_table(cfg, item); break;
 		case K_METADATA: cfg->metadata = parse_metadata(p, item); break;
 		case K_DELETE_MODE: cfg->delete_mode = parse_delete_mode(item); break;
-		case K_FREQUENCY: cfg->frequency = parse_frequency(item); break;
+		case K_FREQUENCY: cfg->frequency = parse_frequency(item, (p->keep & NANGO_PARSE_KEEP_FREQUENCY) != 0); break;
 		case K_CRON: cfg->cron = parse_cron(item); break;
 		case K_PIZZLY_CONNECTION_ID:
 		case K_NANGO_CONNECTION_ID: cfg->pizzly_connection_id = get_nonempty(k, item); break;
@@ -1187,6 +1459,7 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 		case K_ARRAYS: cfg->map_options.arrays_jsonb = parse_arrays(item); break;
 		case K_PARENT: parse_parent(cfg, item); break;
 		case K_CONCURRENCY: cfg->concurrency = (int) get_int(k, item, 1, 16, "between 1 and 16"); break;
+		case K_RATE_LIMIT: parse_rate_limit(cfg, item); break;
 		case NUM_CONFIG_KEYS: break;
 	}
 }
@@ -1338,6 +1611,13 @@ check_combinations(ConfigParse *p)
 	bool	   *has = p->present;
 	NangoConfig *cfg = p->cfg;
 
+	if (has[K_BODY] && !(p->keep & NANGO_PARSE_KEEP_BODY) &&
+		(strcmp(cfg->method, "GET") == 0 || strcmp(cfg->method, "DELETE") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"body\" cannot be used with method %s", cfg->method),
+				 errdetail("A body is sent with POST, PUT and PATCH only."),
+				 errhint("Put the values in \"query_params\", or use another method.")));
 	if (has[K_FREQUENCY] && has[K_CRON])
 		refuse_combination("config keys \"frequency\" and \"cron\" cannot be used together",
 						   "Keep frequency for a fixed interval, or cron for a schedule in UTC.");
@@ -1419,6 +1699,15 @@ normalize(ConfigParse *p)
 NangoConfig *
 nango_config_parse(const char *url, Jsonb *config)
 {
+	return nango_config_parse_keep(url, config, 0);
+}
+
+/*
+ * nango_config_parse_keep: see config.h.
+ */
+NangoConfig *
+nango_config_parse_keep(const char *url, Jsonb *config, int keep)
+{
 	ConfigParse p;
 	NangoConfig *cfg = palloc0(sizeof(NangoConfig));
 	char	   *text;
@@ -1450,6 +1739,7 @@ nango_config_parse(const char *url, Jsonb *config)
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.source = config;
+	p.keep = keep;
 
 	text = JsonbToCString(NULL, &config->root, VARSIZE(config));
 	root = cJSON_Parse(text);

@@ -118,6 +118,10 @@ typedef struct NangoConfig
 	NangoPath  *incremental_cursor_steps;
 	NangoPath  *incremental_request_steps;
 
+	/* rate_limit (SPEC section 14): requests per per_ms; 0 requests: none */
+	int			rate_limit_requests;
+	int64		rate_limit_per_ms;
+
 	/* fields and arrays (SPEC section 11) */
 	NangoMapOptions map_options;
 
@@ -140,6 +144,20 @@ typedef struct NangoConfig
  * naming the key, and a hint where one helps.
  */
 extern NangoConfig *nango_config_parse(const char *url, Jsonb *config);
+
+/*
+ * nango_config_parse_keep: the same, except that what keep names is read
+ * as nango 0.2 read it, so that a config stored then still parses: a job
+ * reads its stored config with NANGO_PARSE_KEEP_ALL, and update_sync keeps
+ * what the update does not change.
+ *	- NANGO_PARSE_KEEP_FREQUENCY: a frequency string is read by PostgreSQL's
+ *	  interval input (0.3 accepts only the forms of SPEC section 4);
+ *	- NANGO_PARSE_KEEP_BODY: a body with GET or DELETE is accepted.
+ */
+#define NANGO_PARSE_KEEP_FREQUENCY	0x01
+#define NANGO_PARSE_KEEP_BODY		0x02
+#define NANGO_PARSE_KEEP_ALL		(NANGO_PARSE_KEEP_FREQUENCY | NANGO_PARSE_KEEP_BODY)
+extern NangoConfig *nango_config_parse_keep(const char *url, Jsonb *config, int keep);
 
 /*
  * nango_config_mapped_table: the schema-qualified, quoted name of the sync's

@@ -26,6 +26,7 @@
 #include "postgres.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <time.h>
 
 #include "common/pg_prng.h"
@@ -44,6 +45,7 @@
 #include "nango.h"
 #include "netguard.h"
 #include "progress.h"
+#include "ratelimit.h"
 
 /* A growable malloc'd buffer; curl callbacks may not palloc. */
 typedef struct MBuf
@@ -84,6 +86,16 @@ struct NangoHttp
 	char	  **scope_hosts;
 	int			scope_nhosts;
 	int64		withheld;		/* requests sent without the credentials */
+
+	/* rate limits (ratelimit.c; nango_http_set_rate_limit) */
+	int			rl_requests;	/* the sync's own rate_limit, 0: none */
+	int64		rl_per_ms;
+	char	   *rl_extra;		/* other credentials for the budget's key */
+	NangoRateKey rl_key;		/* the budget of the request sent last */
+	char		rl_remaining[32];	/* RateLimit-Remaining / -Reset */
+	char		rl_reset[32];
+	char		rl_x_remaining[32];	/* X-RateLimit-Remaining / -Reset */
+	char		rl_x_reset[32];
 };
 
 static bool curl_initialized = false;
@@ -140,6 +152,8 @@ http_free(void *arg)
 	free(h->link.data);
 	free(h->pending_key);
 	h->body.data = h->prev_body.data = h->link.data = h->pending_key = NULL;
+	if (h->rl_requests > 0)
+		nango_ratelimit_release();
 }
 
 NangoHttp *
@@ -192,7 +206,33 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 /*
- * header_cb: keeps the Link and Retry-After headers of the final response
+ * keep_header: when the header line (n bytes) is name (lower case, with its
+ * colon), copies its trimmed value into buf (cut to size) and returns true.
+ */
+static bool
+keep_header(const char *line, size_t n, const char *name, char *buf, size_t size)
+{
+	size_t		nlen = strlen(name);
+	const char *v;
+	size_t		vlen;
+
+	if (n <= nlen || pg_strncasecmp(line, name, nlen) != 0)
+		return false;
+	v = line + nlen;
+	vlen = n - nlen;
+	while (vlen > 0 && (*v == ' ' || *v == '\t'))
+		v++, vlen--;
+	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+		vlen--;
+	if (vlen >= size)
+		vlen = size - 1;
+	memcpy(buf, v, vlen);
+	buf[vlen] = '\0';
+	return true;
+}
+
+/*
+ * header_cb: keeps the Link, Retry-After and rate-limit headers of the final response
  * (a new status line, e.g. after a redirect, starts over).
  */
 static size_t
@@ -209,8 +249,15 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 		if (h->link.data)
 			h->link.data[0] = '\0';
 		h->retry_after[0] = '\0';
+		h->rl_remaining[0] = h->rl_reset[0] = '\0';
+		h->rl_x_remaining[0] = h->rl_x_reset[0] = '\0';
 		return n;
 	}
+	if (keep_header(buffer, n, "x-ratelimit-remaining:", h->rl_x_remaining, sizeof(h->rl_x_remaining)) ||
+		keep_header(buffer, n, "x-ratelimit-reset:", h->rl_x_reset, sizeof(h->rl_x_reset)) ||
+		keep_header(buffer, n, "ratelimit-remaining:", h->rl_remaining, sizeof(h->rl_remaining)) ||
+		keep_header(buffer, n, "ratelimit-reset:", h->rl_reset, sizeof(h->rl_reset)))
+		return n;
 	if (n > 5 && pg_strncasecmp(buffer, "link:", 5) == 0)
 	{
 		v = buffer + 5;
@@ -348,6 +395,8 @@ begin_attempt(NangoHttp *h, const NangoRequest *req)
 	if (h->link.data)
 		h->link.data[0] = '\0';
 	h->retry_after[0] = '\0';
+	h->rl_remaining[0] = h->rl_reset[0] = '\0';
+	h->rl_x_remaining[0] = h->rl_x_reset[0] = '\0';
 	h->errbuf[0] = '\0';
 	h->too_large = false;
 	h->guard.refused[0] = '\0';
@@ -569,9 +618,9 @@ refuse_request(NangoHttp *h, const NangoRequest *req, const char *origin_url)
 
 /*
  * scoped_request: scope_request, counting requests sent without the
- * credentials; a refused one is an ERROR.
+ * credentials; a refused one is an ERROR.  Returns the verdict.
  */
-static void
+static NangoCredVerdict
 scoped_request(NangoHttp *h, const NangoRequest *req, const char *origin_url, NangoRequest *out)
 {
 	NangoCredVerdict v = scope_request(h, req, origin_url, out);
@@ -584,6 +633,81 @@ scoped_request(NangoHttp *h, const NangoRequest *req, const char *origin_url, Na
 		nango_log(NANGO_LOG_DEBUG, LOG, "nango: %s %s: another origin, sent without the sync's credentials",
 				  req->method, nango_redact_url(req->url, h->secrets));
 	}
+	return v;
+}
+
+/*
+ * nango_http_set_rate_limit: see http.h.
+ */
+void
+nango_http_set_rate_limit(NangoHttp *h, int requests, int64 per_ms, const char *extra)
+{
+	h->rl_requests = requests;
+	h->rl_per_ms = per_ms;
+	h->rl_extra = extra ? MemoryContextStrdup(GetMemoryChunkContext(h), extra) : NULL;
+}
+
+/*
+ * rate_acquire: takes req's request from its budget (ratelimit.c), keyed
+ * by its host and the credentials it carries (creds: the sync's
+ * credentials go with it).  A trusted server (Pizzly) has no budget.
+ * Returns false when !wait and the request would have to wait.
+ */
+static bool
+rate_acquire(NangoHttp *h, const NangoRequest *req, bool creds, bool wait)
+{
+	memset(&h->rl_key, 0, sizeof(h->rl_key));
+	if (req->trusted)
+		return true;
+	h->rl_key = nango_ratelimit_key(req->url, req->nheaders, req->headers,
+									creds ? h->rl_extra : NULL);
+	return nango_ratelimit_acquire(&h->rl_key, h->rl_requests, h->rl_per_ms, wait,
+								   psprintf("%s %s", req->method, nango_redact_url(req->url, h->secrets)));
+}
+
+/*
+ * reset_ms: milliseconds until a rate limit's reset: value is seconds, or
+ * (epoch) a Unix time when it is larger than any sensible wait.
+ */
+static int64
+reset_ms(const char *value, bool epoch)
+{
+	char	   *end;
+	double		v = strtod(value, &end);
+
+	if (end == value || !isfinite(v))
+		return -1;
+	while (*end == ' ')
+		end++;
+	if (*end != '\0')
+		return -1;
+	if (epoch && v > 1000000000.0)
+		v -= (double) GetCurrentTimestamp() / USECS_PER_SEC +
+			(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	return v <= 0 ? -1 : (int64) ceil(v * 1000.0);
+}
+
+/*
+ * rate_note: after a response, an announced spent budget
+ * (X-RateLimit-Remaining: 0 with X-RateLimit-Reset in Unix time or
+ * seconds, or RateLimit-Remaining: 0 with RateLimit-Reset in seconds)
+ * makes every request of the budget wait until the reset.
+ */
+static void
+rate_note(NangoHttp *h)
+{
+	int64		ms = -1;
+
+	if (strcmp(h->rl_x_remaining, "0") == 0 && h->rl_x_reset[0] != '\0')
+		ms = reset_ms(h->rl_x_reset, true);
+	else if (strcmp(h->rl_remaining, "0") == 0 && h->rl_reset[0] != '\0')
+		ms = reset_ms(h->rl_reset, false);
+	if (ms > 0)
+	{
+		nango_log(NANGO_LOG_INFO, LOG, "nango: the API's rate limit is spent; requests wait %lld ms for its reset",
+				  (long long) ms);
+		nango_ratelimit_note(&h->rl_key, ms);
+	}
 }
 
 /*
@@ -595,10 +719,15 @@ nango_http_start(NangoHttp *h, const NangoRequest *req)
 {
 	MBuf		t;
 	NangoRequest scoped;
+	NangoCredVerdict v;
 
 	abandon_pending(h);
 	/* a refused request is not started: its fetch raises the ERROR */
-	if (scope_request(h, req, req->url, &scoped) == NANGO_CRED_REFUSE)
+	v = scope_request(h, req, req->url, &scoped);
+	if (v == NANGO_CRED_REFUSE)
+		return;
+	/* a request the rate limit holds back is sent by its fetch, after the wait */
+	if (!rate_acquire(h, &scoped, v == NANGO_CRED_SEND, false))
 		return;
 	h->pending_key = request_key(req);
 	if (h->pending_key == NULL)
@@ -805,24 +934,31 @@ fail_transport(NangoHttp *h, const NangoRequest *req, CURLcode rc, int attempts)
 				 errmsg("request %s %s timed out after %d ms", req->method, url, req->timeout_ms),
 				 errhint("Raise the sync's \"timeout\" or nango.http_timeout."),
 				 attempts > 1 ? errdetail("Gave up after %d attempts.", attempts) : 0));
+	/* class 08 only for what may pass (see fail_status): not a bad redirect, say */
 	ereport(ERROR,
-			(errcode(ERRCODE_CONNECTION_FAILURE),
+			(errcode(retryable_curl_error(rc) ? ERRCODE_CONNECTION_FAILURE : ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("request %s %s failed: %s", req->method, url,
 					nango_redact_text(h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc), h->secrets)),
 			 attempts > 1 ? errdetail("Gave up after %d attempts.", attempts) : 0));
 }
 
 /*
- * fail_status: the ERROR for an HTTP status nango does not accept.
+ * fail_status: the ERROR for an HTTP status nango does not accept.  Its
+ * SQLSTATE says whether the failure may pass by itself, which decides
+ * whether the worker retries the job (job.c, failure_retryable): 5xx, 429
+ * and 408 are class 08 (connection exception), like a timeout; every other
+ * status (404, a 401 that a fresh token did not cure, ...) is 38000.
  */
 static void
 fail_status(NangoHttp *h, const NangoRequest *req, int attempts)
 {
 	char	   *url = nango_redact_url(req->url, h->secrets);
 	char	   *excerpt = nango_http_body_excerpt(h, 300);
+	long		s = h->last_status;
+	bool		transient = (s >= 500 || s == 429 || s == 408);
 
 	ereport(ERROR,
-			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			(errcode(transient ? ERRCODE_CONNECTION_EXCEPTION : ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("HTTP %ld from %s %s", h->last_status, req->method, url),
 			 excerpt ? errdetail("Response body: %s", excerpt) : 0,
 			 attempts > 1 ? errhint("Gave up after %d attempts.", attempts) : 0));
@@ -892,11 +1028,17 @@ attempt_following(NangoHttp *h, const NangoRequest *req, bool take)
 	for (;;)
 	{
 		NangoRequest next;
+		NangoCredVerdict v;
 
-		scoped_request(h, &cur, req->url, &sent);
+		v = scoped_request(h, &cur, req->url, &sent);
 		if (!take || !take_pending(h, &sent, &rc))
+		{
+			(void) rate_acquire(h, &sent, v == NANGO_CRED_SEND, true);
 			rc = perform_once(h, &sent);
+		}
 		take = false;
+		if (rc == CURLE_OK)
+			rate_note(h);
 		if (rc != CURLE_OK || !redirect_target(h, &cur, &next))
 			return rc;
 		if (++hops > NANGO_MAX_REDIRECTS)

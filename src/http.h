@@ -82,6 +82,16 @@ extern void nango_http_start(NangoHttp *h, const NangoRequest *req);
 extern void nango_http_set_scope(NangoHttp *h, const char *origin_url, char *const *hosts,
 								 int nhosts);
 
+/*
+ * nango_http_set_rate_limit: the sync's rate_limit (requests per per_ms;
+ * 0 requests: none of its own) for every request of the handle, and extra,
+ * the sync's credentials other than headers (query values, say), which
+ * make the budget's key with the host and the credential headers
+ * (ratelimit.c).  Budgets announced by APIs apply with or without it.
+ */
+extern void nango_http_set_rate_limit(NangoHttp *h, int requests, int64 per_ms,
+									  const char *extra);
+
 /* How many requests of the handle went to another origin without the headers. */
 extern int64 nango_http_withheld_count(NangoHttp *h);
 

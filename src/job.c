@@ -24,6 +24,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
@@ -40,12 +41,14 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/formatting.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/varlena.h"
 
 #include "common/hashfn.h"
 
@@ -101,6 +104,12 @@ typedef struct JobRun
 	TimestampTz started_at;		/* the job row's started_at */
 	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
 	int64		long_keys;		/* records skipped for a too long unique key */
+	int64		key_missing;	/* records skipped: no value at unique_key */
+	int64		key_unusable;	/* records skipped: null, object or array key */
+	int64		keyed;			/* records with a usable unique key */
+	char	   *key_suggestion; /* the key path closest to unique_key of the
+								 * first record without one (outercxt) */
+	bool		manual;			/* run_sync: warnings go to the caller */
 	NangoIncremental *incr;		/* incremental sync, or NULL */
 	bool		truncated;		/* paging stopped by max_total */
 	/* a child sync (SPEC section 13): the chain of the current parent record */
@@ -111,9 +120,15 @@ typedef struct JobRun
 	int64		skipped_parents;	/* parent records without children fetched */
 	int64		withheld;		/* the same count of the child job's other handles */
 	MemoryContext chaincxt;		/* reset for each parent record */
+	List	   *warnings;		/* distinct warning lines (outercxt) */
+	bool		warnings_capped;	/* lines past NANGO_MAX_WARNINGS dropped */
+	MemoryContext outercxt;		/* outlives the job's subtransaction */
 	MemoryContext jobcxt;
 	MemoryContext pagecxt;
 } JobRun;
+
+/* The job running in this process, for nango_job_warn; NULL when none. */
+static JobRun *current_run = NULL;
 
 /* The sync row as the job needs it. */
 typedef struct SyncRow
@@ -125,6 +140,76 @@ typedef struct SyncRow
 	char	   *mapped_table;
 	Jsonb	   *incremental_state;	/* NULL: none */
 } SyncRow;
+
+/*
+ * nango_job_warn: see job.h.  The line is formatted in the job's outer
+ * memory context, which outlives the subtransaction, so that a line noted
+ * deep inside mapping survives until finish_job writes it.
+ */
+void
+nango_job_warn(const char *fmt,...)
+{
+	JobRun	   *run = current_run;
+	MemoryContext old;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (run == NULL)
+		return;
+	old = MemoryContextSwitchTo(run->outercxt);
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	MemoryContextSwitchTo(old);
+	foreach(lc, run->warnings)
+		if (strcmp((char *) lfirst(lc), buf.data) == 0)
+		{
+			pfree(buf.data);
+			return;
+		}
+	if (list_length(run->warnings) >= NANGO_MAX_WARNINGS)
+	{
+		run->warnings_capped = true;
+		pfree(buf.data);
+		return;
+	}
+	old = MemoryContextSwitchTo(run->outercxt);
+	run->warnings = lappend(run->warnings, buf.data);
+	MemoryContextSwitchTo(old);
+}
+
+const char *
+nango_job_trigger_name(NangoJobTrigger trigger)
+{
+	switch (trigger)
+	{
+		case NANGO_TRIGGER_SCHEDULE:
+			return "schedule";
+		case NANGO_TRIGGER_MANUAL:
+			return "manual";
+		case NANGO_TRIGGER_TRIGGER:
+			return "trigger";
+		case NANGO_TRIGGER_RESUME:
+			return "resume";
+		case NANGO_TRIGGER_RETRY:
+			return "retry";
+		case NANGO_TRIGGER_PARENT:
+			return "parent";
+		case NANGO_TRIGGER_RESUME_CHECKPOINT:
+			return "resume_checkpoint";
+	}
+	return "schedule";
+}
 
 /*
  * sync_lock_tag: the lock that serializes jobs of one sync.
@@ -239,12 +324,12 @@ other_running_job(int64 sync_id)
 }
 
 int64
-nango_job_create(int64 sync_id, int attempt)
+nango_job_create(int64 sync_id, int attempt, NangoJobTrigger trigger)
 {
 	NangoSavedRole saved;
 	LOCKTAG		tag;
-	Oid			types[3] = {INT8OID, INT4OID, INT4OID};
-	Datum		vals[3];
+	Oid			types[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
+	Datum		vals[4];
 	bool		isnull;
 	int64		job_id;
 
@@ -260,41 +345,21 @@ nango_job_create(int64 sync_id, int attempt)
 	vals[0] = Int64GetDatum(sync_id);
 	vals[1] = Int32GetDatum(attempt);
 	vals[2] = Int32GetDatum(MyProcPid);
-	if (SPI_execute_with_args("INSERT INTO nango.jobs (sync_id, attempt, pid, status) "
+	vals[3] = CStringGetTextDatum(nango_job_trigger_name(trigger));
+	/* before ALTER EXTENSION nango UPDATE to 0.3 there is no trigger column */
+	if (SPI_execute_with_args(nango_has_column("jobs", "trigger")
+							  ? "INSERT INTO nango.jobs (sync_id, attempt, pid, status, trigger) "
+							  "VALUES ($1, $2, $3, 'running', $4) RETURNING id"
+							  : "INSERT INTO nango.jobs (sync_id, attempt, pid, status) "
 							  "VALUES ($1, $2, $3, 'running') RETURNING id",
-							  3, types, vals, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+							  nango_has_column("jobs", "trigger") ? 4 : 3,
+							  types, vals, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert a job row");
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	nango_pop_role(&saved);
 	nango_unpin_search_path(pinned);
 	return job_id;
-}
-
-/* nango_job_mark_parent_run: see job.h. */
-void
-nango_job_mark_parent_run(int64 job_id)
-{
-	NangoSavedRole saved;
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(job_id)};
-	Oid			jobs = get_relname_relid("jobs", get_namespace_oid("nango", false));
-	int			pinned;
-
-	/* a database still at an older version of the extension has no trigger */
-	if (!OidIsValid(jobs) || get_attnum(jobs, "trigger") == InvalidAttrNumber)
-		return;
-	pinned = nango_pin_search_path();
-	nango_push_role(nango_extension_owner(), &saved);
-	SPI_connect();
-	if (SPI_execute_with_args("UPDATE nango.jobs j SET trigger = 'parent' FROM nango.syncs s "
-							  "WHERE j.id = $1 AND s.id = j.sync_id AND s.config ? 'parent' "
-							  "AND s.frequency IS NULL AND s.cron IS NULL",
-							  1, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update job " INT64_FORMAT, job_id);
-	SPI_finish();
-	nango_pop_role(&saved);
-	nango_unpin_search_path(pinned);
 }
 
 /*
@@ -573,6 +638,79 @@ extract_records(JobRun *run, Jsonb *body, const NangoExpMarks *marks, PageRecord
 		record_num_paths(run, marks, pr, true);
 }
 
+/* The longest key path closest_path compares (Levenshtein's own limit is 255). */
+#define NANGO_MAX_SUGGEST_BYTES 200
+
+/*
+ * closest_path: among the dot paths of the scalar values of an object
+ * (nested objects followed 3 levels deep), the one nearest to target
+ * (Levenshtein distance, ignoring case); *best and *best_d hold the best
+ * so far.  For the hint of a job in which no record had its unique_key.
+ */
+static void
+closest_path(JsonbContainer *c, const char *prefix, const char *target, int depth,
+			 char **best, int *best_d)
+{
+	JsonbIterator *it = JsonbIteratorInit(c);
+	JsonbIteratorToken tok;
+	JsonbValue	v;
+	char	   *key = NULL;
+
+	if (!JsonContainerIsObject(c))
+		return;
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *path;
+
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE || key == NULL || v.type == jbvNull)
+			continue;
+		path = prefix ? psprintf("%s.%s", prefix, key) : key;
+		if (v.type == jbvBinary)
+		{
+			if (depth < 3)
+				closest_path(v.val.binary.data, path, target, depth + 1, best, best_d);
+		}
+		else if (strlen(path) <= NANGO_MAX_SUGGEST_BYTES)
+		{
+			char	   *lower = str_tolower(path, strlen(path), DEFAULT_COLLATION_OID);
+			int			d = varstr_levenshtein(lower, strlen(lower), target, strlen(target),
+											   1, 1, 1, false);
+
+			if (d < *best_d)
+			{
+				*best_d = d;
+				*best = path;
+			}
+		}
+	}
+}
+
+/*
+ * suggest_key: remembers, from the first record without a value at
+ * unique_key, the key path it has that is closest to unique_key.
+ */
+static void
+suggest_key(JobRun *run, Jsonb *record)
+{
+	const char *uk = run->cfg->unique_key;
+	char	   *target;
+	char	   *best = NULL;
+	int			best_d = INT_MAX;
+
+	if (run->key_suggestion != NULL || strlen(uk) > NANGO_MAX_SUGGEST_BYTES ||
+		JB_ROOT_IS_SCALAR(record))
+		return;
+	target = str_tolower(uk, strlen(uk), DEFAULT_COLLATION_OID);
+	closest_path(&record->root, NULL, target, 1, &best, &best_d);
+	if (best != NULL)
+		run->key_suggestion = MemoryContextStrdup(run->outercxt, best);
+}
+
 /*
  * child_key: a child sync's record key: its parent's key and its own as a
  * JSON array of two strings, e.g. ["1296269","1347"], so that the same
@@ -612,11 +750,19 @@ record_keys(JobRun *run, PageRecords *pr)
 		JsonbValue	kv;
 		char	   *key = NULL;
 
-		if (nango_jsonb_steps_get(pr->records[i], path, &kv))
-			key = nango_scalar_text(&kv);
-		if (key != NULL && run->parent_key != NULL)
-			key = child_key(run->parent_key, key);
-		if (key != NULL && strlen(key) > NANGO_MAX_KEY_BYTES)
+		if (!nango_jsonb_steps_get(pr->records[i], path, &kv))
+		{
+			run->key_missing++;
+			suggest_key(run, pr->records[i]);
+		}
+		else if ((key = nango_scalar_text(&kv)) == NULL)
+			run->key_unusable++;
+		else if (run->parent_key != NULL && strlen(key = child_key(run->parent_key, key)) > NANGO_MAX_KEY_BYTES)
+		{
+			run->long_keys++;
+			key = NULL;
+		}
+		else if (strlen(key) > NANGO_MAX_KEY_BYTES)
 		{
 			run->long_keys++;
 			key = NULL;
@@ -626,6 +772,7 @@ record_keys(JobRun *run, PageRecords *pr)
 			run->counts.skipped++;
 			continue;
 		}
+		run->keyed++;
 		pr->records[m] = pr->records[i];
 		pr->keys[m] = key;
 		if (pr->numpaths)
@@ -895,7 +1042,6 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 			run->counts.pages++;
 			run->gone = true;
 			pager.done = true;
-			pager.stop_reason = "the parent's children are gone";
 			break;
 		}
 		body = parse_page(run, &resp, &marks);
@@ -910,7 +1056,7 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		{
 			run->counts.pages++;
 			pager.done = true;
-			pager.stop_reason = "response_path missing";
+			pager.stop = NANGO_STOP_RESPONSE_PATH_MISSING;
 			break;
 		}
 		run->counts.fetched += pr.n;
@@ -937,9 +1083,9 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		MemoryContextSwitchTo(run->pagecxt);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
-	run->truncated |= (pager.stop_reason != NULL && strcmp(pager.stop_reason, "max_total reached") == 0);
+	run->truncated |= (pager.stop == NANGO_STOP_MAX_TOTAL);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": paging ended after page %d: %s",
-			  run->name, run->page, pager.stop_reason ? pager.stop_reason : "done");
+			  run->name, run->page, nango_stop_reason_text(pager.stop));
 }
 
 /* ---------------------------------------------------------------------
@@ -1020,6 +1166,7 @@ skip_parent(JobRun *run, const char *key, const char *why)
 	run->skipped_parents++;
 	nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": parent record %s skipped: %s",
 			  run->name, key, why);
+	nango_job_warn("parent record %s skipped: %s", key, why);
 }
 
 /*
@@ -1271,6 +1418,32 @@ collect_secrets(JobRun *run)
 }
 
 /*
+ * set_rate_limit: the sync's rate_limit for the job's requests, and its
+ * credentials other than headers (the URL's password and secret-looking
+ * query values, after secrets were filled in), which with the host and
+ * the credential headers choose the budget the job shares (ratelimit.c).
+ */
+static void
+set_rate_limit(JobRun *run)
+{
+	const NangoConfig *cfg = run->cfg;
+	NangoSecrets urlsec;
+	StringInfoData extra;
+
+	memset(&urlsec, 0, sizeof(urlsec));
+	nango_secrets_add_url(&urlsec, cfg->url, true);
+	initStringInfo(&extra);
+	for (int i = 0; i < urlsec.n; i++)
+		appendStringInfo(&extra, "u=%s;", urlsec.values[i]);
+	for (int i = 0; i < cfg->nparams; i++)
+		if (nango_secret_name(cfg->params[i].name, strlen(cfg->params[i].name)))
+			appendStringInfo(&extra, "%s=%s;", cfg->params[i].name, cfg->params[i].value);
+	nango_http_set_rate_limit(run->http, cfg->rate_limit_requests, cfg->rate_limit_per_ms,
+							  extra.len > 0 ? extra.data : NULL);
+	pfree(extra.data);
+}
+
+/*
  * apply_credentials: the owner's grant of the sync's Pizzly connection is
  * checked again (it may have been revoked), and the owner's secrets are
  * read and written into the job's copy of the config (their values join
@@ -1290,6 +1463,67 @@ apply_credentials(JobRun *run)
 		return;
 	run->fill = nango_fill_begin(cfg, n, values, &run->secrets, run->jobcxt);
 	nango_fill_apply(run->fill, NULL);
+}
+
+/*
+ * check_some_keyed: a job that fetched records of which not one had a
+ * usable unique key fails (SPEC section 5): it would otherwise succeed
+ * and store nothing.  The hint names the key path closest to unique_key
+ * that the records do have (ID for id, say).
+ */
+static void
+check_some_keyed(JobRun *run)
+{
+	const char *uk = run->cfg->unique_key;
+	int64		n = run->key_missing + run->key_unusable + run->long_keys;
+
+	if (run->keyed > 0 || n == 0)
+		return;
+	if (run->key_missing == n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unique_key \"%s\" is missing in all " INT64_FORMAT " records", uk, n),
+				 run->key_suggestion
+				 ? errhint("The closest key path the records have is \"%s\"; unique_key is a dot path and case-sensitive.",
+						   run->key_suggestion)
+				 : errhint("Check unique_key against a record of the API (the records are not JSON objects).")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unique_key \"%s\" has no usable value in any of the " INT64_FORMAT " records", uk, n),
+			 errdetail(INT64_FORMAT " records lack it, " INT64_FORMAT " have null, an object or an array there, "
+					   INT64_FORMAT " have a value longer than %d bytes.",
+					   run->key_missing, run->key_unusable, run->long_keys, NANGO_MAX_KEY_BYTES),
+			 run->key_suggestion
+			 ? errhint("The closest key path the records have is \"%s\".", run->key_suggestion)
+			 : errhint("A unique key must be a string, a number or a boolean.")));
+}
+
+/*
+ * note_outcome: the warnings of a job that got to its end: records
+ * skipped for their key, duplicate keys, \u0000 replaced.  (Mapping notes
+ * its own: mismatches, the column cap, rows too big.)
+ */
+static void
+note_outcome(JobRun *run)
+{
+	const char *uk = run->cfg->unique_key;
+
+	if (run->key_missing > 0)
+		nango_job_warn(INT64_FORMAT " record(s) without unique_key \"%s\" were skipped",
+					   run->key_missing, uk);
+	if (run->key_unusable > 0)
+		nango_job_warn(INT64_FORMAT " record(s) whose unique_key \"%s\" is null, an object or an array were skipped",
+					   run->key_unusable, uk);
+	if (run->long_keys > 0)
+		nango_job_warn(INT64_FORMAT " record(s) whose unique_key \"%s\" is longer than %d bytes were skipped",
+					   run->long_keys, uk, NANGO_MAX_KEY_BYTES);
+	if (run->counts.duplicate > 0)
+		nango_job_warn(INT64_FORMAT " record(s) repeated a unique_key \"%s\" seen earlier in the job; "
+					   "the last version of each key was kept",
+					   run->counts.duplicate, uk);
+	if (run->nul_replaced > 0)
+		nango_job_warn(INT64_FORMAT " \\u0000 escape(s) in strings were replaced by U+FFFD",
+					   run->nul_replaced);
 }
 
 /*
@@ -1316,12 +1550,14 @@ run_job(JobRun *run, SyncRow *sync)
 						run->sync_id, run->owner),
 				 errhint("Delete the sync with nango.delete_sync, or add it again as an existing role.")));
 
-	cfg = run->cfg = nango_config_parse(sync->url, sync->config);
+	/* a config stored by an earlier version keeps working (config.h) */
+	cfg = run->cfg = nango_config_parse_keep(sync->url, sync->config, NANGO_PARSE_KEEP_ALL);
 	apply_credentials(run);
 	collect_secrets(run);
 	run->method = cfg->method;
 	run->http = nango_http_create(run->jobcxt, &run->secrets);
 	nango_http_set_scope(run->http, cfg->url, cfg->credential_hosts, cfg->ncredential_hosts);
+	set_rate_limit(run);
 	if (cfg->pizzly_connection_id != NULL)
 		run->pizzly = nango_pizzly_begin((NangoConfig *) cfg, run->fill, &run->secrets, run->jobcxt);
 	if (cfg->metadata != NULL)
@@ -1364,6 +1600,8 @@ run_job(JobRun *run, SyncRow *sync)
 		run_children(run, st, mt, metadata);
 	else
 		run_pages(run, st, mt);
+	if (cfg->unique_key != NULL)
+		check_some_keyed(run);
 	nango_store_count(st, &run->counts);
 	if (run->incr != NULL)
 		save_incremental(run);
@@ -1382,15 +1620,17 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_log(NANGO_LOG_INFO, LOG,
 				  "nango: sync \"%s\": replaced " INT64_FORMAT " \\u0000 escapes by U+FFFD",
 				  run->name, run->nul_replaced);
-	if (run->long_keys > 0)
-		nango_log(NANGO_LOG_WARNING, LOG,
-				  "nango: sync \"%s\": skipped " INT64_FORMAT " records whose unique key is longer than %d bytes",
-				  run->name, run->long_keys, NANGO_MAX_KEY_BYTES);
+	note_outcome(run);
 	run->withheld += nango_http_withheld_count(run->http);
 	if (run->withheld > 0)
+	{
 		nango_log(NANGO_LOG_WARNING, LOG,
 				  "nango: sync \"%s\": " INT64_FORMAT " requests went to another origin without the sync's credentials",
 				  run->name, run->withheld);
+		nango_job_warn(INT64_FORMAT " request(s) went to another origin (a next URL, Link or redirect) "
+					   "without the sync's credentials; list that host in credential_hosts if it should get them",
+					   run->withheld);
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -1416,6 +1656,54 @@ status_name(NangoJobStatus s)
 }
 
 /*
+ * warnings_array: the job's warning lines as a text[] (NULL when none);
+ * a last line says when some were dropped.
+ */
+static Datum
+warnings_array(JobRun *run, bool *isnull)
+{
+	int			n = list_length(run->warnings);
+	Datum	   *elems = palloc(sizeof(Datum) * (n + 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	*isnull = (n == 0);
+	if (n == 0)
+		return (Datum) 0;
+	foreach(lc, run->warnings)
+		elems[i++] = CStringGetTextDatum(nango_redact_text((char *) lfirst(lc), &run->secrets));
+	if (run->warnings_capped)
+		elems[i++] = CStringGetTextDatum(psprintf("more warnings than these %d were left out",
+												  NANGO_MAX_WARNINGS));
+	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * report_warnings: each warning line of the job as a WARNING: to the
+ * caller of run_sync (without ids, so that outputs are stable), or in the
+ * server log for a job of the worker.
+ */
+static void
+report_warnings(JobRun *run)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->warnings)
+	{
+		char	   *line = nango_redact_text((char *) lfirst(lc), &run->secrets);
+
+		if (run->manual)
+			ereport(WARNING,
+					(errcode(ERRCODE_WARNING),
+					 errmsg("sync \"%s\": %s", run->name, line),
+					 errhint("The job succeeded; its row in nango.jobs lists this in \"warnings\".")));
+		else
+			nango_log(NANGO_LOG_WARNING, WARNING, "nango: sync \"%s\": job " INT64_FORMAT ": %s",
+					  run->name, run->job_id, line);
+	}
+}
+
+/*
  * finish_job: records the outcome on the job row (as the extension owner),
  * sends NOTIFY nango_jobs and logs a line.
  */
@@ -1423,10 +1711,12 @@ static void
 finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *detail)
 {
 	NangoSavedRole saved;
-	Oid			types[12] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
-	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
-	Datum		v[12];
-	char		nulls[12] = "            ";
+	Oid			types[14] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTARRAYOID};
+	Datum		v[14];
+	char		nulls[14] = "              ";
+	bool		isnull;
+	bool		outcome_cols;
 	NangoCounts *c = &run->counts;
 	const char *sname = status_name(status);
 
@@ -1446,15 +1736,22 @@ finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *
 	v[9] = Int64GetDatum(c->unchanged);
 	v[10] = Int64GetDatum(c->skipped);
 	v[11] = Int64GetDatum(c->mismatch);
+	v[12] = Int64GetDatum(c->duplicate);
+	v[13] = warnings_array(run, &isnull);
+	if (isnull)
+		nulls[13] = 'n';
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("UPDATE nango.jobs SET status = $2, ended_at = pg_catalog.clock_timestamp(), "
-							  "error_message = $3, error_detail = $4, page_count = $5, fetched_count = $6, "
-							  "added_count = $7, updated_count = $8, deleted_count = $9, "
-							  "unchanged_count = $10, skipped_count = $11, mismatch_count = $12 "
-							  "WHERE id = $1",
-							  12, types, v, nulls, false, 0) != SPI_OK_UPDATE)
+	/* the last two columns are new in 0.3 (see nango_has_column) */
+	outcome_cols = nango_has_column("jobs", "warnings");
+	if (SPI_execute_with_args(psprintf("UPDATE nango.jobs SET status = $2, ended_at = pg_catalog.clock_timestamp(), "
+									   "error_message = $3, error_detail = $4, page_count = $5, fetched_count = $6, "
+									   "added_count = $7, updated_count = $8, deleted_count = $9, "
+									   "unchanged_count = $10, skipped_count = $11, mismatch_count = $12%s "
+									   "WHERE id = $1",
+									   outcome_cols ? ", duplicate_count = $13, warnings = $14" : ""),
+							  outcome_cols ? 14 : 12, types, v, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update job " INT64_FORMAT, run->job_id);
 	if (status == NANGO_JOB_SUCCEEDED)
 		run_after_parent(run->sync_id);
@@ -1473,12 +1770,15 @@ finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *
 		nango_log(NANGO_LOG_INFO, LOG,
 				  "nango: sync \"%s\": job " INT64_FORMAT " succeeded: " INT64_FORMAT " pages, "
 				  INT64_FORMAT " fetched, " INT64_FORMAT " added, " INT64_FORMAT " updated, "
-				  INT64_FORMAT " unchanged, " INT64_FORMAT " deleted, " INT64_FORMAT " skipped",
+				  INT64_FORMAT " unchanged, " INT64_FORMAT " deleted, " INT64_FORMAT " skipped, "
+				  INT64_FORMAT " duplicate",
 				  run->name, run->job_id, c->pages, c->fetched, c->added, c->updated,
-				  c->unchanged, c->deleted, c->skipped);
+				  c->unchanged, c->deleted, c->skipped, c->duplicate);
 	else
 		nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": job " INT64_FORMAT " %s: %s (%s)",
 				  run->name, run->job_id, sname, message ? message : "", detail ? detail : "");
+	if (status == NANGO_JOB_SUCCEEDED)
+		report_warnings(run);
 }
 
 /*
@@ -1505,6 +1805,9 @@ failure_detail(JobRun *run, ErrorData *edata)
 		appendStringInfo(&buf, "\n%s", edata->detail);
 	if (excerpt != NULL && status > 0 && (edata->detail == NULL || strstr(edata->detail, "Response body") == NULL))
 		appendStringInfo(&buf, "\nresponse body (excerpt): %s", excerpt);
+	/* what to do about it (e.g. the key path the records do have) */
+	if (edata->hint != NULL)
+		appendStringInfo(&buf, "\nhint: %s", edata->hint);
 	return nango_redact_text(buf.data, &run->secrets);
 }
 
@@ -1552,6 +1855,8 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 		run->started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 															SPI_tuptable->tupdesc, 3, &isnull));
 		MemoryContextSwitchTo(old);
+		/* a job of run_sync: its warnings go to the caller */
+		run->manual = run->trigger != NULL && strcmp(run->trigger, "manual") == 0;
 	}
 	if (!read_sync(run->sync_id, sync, cxt))
 		ereport(ERROR,
@@ -1562,8 +1867,30 @@ load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 	MemoryContextSwitchTo(cxt);
 }
 
+/*
+ * failure_retryable: whether a job that failed with this SQLSTATE may
+ * succeed if simply run again (SPEC section 5): the exchange with the API
+ * failed (class 08: connection errors, timeouts, and HTTP 5xx, 429 and 408,
+ * see http.c), a transaction conflict (class 40), a resource shortage
+ * (class 53), an operator's intervention (class 57) or a lock that was
+ * not available.  Everything else (another HTTP status, a body that is not
+ * JSON, a missing response_path, a loop, no usable key, a privilege or
+ * config problem) fails the same way until someone changes something.
+ */
+static bool
+failure_retryable(int sqlerrcode)
+{
+	int			cls = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return cls == ERRCODE_CONNECTION_EXCEPTION ||
+		cls == ERRCODE_TRANSACTION_ROLLBACK ||
+		cls == ERRCODE_INSUFFICIENT_RESOURCES ||
+		cls == ERRCODE_OPERATOR_INTERVENTION ||
+		sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+}
+
 NangoJobStatus
-nango_job_execute(int64 job_id)
+nango_job_execute(int64 job_id, bool *retryable)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -1577,6 +1904,9 @@ nango_job_execute(int64 job_id)
 
 	run->job_id = job_id;
 	run->caller = GetUserId();
+	run->outercxt = oldcxt;
+	if (retryable)
+		*retryable = false;
 	load_job(run, &sync, oldcxt);
 	run->owner = sync.owner;
 	/* from now on the job shows in nango.job_progress and can be cancelled */
@@ -1588,9 +1918,11 @@ nango_job_execute(int64 job_id)
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(run->jobcxt);
+	current_run = run;
 	PG_TRY();
 	{
 		run_job(run, &sync);
+		current_run = NULL;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
@@ -1602,6 +1934,7 @@ nango_job_execute(int64 job_id)
 		/* over: a second cancel must not reach the recording of the outcome */
 		if (shown)
 			nango_progress_end();
+		current_run = NULL;
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -1610,11 +1943,17 @@ nango_job_execute(int64 job_id)
 		CurrentResourceOwner = oldowner;
 
 		status = (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) ? NANGO_JOB_CANCELLED : NANGO_JOB_FAILED;
+		if (retryable)
+			*retryable = failure_retryable(edata->sqlerrcode);
+		/* the warnings were about what the job stored, which is gone */
+		run->warnings = NIL;
+		run->warnings_capped = false;
 		message = nango_redact_text(edata->message, &run->secrets);
 		detail = failure_detail(run, edata);
 		/* nothing the job wrote was kept */
 		run->counts.added = run->counts.updated = run->counts.unchanged = 0;
 		run->counts.deleted = run->counts.skipped = run->counts.mismatch = 0;
+		run->counts.duplicate = 0;
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -1719,8 +2058,8 @@ nango_run_sync(PG_FUNCTION_ARGS)
 	int			pinned = nango_pin_search_path();
 
 	check_run_allowed(sync_id);
-	job_id = nango_job_create(sync_id, 1);
-	status = nango_job_execute(job_id);
+	job_id = nango_job_create(sync_id, 1, NANGO_TRIGGER_MANUAL);
+	status = nango_job_execute(job_id, NULL);
 	if (status != NANGO_JOB_SUCCEEDED)
 		warn_failed_job(job_id, status);
 	nango_unpin_search_path(pinned);
@@ -1829,7 +2168,7 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 			extract_records(run, body, marks, &pr);
 		if (body == NULL || pr.missing)
 		{
-			row.stop_reason = "response_path missing";
+			row.stop_reason = nango_stop_reason_text(NANGO_STOP_RESPONSE_PATH_MISSING);
 			preview_put(res, &row);
 			break;
 		}
@@ -1841,7 +2180,7 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 		row.first_record = pr.received > 0 ? pr.records[0] : NULL;
 		row.columns = nango_flatten_columns(pr.records, pr.n, &cfg->map_options);
 		if (pager.done)
-			row.stop_reason = pager.stop_reason ? pager.stop_reason : "no next page";
+			row.stop_reason = nango_stop_reason_text(pager.stop);
 		else
 		{
 			char	   *url;
@@ -1985,6 +2324,7 @@ nango_preview(PG_FUNCTION_ARGS)
 		run->http = nango_http_create(run->jobcxt, &run->secrets);
 		nango_http_set_scope(run->http, run->cfg->url, run->cfg->credential_hosts,
 							 run->cfg->ncredential_hosts);
+		set_rate_limit(run);
 		if (run->cfg->pizzly_connection_id != NULL)
 			run->pizzly = nango_pizzly_begin((NangoConfig *) run->cfg, run->fill, &run->secrets, run->jobcxt);
 		if (run->cfg->incremental_cursor_path != NULL)

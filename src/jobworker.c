@@ -40,7 +40,7 @@ typedef struct JobOrder
 	bool		owner_nologin;
 	int64		sync_id;
 	int			attempt;
-	bool		scheduled;		/* started because next_run_at was due */
+	NangoJobTrigger trigger;
 	char		label[BGW_MAXLEN];
 } JobOrder;
 
@@ -82,7 +82,7 @@ claim_slot(int idx, JobOrder *order)
 		order->owner_nologin = slot->owner_nologin;
 		order->sync_id = slot->sync_id;
 		order->attempt = slot->attempt;
-		order->scheduled = slot->scheduled;
+		order->trigger = slot->trigger;
 		strlcpy(order->label, slot->label, sizeof(order->label));
 		blocked = (nango_shared->blocked_dboid == slot->dboid);
 	}
@@ -142,9 +142,7 @@ create_job(const JobOrder *order, int idx)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		job_id = nango_job_create(order->sync_id, order->attempt);
-		if (order->scheduled)
-			nango_job_mark_parent_run(job_id);
+		job_id = nango_job_create(order->sync_id, order->attempt, order->trigger);
 	}
 	PG_CATCH();
 	{
@@ -182,10 +180,11 @@ job_log_context(void *arg)
 }
 
 /*
- * execute_job: second transaction: run the job and commit its outcome.
+ * execute_job: second transaction: run the job and commit its outcome;
+ * *retryable tells whether a failure may pass (for the launcher's retry).
  */
 static NangoJobStatus
-execute_job(int64 job_id, JobOrder *order)
+execute_job(int64 job_id, JobOrder *order, bool *retryable)
 {
 	NangoJobStatus status;
 	ErrorContextCallback context;
@@ -197,7 +196,7 @@ execute_job(int64 job_id, JobOrder *order)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	status = nango_job_execute(job_id);
+	status = nango_job_execute(job_id, retryable);
 	if (ActiveSnapshotSet())
 		PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -216,6 +215,7 @@ nango_job_worker_main(Datum arg)
 	JobOrder	order;
 	int64		job_id;
 	NangoJobStatus status;
+	bool		retryable = false;
 	char		activity[BGW_MAXLEN + 16];
 
 	pqsignal(SIGTERM, die);
@@ -242,7 +242,11 @@ nango_job_worker_main(Datum arg)
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s started (attempt %d)",
 			  (long long) job_id, order.label, order.attempt);
 
-	status = execute_job(job_id, &order);
+	status = execute_job(job_id, &order, &retryable);
+	/* before we exit: the launcher reads it when it sees us gone */
+	SpinLockAcquire(&nango_shared->mutex);
+	nango_slot(idx)->retryable = retryable;
+	SpinLockRelease(&nango_shared->mutex);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s ended (%s)",
 			  (long long) job_id, order.label,
 			  status == NANGO_JOB_SUCCEEDED ? "succeeded" :

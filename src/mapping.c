@@ -63,6 +63,7 @@
 #include "utils/syscache.h"
 
 #include "flatten.h"
+#include "job.h"
 #include "mapping.h"
 #include "nango.h"
 #include "util.h"
@@ -717,6 +718,8 @@ flatten_one(NangoMapTable *mt, Jsonb *rec, const NangoNumPaths *np)
 				  "nango: sync " INT64_FORMAT ": a record has more than %d values; "
 				  "values past those are not mapped (they stay in nango.raw)",
 				  mt->sync_id, NANGO_MAX_RECORD_FIELDS);
+		nango_job_warn("a record has more than %d values; values past those are not mapped (they stay in nango.raw)",
+					   NANGO_MAX_RECORD_FIELDS);
 		mt->trunc_logged = true;
 	}
 	return flat;
@@ -961,6 +964,8 @@ evolve_schema(NangoMapTable *mt, NangoFlatRecord **flats, int n)
 				  "nango: sync " INT64_FORMAT ": %s has %d data columns, the most nango maps; "
 				  "further fields stay in nango.raw only", mt->sync_id, mt->qualname,
 				  NANGO_MAX_DATA_COLUMNS);
+		nango_job_warn("%s has %d data columns, the most nango maps; further fields stay in nango.raw only",
+					   mt->qualname, NANGO_MAX_DATA_COLUMNS);
 		mt->cap_logged = true;
 	}
 	return stable;
@@ -1034,11 +1039,17 @@ fill_arrays(NangoMapTable *mt, int64 job_id, NangoFlatRecord **flats, PageArrays
 	}
 	for (int ci = 0; ci < mt->ncols; ci++)
 		if (mism[ci] > 0)
+		{
 			nango_log(NANGO_LOG_WARNING, LOG,
 					  "nango: sync " INT64_FORMAT " job " INT64_FORMAT ": " INT64_FORMAT
 					  " value(s) did not fit column %s (%s) of %s and were stored as NULL there (kept in nango.raw)",
 					  mt->sync_id, job_id, mism[ci], quote_identifier(mt->cols[ci].name),
 					  nango_coltype_sql(mt->cols[ci].type), mt->qualname);
+			/* one line per column: the total is mismatch_count */
+			nango_job_warn("values that did not fit column %s (%s) of %s were stored as NULL there (kept in nango.raw)",
+						   quote_identifier(mt->cols[ci].name),
+						   nango_coltype_sql(mt->cols[ci].type), mt->qualname);
+		}
 }
 
 /*
@@ -1219,6 +1230,8 @@ write_rows(NangoMapTable *mt, int64 job_id, PageArrays *pa, SPIPlanPtr plan, int
 				  mt->sync_id, job_id, pa->keys && pa->keys[r] ? " with key \"" : "",
 				  pa->keys && pa->keys[r] ? pa->keys[r] : "", pa->keys && pa->keys[r] ? "\"" : "",
 				  mt->qualname, edata->message);
+		nango_job_warn("records that could not be stored in %s (a row too big, say) were skipped there "
+					   "(kept in nango.raw); the server log says why", mt->qualname);
 	}
 }
 

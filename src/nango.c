@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "nango.h"
+#include "ratelimit.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -33,6 +34,7 @@ int			nango_max_response_size_kb = 64 * 1024;
 bool		nango_allow_private_networks = false;
 int			nango_log_level = NANGO_LOG_INFO;
 int			nango_job_retention_s = 30 * 24 * 3600;
+int			nango_max_rate_limit_wait_s = 15 * 60;
 
 bool		nango_preloaded = false;
 
@@ -167,6 +169,12 @@ define_settings(void)
 							&nango_job_retention_s, 30 * 24 * 3600, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
+	DefineCustomIntVariable("nango.max_rate_limit_wait",
+							"Longest wait for a rate-limit reset announced by an API.",
+							"A job told to wait longer fails.",
+							&nango_max_rate_limit_wait_s, 15 * 60, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("nango");
 }
 
@@ -187,6 +195,7 @@ _PG_init(void)
 		return;
 	}
 	nango_preloaded = true;
+	nango_ratelimit_install_hooks();
 	if (IsBinaryUpgrade)
 		return;
 	nango_worker_register();

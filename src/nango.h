@@ -10,7 +10,10 @@
 
 #include "postgres.h"
 
-#define NANGO_VERSION "0.3.0"
+/* NANGO_VERSION comes from nango.control, through the Makefile. */
+#ifndef NANGO_VERSION
+#error "NANGO_VERSION is not defined: build with the Makefile"
+#endif
 #define NANGO_USER_AGENT "nango/" NANGO_VERSION " (PostgreSQL extension)"
 
 /* nango.log_level values */
@@ -34,6 +37,7 @@ extern int	nango_max_response_size_kb;
 extern bool nango_allow_private_networks;
 extern int	nango_log_level;
 extern int	nango_job_retention_s;
+extern int	nango_max_rate_limit_wait_s;
 
 /* true when loaded through shared_preload_libraries */
 extern bool nango_preloaded;

@@ -39,6 +39,29 @@ hash_text(const char *s)
 	return hash_bytes_extended((const unsigned char *) s, strlen(s), 0x6e616e676fULL);
 }
 
+const char *
+nango_stop_reason_text(NangoStopReason reason)
+{
+	switch (reason)
+	{
+		case NANGO_STOP_NONE:
+			return "not ended";
+		case NANGO_STOP_MAX_TOTAL:
+			return "max_total reached";
+		case NANGO_STOP_NO_CURSOR:
+			return "no next cursor";
+		case NANGO_STOP_NO_URL:
+			return "no next URL";
+		case NANGO_STOP_EMPTY_PAGE:
+			return "empty page";
+		case NANGO_STOP_NO_PAGING:
+			return "no paging configured";
+		case NANGO_STOP_RESPONSE_PATH_MISSING:
+			return "response_path missing";
+	}
+	return "unknown";
+}
+
 void
 nango_pager_init(NangoPager *p, const NangoConfig *cfg, NangoHttp *http, MemoryContext cxt)
 {
@@ -384,7 +407,7 @@ take_cursor(NangoPager *p, bool found, JsonbValue *v)
 	if (c == NULL)
 	{
 		p->done = true;
-		p->stop_reason = "no next cursor";
+		p->stop = NANGO_STOP_NO_CURSOR;
 		return;
 	}
 	mark_used(p, "the cursor", c);
@@ -429,7 +452,7 @@ take_url(NangoPager *p, const char *ref, const NangoResponse *resp)
 	if (ref == NULL || ref[0] == '\0')
 	{
 		p->done = true;
-		p->stop_reason = "no next URL";
+		p->stop = NANGO_STOP_NO_URL;
 		return;
 	}
 	ref = encode_unsafe(ref);
@@ -472,7 +495,7 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 	if (remaining_total == 0)
 	{
 		p->done = true;
-		p->stop_reason = "max_total reached";
+		p->stop = NANGO_STOP_MAX_TOTAL;
 		return;
 	}
 	switch (cfg->paging)
@@ -485,7 +508,7 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 			if (nrecords == 0 || last_record == NULL)
 			{
 				p->done = true;
-				p->stop_reason = "empty page";
+				p->stop = NANGO_STOP_EMPTY_PAGE;
 				break;
 			}
 			found = last_record->type == jbvBinary &&
@@ -516,7 +539,7 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 			if (nrecords == 0)
 			{
 				p->done = true;
-				p->stop_reason = "empty page";
+				p->stop = NANGO_STOP_EMPTY_PAGE;
 				break;
 			}
 			check_same_page(p, page_hash);
@@ -527,7 +550,7 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 			break;
 		case NANGO_PAGING_NONE:
 			p->done = true;
-			p->stop_reason = "no paging configured";
+			p->stop = NANGO_STOP_NO_PAGING;
 			break;
 	}
 }

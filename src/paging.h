@@ -26,6 +26,25 @@ typedef struct NangoParam
 
 #define NANGO_MAX_PARAMS 4
 
+/*
+ * Why paging ended.  Code decides on these values, never on their text
+ * (nango_stop_reason_text, for people): a job cut short by max_total must
+ * not delete the keys it did not fetch, whatever the message says.
+ */
+typedef enum NangoStopReason
+{
+	NANGO_STOP_NONE,			/* paging has not ended */
+	NANGO_STOP_MAX_TOTAL,		/* max_total records received */
+	NANGO_STOP_NO_CURSOR,		/* no next cursor in the response */
+	NANGO_STOP_NO_URL,			/* no next URL (or no Link rel match) */
+	NANGO_STOP_EMPTY_PAGE,		/* a page without records */
+	NANGO_STOP_NO_PAGING,		/* no paging configured: one page */
+	NANGO_STOP_RESPONSE_PATH_MISSING	/* response_path missing on a later page */
+} NangoStopReason;
+
+/* The reason in words, for logs and people. */
+extern const char *nango_stop_reason_text(NangoStopReason reason);
+
 typedef struct NangoPager
 {
 	const NangoConfig *cfg;
@@ -48,7 +67,7 @@ typedef struct NangoPager
 	uint64		prev_page_hash;
 	bool		have_prev_page;
 	bool		done;
-	char	   *stop_reason;	/* why paging ended (static text) */
+	NangoStopReason stop;		/* why paging ended */
 } NangoPager;
 
 /* Sets up paging for a job (allocations in cxt). */

@@ -11,9 +11,14 @@
  *	  tick after the run ended, so a job longer than its interval never
  *	  piles up runs.
  *	- triggered_at: set by trigger_sync; cleared when the run starts.
- *	- retry_at / retry_attempt: a failed job is retried up to 3 times, 5 s,
- *	  10 s and 20 s after it ended, each retry a new job with attempt + 1,
- *	  but never at or after the next scheduled run, which then takes over.
+ *	- retry_at / retry_attempt: a job that failed in a way that may pass
+ *	  (see job.c, failure_retryable; a worker that died counts too) is
+ *	  retried up to 3 times, 5 s, 10 s and 20 s after it ended, each retry
+ *	  a new job with attempt + 1, but never at or after the next scheduled
+ *	  run, which then takes over.  A permanent failure (a 404, a body that
+ *	  is not JSON, ...) waits for the next scheduled run.
+ *	- resumed_at: set by resume_sync, so the run it asks for is reported
+ *	  as trigger 'resume'; cleared when the run starts, like triggered_at.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,6 +42,7 @@
 #include "databases.h"
 #include "launcher.h"
 #include "nango.h"
+#include "util.h"
 #include "worker.h"
 #include "worker_int.h"
 
@@ -57,6 +63,9 @@ typedef struct DueSync
 	int			retry_attempt;
 	bool		has_trigger;
 	TimestampTz triggered_at;
+	bool		resumed;		/* resume_sync asked for this run */
+	TimestampTz resumed_at;
+	bool		after_parent;	/* a child without a schedule: its parent's job made it due */
 	char		label[BGW_MAXLEN];
 } DueSync;
 
@@ -178,18 +187,23 @@ advance_schedule(int64 sync_id, bool scheduled, TimestampTz due_at, bool *found)
 
 /*
  * schedule_retry: after a failed run, plan the next automatic retry (or
- * none) in retry_at/retry_attempt, never at or after next_run.
+ * none) in retry_at/retry_attempt, never at or after next_run.  A failure
+ * that is not retryable gets no retry.
  */
 static void
-schedule_retry(int64 sync_id, int attempt, bool failed, TimestampTz next_run,
-			   const char *label)
+schedule_retry(int64 sync_id, int attempt, bool failed, bool retryable,
+			   TimestampTz next_run, const char *label)
 {
 	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
 	int			retry = 0;
 
-	if (failed && attempt <= NANGO_MAX_RETRIES)
+	if (failed && !retryable)
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: %s failed in a way that a retry would not cure; it runs again at its next scheduled time",
+				  label);
+	else if (failed && attempt <= NANGO_MAX_RETRIES)
 	{
 		int			delay_ms = NANGO_FIRST_RETRY_MS << (attempt - 1);
 		TimestampTz at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms);
@@ -202,7 +216,7 @@ schedule_retry(int64 sync_id, int attempt, bool failed, TimestampTz next_run,
 					  label, retry, NANGO_MAX_RETRIES, delay_ms / 1000);
 		}
 	}
-	if (failed && retry == 0)
+	else if (failed && retry == 0)
 		nango_log(NANGO_LOG_INFO, LOG, "nango: %s failed; it runs again at its next scheduled time",
 				  label);
 	if (retry == 0)
@@ -221,7 +235,7 @@ schedule_retry(int64 sync_id, int attempt, bool failed, TimestampTz next_run,
  * publish the id.  Returns the job's final status (NULL: no job).
  */
 static char *
-close_dead_job(const NangoJobSlot *s)
+close_dead_job(const NangoJobSlot *s, bool *closed)
 {
 	Oid			types[4] = {INT8OID, TEXTOID, INT8OID, INT4OID};
 	Datum		values[4];
@@ -243,6 +257,7 @@ close_dead_job(const NangoJobSlot *s)
 							  "   'added', 0, 'updated', 0, 'unchanged', 0, 'deleted', 0)::text) FROM f",
 							  4, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not close job");
+	*closed = (SPI_processed > 0);
 	if (SPI_processed > 0)
 	{
 		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -272,20 +287,24 @@ finish_run(void *arg)
 	NangoJobSlot *s = &end->slot;
 	char	   *status = NULL;
 	bool		found;
+	bool		closed = false;
+	bool		retryable;
 	TimestampTz next_run;
 
 	end->recorded = false;
 	if (!nango_launcher_tx_begin("nango launcher: finishing a job"))
 		return;
-	status = close_dead_job(s);
+	status = close_dead_job(s, &closed);
 	if (status == NULL && !s->busy)
 		nango_log(NANGO_LOG_WARNING, WARNING,
 				  "nango: the job worker of %s ended before starting its job", s->label);
 	/* A run skipped because the sync ran elsewhere is not a failure. */
 	end->failed = (status == NULL) ? !s->busy : strcmp(status, "failed") == 0;
+	/* a worker that died may do better next time; else its job's verdict */
+	retryable = status == NULL || closed || s->retryable;
 	next_run = advance_schedule(s->sync_id, s->scheduled, s->due_at, &found);
 	if (found)
-		schedule_retry(s->sync_id, s->attempt, end->failed, next_run, s->label);
+		schedule_retry(s->sync_id, s->attempt, end->failed, retryable, next_run, s->label);
 	nango_launcher_tx_commit();
 	end->recorded = true;
 }
@@ -355,14 +374,16 @@ fetch_due(int limit, int *count)
 	values[0] = PointerGetDatum(construct_array(busy, nbusy, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = Int32GetDatum(limit);
 
-	if (SPI_execute_with_args(
+	/* resumed_at is new in 0.3: see nango_has_column */
+	if (SPI_execute_with_args(psprintf(
 							  "SELECT s.id, s.owner::oid, s.friendly_name, a.oid IS NOT NULL,"
 							  "  COALESCE(a.rolcanlogin, false),"
 							  "  a.oid IS NOT NULL AND pg_catalog.has_database_privilege(a.oid,"
 							  "    (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()), 'CONNECT'),"
 							  "  s.status = 'active' AND s.next_run_at <= pg_catalog.now(),"
 							  "  s.status = 'active' AND s.retry_at <= pg_catalog.now(),"
-							  "  s.next_run_at, s.retry_attempt, s.triggered_at"
+							  "  s.next_run_at, s.retry_attempt, s.triggered_at, %s,"
+							  "  s.config ? 'parent' AND s.frequency IS NULL AND s.cron IS NULL"
 							  " FROM nango.syncs s LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.owner::oid"
 							  " WHERE ((s.status = 'active' AND (s.next_run_at <= pg_catalog.now()"
 							  "        OR s.retry_at <= pg_catalog.now())) OR s.triggered_at IS NOT NULL)"
@@ -373,6 +394,7 @@ fetch_due(int limit, int *count)
 							  "                          (SELECT a.pid FROM pg_catalog.pg_stat_activity a)))"
 							  " ORDER BY LEAST(s.triggered_at, s.retry_at, s.next_run_at), s.id"
 							  " LIMIT $2 FOR NO KEY UPDATE OF s SKIP LOCKED",
+							  nango_has_column("syncs", "resumed_at") ? "s.resumed_at" : "NULL::pg_catalog.timestamptz"),
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look for due syncs");
 
@@ -402,6 +424,11 @@ fetch_due(int limit, int *count)
 		d = SPI_getbinval(tup, desc, 11, &isnull);
 		due[r].has_trigger = !isnull;
 		due[r].triggered_at = isnull ? 0 : DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, desc, 12, &isnull);
+		due[r].resumed = !isnull;
+		due[r].resumed_at = isnull ? 0 : DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, desc, 13, &isnull);
+		due[r].after_parent = !isnull && DatumGetBool(d);
 	}
 	return due;
 }
@@ -427,25 +454,31 @@ fetch_next_due(void)
 }
 
 /*
- * mark_started: the run of d has started: clear the trigger that asked for
- * it (unless a newer one came meanwhile) and the retry it fulfils.
+ * mark_started: the run of d has started: clear the trigger or resume that
+ * asked for it (unless a newer one came meanwhile) and the retry it
+ * fulfils.
  */
 static void
 mark_started(const DueSync *d)
 {
-	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
-	Datum		values[2];
-	char		nulls[2] = "  ";
+	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
 
 	values[0] = Int64GetDatum(d->id);
 	values[1] = TimestampTzGetDatum(d->triggered_at);
+	values[2] = TimestampTzGetDatum(d->resumed_at);
 	if (!d->has_trigger)
 		nulls[1] = 'n';
-	if (SPI_execute_with_args(
+	if (!d->resumed)
+		nulls[2] = 'n';
+	if (SPI_execute_with_args(psprintf(
 							  "UPDATE nango.syncs SET retry_at = NULL, triggered_at = CASE"
-							  " WHEN triggered_at IS NOT DISTINCT FROM $2 THEN NULL ELSE triggered_at END"
+							  " WHEN triggered_at IS NOT DISTINCT FROM $2 THEN NULL ELSE triggered_at END%s"
 							  " WHERE id = $1",
-							  2, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+							  d->resumed ? ", resumed_at = CASE"
+							  " WHEN resumed_at IS NOT DISTINCT FROM $3 THEN NULL ELSE resumed_at END" : ""),
+							  d->resumed ? 3 : 2, types, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not mark the sync started");
 }
 
@@ -476,7 +509,26 @@ skip_sync(const DueSync *d, const char *why)
 	mark_started(d);
 	(void) advance_schedule(d->id, d->scheduled, d->due_at, &found);
 	if (found)
-		schedule_retry(d->id, 0, false, 0, d->label);
+		schedule_retry(d->id, 0, false, false, 0, d->label);
+}
+
+/*
+ * run_trigger: why d runs (nango.jobs.trigger): resume_sync, its schedule
+ * (for a child sync without one of its own: its parent's successful job),
+ * trigger_sync, or an automatic retry, in that order when several apply.
+ */
+static NangoJobTrigger
+run_trigger(const DueSync *d)
+{
+	if (d->scheduled && d->resumed)
+		return NANGO_TRIGGER_RESUME;
+	if (d->scheduled && d->after_parent)
+		return NANGO_TRIGGER_PARENT;
+	if (d->scheduled)
+		return NANGO_TRIGGER_SCHEDULE;
+	if (d->has_trigger)
+		return NANGO_TRIGGER_TRIGGER;
+	return NANGO_TRIGGER_RETRY;
 }
 
 /*
@@ -512,6 +564,8 @@ claim_slot(const DueSync *d, int attempt)
 		s->sync_id = d->id;
 		s->attempt = attempt;
 		s->scheduled = d->scheduled;
+		s->trigger = run_trigger(d);
+		s->retryable = false;
 		s->due_at = d->due_at;
 		s->launched_at = GetCurrentTimestamp();
 		s->pid = 0;

@@ -456,7 +456,10 @@ nango_store_count(NangoStore *st, NangoCounts *c)
 			have = true;
 		}
 		else
+		{
 			best = Min(best, v & CLASS_MASK);
+			c->duplicate++;		/* the key came back on a later page */
+		}
 	}
 	tuplesort_end(st->classified);
 	st->classified = NULL;
@@ -483,6 +486,7 @@ write_upsert(NangoStore *st, int n, Jsonb **records, char **keys, char **hashes,
 	int			i;
 
 	nuniq = last_of_each_key(n, keys, uniq);
+	c->duplicate += n - nuniq;	/* repeated within the page */
 	if (st->seen != NULL)
 		for (i = 0; i < nuniq; i++)
 			tuplesort_putdatum(st->seen, CStringGetTextDatum(keys[uniq[i]]), false);

@@ -23,6 +23,8 @@ typedef struct NangoCounts
 	int64		deleted;
 	int64		skipped;
 	int64		mismatch;
+	int64		duplicate;		/* records whose key an earlier record of the
+								 * job had (upsert mode) */
 } NangoCounts;
 
 typedef struct NangoStore NangoStore;
@@ -73,7 +75,8 @@ extern void nango_store_track_keys(NangoStore *st);
 /*
  * nango_store_count: at the end of an upsert job, adds to counts the number
  * of distinct keys the job added, updated and left unchanged (each key
- * once, however often it appeared).
+ * once, however often it appeared), and in duplicate the records whose key
+ * an earlier record of the job already had.
  */
 extern void nango_store_count(NangoStore *st, NangoCounts *counts);
 extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,

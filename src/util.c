@@ -17,11 +17,13 @@
 #include "access/genam.h"
 #include "access/relscan.h"
 #include "access/skey.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "util.h"
@@ -214,4 +216,14 @@ nango_key_probe(IndexScanDesc scan, int64 sync_id, const char *key, TupleTableSl
 						   ind->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(key));
 	index_rescan(scan, sk, 2, NULL, 0);
 	return index_getnext_slot(scan, ForwardScanDirection, slot);
+}
+
+/* nango_has_column: see util.h. */
+bool
+nango_has_column(const char *table, const char *column)
+{
+	Oid			nsp = get_namespace_oid("nango", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
 }

@@ -28,6 +28,14 @@ typedef struct NangoSavedRole
 extern Oid	nango_extension_owner(void);
 
 /*
+ * nango_has_column: whether nango.<table> has that column.  Between the
+ * installation of a new library and ALTER EXTENSION nango UPDATE, the
+ * library runs against the older version's tables: code that uses a column
+ * added since checks for it (from the catalog cache, so it is cheap).
+ */
+extern bool nango_has_column(const char *table, const char *column);
+
+/*
  * Switch the current user to role (with SECURITY_LOCAL_USERID_CHANGE, as a
  * SECURITY DEFINER function would) and back.  When role is the extension
  * owner, search_path is pinned to "pg_catalog, pg_temp" until the matching

@@ -30,6 +30,8 @@
 #include "postmaster/bgworker.h"
 #include "storage/spin.h"
 
+#include "job.h"
+
 /* One running (or starting) job worker, owned by the launcher. */
 typedef struct NangoJobSlot
 {
@@ -43,6 +45,8 @@ typedef struct NangoJobSlot
 	int64		sync_id;
 	int			attempt;
 	bool		scheduled;		/* started because next_run_at was due */
+	NangoJobTrigger trigger;	/* what started the job (nango.jobs.trigger) */
+	bool		retryable;		/* the job failed in a way that may pass */
 	TimestampTz due_at;			/* that next_run_at (schedule anchor) */
 	TimestampTz launched_at;
 	pid_t		pid;			/* 0 until the worker runs */

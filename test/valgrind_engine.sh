@@ -60,6 +60,20 @@ sync() { echo "SELECT nango.run_sync(nango.add_sync('$M$1', '$2'));"; }
 	sync '/exponent/pages?run=1' "{$E}"
 	echo "UPDATE nango.syncs SET url = replace(url, 'run=1', 'run=2') WHERE id = (SELECT max(id) FROM nango.syncs);"
 	echo "SELECT nango.run_sync(max(id)) FROM nango.syncs;"
+	# 0.3: secrets in a header, credentials withheld from another origin
+	echo "SELECT nango.set_secret('vg', 'vg-secret-value-1');"
+	sync '/scope/pages?page=1' '{"response_path": "data", "paging_url_path": "next", "headers": {"X-Api-Key": "${secret:vg}"}, "auto_mapping": false}'
+	sync '/scope/redirect' '{"response_path": "data", "retries": 0, "headers": {"X-Api-Key": "${secret:vg}"}}'
+	# previews: every page, and a failing one
+	echo "SELECT page, record_count, stop_reason FROM nango.preview('$M/hubspot/crm/v3/objects/contacts', '{\"headers\": {\"authorization\": \"Bearer x-1\"}, \"query_params\": {\"limit\": 3}, $H}', 3);"
+	echo "SELECT page, stop_reason FROM nango.preview('$M/faults/status?code=404&api_key=abc', '{\"retries\": 0}');"
+	# paths as arrays of steps, mapping options, duplicate keys with warnings
+	sync '/graph/v1.0/users?$top=3' '{"response_path": "value", "paging_url_path": ["@odata.nextLink"], "unique_key": ["id"]}'
+	sync '/mapping/options' '{"response_path": "data", "paging_cursor_request_path": "cursor", "paging_cursor_metadata_response_path": "next", "fields": ["id", "labels", "matrix"], "arrays": "jsonb"}'
+	sync '/outcome/issues?n=87&users=7' '{"response_path": "items", "unique_key": "user.login", "paging_cursor_request_path": "cursor", "paging_cursor_metadata_response_path": "next"}'
+	# names
+	echo "SELECT nango.put_sync('vg', '$M/simple/items', '{\"response_path\": \"data\"}');"
+	echo "SELECT nango.run_sync('vg');"
 	echo "SELECT status, count(*) FROM nango.jobs GROUP BY 1 ORDER BY 1;"
 } >"$VG/run.sql"
 chmod 644 "$VG/run.sql"

@@ -4,3 +4,8 @@
 -- next_run_at always holds the next scheduled run; a retry never moves it.
 ALTER TABLE nango.syncs ADD COLUMN retry_at timestamptz;
 COMMENT ON COLUMN nango.syncs.retry_at IS 'When the next automatic retry of a failed job runs (NULL: none pending)';
+
+-- Set by nango.resume_sync; the run it asks for is the job whose trigger
+-- is 'resume'.  Cleared when that run starts.
+ALTER TABLE nango.syncs ADD COLUMN resumed_at timestamptz;
+COMMENT ON COLUMN nango.syncs.resumed_at IS 'Set by nango.resume_sync: the next run (trigger resume) is asked for; cleared when it starts';

@@ -15,7 +15,7 @@ inc=$($PG_CONFIG --includedir-server)
 libdir=$($PG_CONFIG --pkglibdir)
 build=$here/build
 mkdir -p "$build"
-CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/src -I$here -I$inc -Wall -Wno-unused-parameter -Wno-missing-prototypes -Wno-ignored-attributes"
+CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/src -I$here -I$inc -Wall -Wno-unused-parameter -Wno-missing-prototypes -Wno-ignored-attributes -DNANGO_VERSION=\"$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$top/nango.control")\""
 LIBS="$libdir/libpgcommon.a $libdir/libpgport.a -lcjson -lcurl -lm"
 
 # target name -> nango sources it fuzzes

@@ -53,6 +53,8 @@ ok($node->poll_query_until('postgres',
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $s AND status = 'succeeded' AND attempt = 2"),
 	'the sync is retried (attempt 2) and succeeds');
+is(sql("SELECT string_agg(trigger, ',' ORDER BY id) FROM nango.jobs WHERE sync_id = $s"),
+	'schedule,retry', 'the job after a terminated worker is a retry');
 is(sql("SELECT count(*) FROM nango.jobs WHERE status = 'running'"), '0', 'no job is left running');
 
 # --- pg_cancel_backend: cancelled ------------------------------------------
