@@ -36,6 +36,8 @@ SELECT run_quiet(:issues);
 -- alpha and beta: 4 issues each over 2 pages; gone: 404 (skipped, job succeeds);
 -- nameless: no full_name (skipped)
 SELECT * FROM job_of(:issues);
+SELECT w AS warning FROM nango.jobs j, unnest(j.warnings) w
+ WHERE j.id = (SELECT max(id) FROM nango.jobs WHERE sync_id = :issues);
 SELECT * FROM child_rows(:issues, 'title');
 -- the same issue id under two repositories is two rows, also in the mapped table
 SELECT _nango_parent_key, _nango_unique_key, id, title FROM nango.gh_issues ORDER BY 2;
@@ -117,7 +119,7 @@ SELECT add_paused(mock('/children/gh/repos'), '{"friendly_name": "keyless"}') AS
 SELECT nango.add_sync(mock('/x/${parent.id}'), '{"parent": {"sync": "keyless"}}');
 -- a parent with children keeps its unique_key and cannot be deleted
 SELECT nango.update_sync(:repos, '{"unique_key": null}');
-SELECT nango.delete_sync(:repos);
+SELECT nango.delete_sync(:repos, true);
 -- cycles and depth
 SELECT add_paused(mock('/c/${parent.id}'), '{"friendly_name": "c2", "parent": {"sync": "issues"}, "unique_key": "id"}') AS c2 \gset
 SELECT add_paused(mock('/c/${parent.id}'), '{"friendly_name": "c3", "parent": {"sync": "c2"}, "unique_key": "id"}') AS c3 \gset
@@ -135,7 +137,7 @@ SELECT nango.delete_sync(:deals);
 SELECT nango.delete_sync(:msgs);
 SELECT nango.delete_sync(:channels);
 SELECT nango.delete_sync(:keyless);
-SELECT nango.delete_sync(:repos);
+SELECT nango.delete_sync(:repos, true);
 DROP FUNCTION job_of(bigint);
 DROP FUNCTION child_rows(bigint, text);
 DROP FUNCTION sync_once(text, jsonb);
