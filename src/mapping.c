@@ -500,6 +500,41 @@ check_table_owner(Oid relid, const char *qualname, Oid owner)
 			 errhint("Choose another mapped_table, or let the table's owner run the sync.")));
 }
 
+/*
+ * check_name_claimed: a mapped table in schema nango that does not exist
+ * yet is created by the first job of a sync that names it, and belongs to
+ * that sync's owner (elsewhere, the schema's CREATE privilege decides who
+ * may create it, as for any table).  When a sync of another role (one whose table owner may not use,
+ * owner_may_use) already names it, the first job to run would take the
+ * table from the other: ERROR 42501 naming that role, at add_sync and
+ * update_sync rather than at a job.  Runs inside SPI (an api_begin scope).
+ */
+static void
+check_name_claimed(int64 sync_id, const char *mapped_table, const char *qualname, Oid owner)
+{
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		values[2] = {CStringGetTextDatum(mapped_table), Int64GetDatum(sync_id)};
+
+	if (SPI_execute_with_args("SELECT owner FROM nango.syncs WHERE mapped_table OPERATOR(pg_catalog.=) $1 "
+							  "AND id OPERATOR(pg_catalog.<>) $2",
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the syncs of mapped_table %s", qualname);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			other = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && !owner_may_use(owner, other))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for mapped_table %s: a sync of role \"%s\" maps into it",
+							qualname, GetUserNameFromId(other, true) ? GetUserNameFromId(other, true) : "(dropped)"),
+					 errdetail("The table does not exist yet; the first job of a sync that names it creates it "
+							   "for that sync's owner, so two roles cannot share it."),
+					 errhint("Choose another mapped_table.")));
+	}
+}
+
 /* nango_map_check_owner: see mapping.h. */
 void
 nango_map_check_owner(int64 sync_id, const char *mapped_table, Oid owner)
@@ -514,6 +549,8 @@ nango_map_check_owner(int64 sync_id, const char *mapped_table, Oid owner)
 	relid = OidIsValid(nspid) ? get_relname_relid(rel, nspid) : InvalidOid;
 	if (OidIsValid(relid))
 		check_table_owner(relid, quote_qualified_identifier(nsp, rel), owner);
+	else if (strcmp(nsp, "nango") == 0)
+		check_name_claimed(sync_id, mapped_table, quote_qualified_identifier(nsp, rel), owner);
 }
 
 /*

@@ -92,8 +92,10 @@ extern void nango_map_drop_data(int64 sync_id, const char *mapped_table);
  * nango_config_mapped_table gives it) exists, ERROR (42501, naming the
  * table's owner) unless owner, the sync's owner, owns it or has the
  * privileges of its owner role (a superuser: the owner is a superuser or
- * a role it is a member of).  Run at add_sync and update_sync; every job
- * checks again when it opens the table.
+ * a role it is a member of).  When a table in schema nango does not
+ * exist, the same ERROR when a sync of a role whose table owner could not
+ * use already names it.  Run at add_sync and update_sync (inside SPI); every job checks the
+ * table's owner again when it opens the table.
  */
 extern void nango_map_check_owner(int64 sync_id, const char *mapped_table, Oid owner);
 

@@ -8,6 +8,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
@@ -25,8 +29,19 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "util.h"
+
+/*
+ * True while the code of a sync's owner runs for another role (between
+ * nango_push_owner and nango_pop_role of a restricted switch).  An error
+ * can leave it set until the end of the transaction, which clears it; it
+ * only counts inside a security-restricted operation.
+ */
+static bool owner_code_restricted = false;
+static bool owner_guard_installed = false;
+static object_access_hook_type prev_object_access_hook = NULL;
 
 /* The extension owner read last, and the transaction it was read in. */
 static Oid	owner_cache = InvalidOid;
@@ -94,6 +109,62 @@ nango_push_role(Oid role, NangoSavedRole *saved)
 }
 
 /*
+ * owner_guard_hook: PostgreSQL refuses temporary tables and types in a
+ * security-restricted operation but lets functions, operators, collations
+ * and the like be created in the temporary schema, which is the caller's
+ * session's: while the code of a sync's owner runs for another role, the
+ * creation of any object in a temporary schema is refused (42501).  The
+ * new row is read with SnapshotSelf: the catalogs do not show it yet.
+ */
+static void
+owner_guard_hook(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_POST_CREATE && subId == 0 && owner_code_restricted &&
+		InSecurityRestrictedOperation() && is_objectclass_supported(classId) &&
+		get_object_attnum_namespace(classId) != InvalidAttrNumber)
+	{
+		Relation	rel = table_open(classId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		Oid			nsp = InvalidOid;
+		bool		isnull;
+
+		ScanKeyInit(&key, get_object_attnum_oid(classId), BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(objectId));
+		scan = systable_beginscan(rel, get_object_oid_index(classId), true, SnapshotSelf, 1, &key);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+		{
+			Datum		d = heap_getattr(tup, get_object_attnum_namespace(classId),
+										 RelationGetDescr(rel), &isnull);
+
+			if (!isnull)
+				nsp = DatumGetObjectId(d);
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		if (OidIsValid(nsp) && isAnyTempNamespace(nsp))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("cannot create temporary objects within security-restricted operation"),
+					 errdetail("The code of a sync's owner runs here for another role, whose session it must not change."),
+					 errhint("Create the object in a schema of the sync's owner.")));
+	}
+}
+
+/*
+ * owner_guard_xact: the end of a transaction ends every restricted switch.
+ */
+static void
+owner_guard_xact(XactEvent event, void *arg)
+{
+	owner_code_restricted = false;
+}
+
+/*
  * nango_push_owner: become owner, a sync's owner, to run what touches the
  * sync's mapped table.  When caller (the role nango acts for) is not owner,
  * as in a superuser's run_sync, the switch is a security-restricted
@@ -110,6 +181,18 @@ nango_push_owner(Oid owner, Oid caller, NangoSavedRole *saved)
 	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
 	saved->guc_level = NewGUCNestLevel();
 	saved->restricted = (owner != caller);
+	saved->was_restricted = owner_code_restricted;
+	if (saved->restricted)
+	{
+		if (!owner_guard_installed)
+		{
+			prev_object_access_hook = object_access_hook;
+			object_access_hook = owner_guard_hook;
+			RegisterXactCallback(owner_guard_xact, NULL);
+			owner_guard_installed = true;
+		}
+		owner_code_restricted = true;
+	}
 	SetUserIdAndSecContext(owner, saved->sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   (saved->restricted ? SECURITY_RESTRICTED_OPERATION : 0));
 }
@@ -126,6 +209,8 @@ nango_pop_role(NangoSavedRole *saved)
 {
 	AtEOXact_GUC(!saved->restricted, saved->guc_level);
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+	if (saved->restricted)
+		owner_code_restricted = saved->was_restricted;
 }
 
 int

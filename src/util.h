@@ -22,6 +22,7 @@ typedef struct NangoSavedRole
 	int			sec_context;
 	int			guc_level;		/* GUC nest level opened by nango_push_role */
 	bool		restricted;		/* a security-restricted operation began */
+	bool		was_restricted; /* owner code was already restricted before */
 } NangoSavedRole;
 
 /* Oid of the role that owns the nango extension (it writes nango's tables). */

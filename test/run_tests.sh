@@ -6,7 +6,8 @@
 # PostgreSQL is left alone and several runs can go on side by side), starts
 # the mock API and a throwaway cluster with shared_preload_libraries =
 # 'nango', runs pg_regress (sql/, expected/) and the TAP tests (test/t/),
-# stops everything it started and prints "N passed, M failed" last.
+# checks that the docs and the code agree (test/check_docs.py), stops
+# everything it started and prints "N passed, M failed" last.
 #
 # Environment: TESTS="name ..." limits pg_regress to those tests,
 # TAP_TESTS="test/t/010_x.pl ..." limits the TAP tests, SKIP_TAP=1 or
@@ -162,6 +163,13 @@ if [ -z "${SKIP_TAP:-}" ]; then
 			passed=$((passed + t_ok)); failed=$((failed + t_bad))
 		done
 	fi
+fi
+
+# --- 6. docs and code agree (config keys, settings, functions, links) ---------
+if python3 "$top/test/check_docs.py"; then
+	echo "docs ... ok"; passed=$((passed + 1))
+else
+	echo "docs ... FAILED"; failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"

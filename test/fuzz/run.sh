@@ -24,9 +24,10 @@ declare -A SRCS=(
 	[redact]="src/redact.c"
 	[pizzly]="src/pizzly.c"
 	[credscope]="src/credscope.c"
+	[placeholder]="src/placeholder.c src/redact.c test/fuzz/escape.c"
 )
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly credscope records flatten)
+[ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly credscope placeholder records flatten)
 
 # records, flatten: the jsonb parsers, fuzzed inside a single-user backend
 # (see backend_fuzz.c).  Coverage-guided; not under ASan (the server is not).
