@@ -36,7 +36,7 @@ SELECT p.oid::regprocedure AS public_function FROM pg_proc p
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'nango')
    AND has_function_privilege('nango_sec_bob', p.oid, 'EXECUTE')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 -- Alice's sync; a job of hers writes nango's tables as the extension owner,
 -- and afterwards (also after a failed job) she is herself again, without

@@ -79,7 +79,7 @@ SELECT nango.add_sync(mock('/secrets/echo'), '{"method": "POST", "body": {"a": [
 SELECT nango.add_sync(mock('/secrets/echo/${secret:gh}/x?k=${secret:gh}'),
   '{"friendly_name": "uses gh", "auto_mapping": false, "response_path": "data", "method": "POST",
     "headers": {"Authorization": "Bearer ${secret:gh}", "X-Other": "${secret:other_1}"},
-    "query_params": {"q": "${secret:gh}", "unknown": "${parent.id}"},
+    "query_params": {"q": "${secret:gh}", "unknown": "${other.id}"},
     "body": {"a": {"b": ["x ${secret:gh} y", 1]}, "k": "${secret:gh}"}}') AS sid \gset
 -- the stored config holds only the references
 SELECT regexp_replace(url, '127\.0\.0\.1:[0-9]+', 'mock') AS url, config->'headers' AS headers

@@ -158,6 +158,153 @@ check_name_free(Oid owner, const char *name, int64 except_id)
 				 errhint("Use nango.put_sync('%s', url, config) to replace that sync's config, or choose another friendly_name.", name)));
 }
 
+static int64 own_sync_by_name(Oid owner, const char *name, bool lock);
+
+/* The deepest chain of child syncs: a sync with at most this many ancestors. */
+#define NANGO_MAX_CHILD_DEPTH 3
+
+/* The condition "sync s is a child of the sync whose id (as text) is $1". */
+#define CHILD_OF_1 "s.config OPERATOR(pg_catalog.->) 'parent' OPERATOR(pg_catalog.->>) 'sync' OPERATOR(pg_catalog.=) $1"
+
+/*
+ * child_count: how many syncs name sync id as their parent (and the
+ * first one's id in *first).  Runs inside an api_begin scope.
+ */
+static int64
+child_count(int64 id, int64 *first)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(psprintf(INT64_FORMAT, id))};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*), pg_catalog.min(s.id) FROM nango.syncs s WHERE " CHILD_OF_1,
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for child syncs");
+	*first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * chain_depths: the ancestors of sync parent_id counted from it (itself
+ * included), whether self_id is one of them (a cycle), and the height of
+ * self_id's descendants (0 when it has none).
+ */
+static void
+chain_depths(int64 parent_id, int64 self_id, int *ancestors, bool *cycle, int *height)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(parent_id), CStringGetTextDatum(psprintf(INT64_FORMAT, self_id))};
+	bool		isnull;
+
+	if (SPI_execute_with_args("WITH RECURSIVE up(id, n) AS ("
+							  "  SELECT $1, 1 UNION ALL"
+							  "  SELECT (s.config OPERATOR(pg_catalog.->) 'parent' OPERATOR(pg_catalog.->>) 'sync')::pg_catalog.int8,"
+							  "         up.n OPERATOR(pg_catalog.+) 1"
+							  "    FROM nango.syncs s JOIN up ON s.id OPERATOR(pg_catalog.=) up.id"
+							  "   WHERE s.config OPERATOR(pg_catalog.?) 'parent' AND up.n OPERATOR(pg_catalog.<) 10),"
+							  " down(id, n) AS ("
+							  "  SELECT s.id, 1 FROM nango.syncs s WHERE s.config OPERATOR(pg_catalog.->) 'parent' "
+							  "         OPERATOR(pg_catalog.->>) 'sync' OPERATOR(pg_catalog.=) $2 UNION ALL"
+							  "  SELECT s.id, down.n OPERATOR(pg_catalog.+) 1 FROM nango.syncs s JOIN down"
+							  "    ON s.config OPERATOR(pg_catalog.->) 'parent' OPERATOR(pg_catalog.->>) 'sync'"
+							  "       OPERATOR(pg_catalog.=) down.id::pg_catalog.text"
+							  "   WHERE down.n OPERATOR(pg_catalog.<) 10)"
+							  " SELECT (SELECT pg_catalog.max(n) FROM up),"
+							  "  (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM up"
+							  "    WHERE id::pg_catalog.text OPERATOR(pg_catalog.=) $2),"
+							  "  (SELECT COALESCE(pg_catalog.max(n), 0) FROM down)",
+							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the chain of parent syncs");
+	*ancestors = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*cycle = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*height = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+}
+
+/*
+ * resolve_parent: the id of the parent cfg names (by id or by name),
+ * which must be a sync of owner with a unique_key; its row is locked
+ * against deletion.  Runs inside an api_begin scope.
+ */
+static int64
+resolve_parent(NangoConfig *cfg, Oid owner)
+{
+	Oid			types[2] = {INT8OID, REGROLEOID};
+	Datum		values[2];
+	bool		isnull;
+	int64		id = cfg->parent_id;
+	const char *shown = cfg->parent_name ? cfg->parent_name : psprintf(INT64_FORMAT, id);
+
+	if (cfg->parent_name != NULL)
+		id = own_sync_by_name(owner, cfg->parent_name, false);
+	values[0] = Int64GetDatum(id);
+	values[1] = ObjectIdGetDatum(owner);
+	if (SPI_execute_with_args("SELECT config OPERATOR(pg_catalog.?) 'unique_key' FROM nango.syncs "
+							  "WHERE id OPERATOR(pg_catalog.=) $1 AND owner OPERATOR(pg_catalog.=) $2 FOR KEY SHARE",
+							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the parent sync");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("config key \"parent\": you have no sync %s%s%s", cfg->parent_name ? "named \"" : "",
+						shown, cfg->parent_name ? "\"" : ""),
+				 errhint("The parent of a sync is another sync of the same owner, named by its id or its friendly_name.")));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"parent\": sync %s has no unique_key", shown),
+				 errdetail("A child sync's records are kept per parent record, known by its unique key."),
+				 errhint("Give sync %s a unique_key with nango.update_sync first.", shown)));
+	return id;
+}
+
+/*
+ * check_parent: for a config with `parent` of a sync of owner (self_id, or
+ * 0 for a new sync): resolves the parent, refuses a cycle or a chain with
+ * more than NANGO_MAX_CHILD_DEPTH ancestors, and stores the parent's id in
+ * the normalized config.  For a sync without `parent`, only checks that
+ * it keeps a unique_key while it has children.  Runs inside an api_begin
+ * scope.
+ */
+static void
+check_parent(NangoConfig *cfg, Oid owner, int64 self_id)
+{
+	int			ancestors;
+	int			height;
+	bool		cycle;
+	int64		child;
+	char	   *norm;
+
+	if (self_id != 0 && cfg->unique_key == NULL && child_count(self_id, &child) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sync " INT64_FORMAT " needs a unique_key: it is the parent of sync " INT64_FORMAT,
+						self_id, child),
+				 errhint("Delete its child syncs first, or keep the unique_key.")));
+	if (!cfg->has_parent)
+		return;
+	cfg->parent_id = resolve_parent(cfg, owner);
+	cfg->parent_name = NULL;
+	chain_depths(cfg->parent_id, self_id, &ancestors, &cycle, &height);
+	if (cycle || cfg->parent_id == self_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"parent\": sync " INT64_FORMAT " cannot be the parent of sync " INT64_FORMAT
+						": that makes a cycle", cfg->parent_id, self_id),
+				 cfg->parent_id == self_id ? errdetail("A sync cannot be its own parent.") :
+				 errdetail("Sync " INT64_FORMAT " makes its requests for the records of sync " INT64_FORMAT
+						   ", directly or through its parents.", cfg->parent_id, self_id)));
+	if (ancestors + height > NANGO_MAX_CHILD_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"parent\": a chain of child syncs may be at most %d deep",
+						NANGO_MAX_CHILD_DEPTH),
+				 errdetail("With this parent, the chain would be %d deep.", ancestors + height),
+				 errhint("Make this sync the child of a sync higher up the chain.")));
+	norm = psprintf("{\"parent\": {\"sync\": " INT64_FORMAT "}}", cfg->parent_id);
+	cfg->normalized = DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(cfg->normalized),
+														 DirectFunctionCall1(jsonb_in, CStringGetDatum(norm))));
+}
+
 /*
  * insert_sync: stores a new sync of the current user (read before
  * api_begin: owner) from a validated config and returns its id.  Runs
@@ -196,9 +343,11 @@ insert_sync(NangoConfig *cfg, Oid owner)
 	nulls[6] = cfg->cron ? ' ' : 'n';
 	values[7] = mapped ? CStringGetTextDatum(mapped) : (Datum) 0;
 	nulls[7] = mapped ? ' ' : 'n';
+	/* a child without a schedule of its own waits for its parent's next job */
 	if (SPI_execute_with_args("INSERT INTO nango.syncs (id, owner, url, config, friendly_name, frequency, cron, "
 							  "mapped_table, next_run_at) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.now())",
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+							  "CASE WHEN $6 IS NULL AND $7 IS NULL THEN NULL ELSE pg_catalog.now() END)",
 							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert sync");
 	return id;
@@ -226,6 +375,7 @@ nango_add_sync(PG_FUNCTION_ARGS)
 	nango_warn_not_scheduled();
 
 	api_begin(&scope);
+	check_parent(cfg, owner, 0);
 	id = insert_sync(cfg, owner);
 	api_end(&scope);
 
@@ -407,6 +557,8 @@ write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 		nango_map_check_owner(id, mapped, owner);
 	if (cfg->cron)
 		first_run = nango_cron_next(cfg->cron, GetCurrentTransactionStartTimestamp());
+	else if (cfg->frequency == NULL)
+		first_run = DT_NOEND;	/* a child run after its parent: nothing sooner */
 	else
 		first_run = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 															TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
@@ -462,6 +614,7 @@ nango_update_sync(PG_FUNCTION_ARGS)
 	nango_check_credentials(cfg, row.owner);
 	if (cfg->friendly_name)
 		check_name_free(row.owner, cfg->friendly_name, id);
+	check_parent(cfg, row.owner, id);
 	write_sync_config(id, cfg, row.owner);
 	api_end(&scope);
 
@@ -599,6 +752,19 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	 * for; one started before the lock below is taken is cancelled too.
 	 */
 	fetch_sync_ext(id, caller, SYNC_LOCK_NONE, &row);
+	{
+		int64		child;
+		int64		n = child_count(id, &child);
+
+		if (n > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("sync " INT64_FORMAT " is the parent of " INT64_FORMAT " child sync%s", id, n,
+							n == 1 ? "" : "s"),
+					 errdetail("Sync " INT64_FORMAT " makes its requests for the records of sync " INT64_FORMAT ".",
+							   child, id),
+					 errhint("Delete the children first.")));
+	}
 	(void) nango_cancel_sync_jobs(id, NANGO_DELETE_CANCEL_WAIT_MS);
 	fetch_sync_ext(id, caller, SYNC_LOCK_DELETE, &row);
 	(void) nango_cancel_sync_jobs(id, 0);
@@ -747,6 +913,7 @@ nango_put_sync(PG_FUNCTION_ARGS)
 
 	api_begin(&scope);
 	id = own_sync_by_name(owner, name, true);
+	check_parent(cfg, owner, id);
 	if (id != 0)
 		write_sync_config(id, cfg, owner);
 	else

@@ -76,6 +76,8 @@ typedef enum ConfigKey
 	K_CREDENTIAL_HOSTS,
 	K_FIELDS,
 	K_ARRAYS,
+	K_PARENT,
+	K_CONCURRENCY,
 	K_RATE_LIMIT,
 	NUM_CONFIG_KEYS
 } ConfigKey;
@@ -117,6 +119,8 @@ static const char *const config_key_names[NUM_CONFIG_KEYS] = {
 	"credential_hosts",
 	"fields",
 	"arrays",
+	"parent",
+	"concurrency",
 	"rate_limit",
 };
 
@@ -144,6 +148,7 @@ typedef struct ConfigParse
 #define KEY(k) config_key_names[k]
 
 static char *source_json_text(Jsonb *source, const char *key, const char *sub, int idx);
+static void refuse_combination(const char *message, const char *hint) pg_attribute_noreturn();
 
 /*
  * json_type_name: the JSON type of item, for messages.
@@ -1268,6 +1273,72 @@ parse_credential_hosts(NangoConfig *cfg, const cJSON *item)
 }
 
 /*
+ * parse_parent: `parent`: {"sync": <id or name>}, the sync whose records
+ * a child sync's requests are made for (SPEC section 13).  Whether that
+ * sync exists and may be a parent is checked by api.c, which has the
+ * owner.
+ */
+static void
+parse_parent(NangoConfig *cfg, const cJSON *item)
+{
+	const cJSON *s = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, "sync") : NULL;
+
+	if (!cJSON_IsObject(item) || cJSON_GetArraySize(item) != 1 || s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"parent\" must be an object with the one key \"sync\""),
+				 errhint("Write {\"parent\": {\"sync\": 12}} or {\"parent\": {\"sync\": \"repositories\"}}.")));
+	cfg->has_parent = true;
+	if (cJSON_IsNumber(s))
+		cfg->parent_id = get_int(K_PARENT, s, 1, MAX_EXACT_INT, "a sync id (a positive whole number)");
+	else if (cJSON_IsString(s) && s->valuestring[0] != '\0')
+		cfg->parent_name = pstrdup(s->valuestring);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("config key \"parent\": \"sync\" must be a sync id or a sync's name, not %s",
+						json_type_name(s))));
+}
+
+/* has_parent_ref: whether s holds a ${parent.<path>} placeholder. */
+static bool
+has_parent_ref(const char *s)
+{
+	return s != NULL && strstr(s, NANGO_PARENT_PREFIX) != NULL;
+}
+
+/*
+ * check_parent_refs: ${parent.*} placeholders, concurrency and a schedule
+ * of its own need (or, for the schedule, may be left out with) parent.
+ */
+static void
+check_parent_refs(ConfigParse *p)
+{
+	NangoConfig *cfg = p->cfg;
+	const char *where = NULL;
+
+	if (has_parent_ref(cfg->url))
+		where = "url";
+	for (int i = 0; i < cfg->nheaders && where == NULL; i++)
+		if (has_parent_ref(cfg->headers[i].value))
+			where = "headers";
+	for (int i = 0; i < cfg->nparams && where == NULL; i++)
+		if (has_parent_ref(cfg->params[i].value))
+			where = "query_params";
+	if (where == NULL && has_parent_ref(cfg->body))
+		where = "body";
+	if (!cfg->has_parent && where != NULL)
+		refuse_combination(psprintf("config key \"%s\" uses a ${parent.*} placeholder, but the sync has no \"parent\"", where),
+						   "Set \"parent\": {\"sync\": <id or name>} to make this a child sync of that sync's records.");
+	if (!cfg->has_parent && p->present[K_CONCURRENCY])
+		refuse_combination("config key \"concurrency\" needs \"parent\"",
+						   "concurrency is how many parents' request chains a child sync runs at once.");
+	if (cfg->has_parent && where == NULL)
+		refuse_combination("config key \"parent\" needs a ${parent.<path>} placeholder in \"url\", \"query_params\", \"headers\" or \"body\"",
+						   "A child sync makes one request chain per parent record, e.g. \"https://api.github.com/repos/${parent.full_name}/issues\".");
+}
+
+/*
  * rate_limit_per: the "per" of `rate_limit`: a number of seconds or an
  * interval string, from 1 millisecond to 31 days.  Returns milliseconds.
  */
@@ -1386,6 +1457,8 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 		case K_CREDENTIAL_HOSTS: parse_credential_hosts(cfg, item); break;
 		case K_FIELDS: parse_fields(p, item, &cfg->map_options); break;
 		case K_ARRAYS: cfg->map_options.arrays_jsonb = parse_arrays(item); break;
+		case K_PARENT: parse_parent(cfg, item); break;
+		case K_CONCURRENCY: cfg->concurrency = (int) get_int(k, item, 1, 16, "between 1 and 16"); break;
 		case K_RATE_LIMIT: parse_rate_limit(cfg, item); break;
 		case NUM_CONFIG_KEYS: break;
 	}
@@ -1548,7 +1621,9 @@ check_combinations(ConfigParse *p)
 	if (has[K_FREQUENCY] && has[K_CRON])
 		refuse_combination("config keys \"frequency\" and \"cron\" cannot be used together",
 						   "Keep frequency for a fixed interval, or cron for a schedule in UTC.");
-	if (!has[K_FREQUENCY] && !has[K_CRON])
+	check_parent_refs(p);
+	/* a child without a schedule runs after each successful job of its parent */
+	if (!has[K_FREQUENCY] && !has[K_CRON] && !cfg->has_parent)
 	{
 		cfg->frequency = palloc0(sizeof(Interval));
 		cfg->frequency->time = USECS_PER_HOUR;
@@ -1659,6 +1734,7 @@ nango_config_parse_keep(const char *url, Jsonb *config, int keep)
 	cfg->paging_number_start = 1;
 	cfg->auto_mapping = true;
 	cfg->delete_mode = NANGO_DELETE_NONE;
+	cfg->concurrency = 4;
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;

@@ -16,6 +16,9 @@
 #include "flatten.h"
 #include "jsonpath.h"
 
+/* A child sync's placeholder of a parent record's value: "${parent." path "}". */
+#define NANGO_PARENT_PREFIX "${parent."
+
 /* Response-side paging style (at most one), or the request-only styles. */
 typedef enum NangoPagingStyle
 {
@@ -121,6 +124,16 @@ typedef struct NangoConfig
 
 	/* fields and arrays (SPEC section 11) */
 	NangoMapOptions map_options;
+
+	/*
+	 * child syncs (SPEC section 13): the parent as given ({"sync": id} or
+	 * {"sync": "name"}; api.c resolves a name and stores the id), and how
+	 * many parents' request chains are in flight at once [4].
+	 */
+	bool		has_parent;
+	int64		parent_id;		/* 0 when given by name */
+	char	   *parent_name;	/* NULL when given by id */
+	int			concurrency;
 
 	Jsonb	   *normalized;		/* the config as stored in nango.syncs.config */
 } NangoConfig;

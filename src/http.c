@@ -1074,7 +1074,8 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 		{
 			long		s = h->last_status;
 
-			if ((s >= 200 && s < 300) || (s == 401 && req->return_401))
+			if ((s >= 200 && s < 300) || (s == 401 && req->return_401) ||
+				((s == 404 || s == 410) && req->return_gone))
 				break;
 			retry = (s == 429 || s >= 500);
 			if (!retry || attempt > req->retries)

@@ -28,6 +28,7 @@ typedef struct NangoRequest
 	int			timeout_ms;		/* total per attempt */
 	int			retries;		/* retries after the first attempt */
 	bool		return_401;		/* give a 401 back to the caller instead of failing */
+	bool		return_gone;	/* give a 404 or 410 back to the caller instead of failing */
 	bool		trusted;		/* a superuser-configured server (Pizzly): the
 								 * network guard does not apply */
 } NangoRequest;

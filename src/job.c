@@ -23,6 +23,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
@@ -39,8 +40,10 @@
 #include "storage/sinvaladt.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/formatting.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
@@ -61,6 +64,7 @@
 #include "nango.h"
 #include "paging.h"
 #include "pizzly.h"
+#include "placeholder.h"
 #include "progress.h"
 #include "redact.h"
 #include "store.h"
@@ -108,6 +112,14 @@ typedef struct JobRun
 	bool		manual;			/* run_sync: warnings go to the caller */
 	NangoIncremental *incr;		/* incremental sync, or NULL */
 	bool		truncated;		/* paging stopped by max_total */
+	/* a child sync (SPEC section 13): the chain of the current parent record */
+	const NangoConfig *chain_cfg;	/* the requests for that record, or NULL */
+	const char *parent_key;		/* its unique key */
+	Jsonb	   *chain_parent;	/* its record */
+	bool		gone;			/* its first request answered 404 or 410 */
+	int64		skipped_parents;	/* parent records without children fetched */
+	int64		withheld;		/* the same count of the child job's other handles */
+	MemoryContext chaincxt;		/* reset for each parent record */
 	List	   *warnings;		/* distinct warning lines (outercxt) */
 	bool		warnings_capped;	/* lines past NANGO_MAX_WARNINGS dropped */
 	MemoryContext outercxt;		/* outlives the job's subtransaction */
@@ -348,6 +360,26 @@ nango_job_create(int64 sync_id, int attempt, NangoJobTrigger trigger)
 	nango_pop_role(&saved);
 	nango_unpin_search_path(pinned);
 	return job_id;
+}
+
+/*
+ * run_after_parent: after a successful job of sync_id, its children
+ * without a schedule of their own are due now (SPEC section 13); the
+ * launcher is woken at commit.
+ */
+static void
+run_after_parent(int64 sync_id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		vals[1] = {CStringGetTextDatum(psprintf(INT64_FORMAT, sync_id))};
+
+	if (SPI_execute_with_args("UPDATE nango.syncs s SET next_run_at = pg_catalog.now() "
+							  "WHERE s.config -> 'parent' ->> 'sync' = $1 AND s.frequency IS NULL "
+							  "AND s.cron IS NULL AND s.status = 'active'",
+							  1, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not schedule the child syncs of sync " INT64_FORMAT, sync_id);
+	if (SPI_processed > 0)
+		nango_wake_launcher_at_commit();
 }
 
 /* ---------------------------------------------------------------------
@@ -680,6 +712,25 @@ suggest_key(JobRun *run, Jsonb *record)
 }
 
 /*
+ * child_key: a child sync's record key: its parent's key and its own as a
+ * JSON array of two strings, e.g. ["1296269","1347"], so that the same
+ * key under two parents is two records and no two pairs give one text.
+ */
+static char *
+child_key(const char *parent_key, const char *key)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	escape_json(&buf, parent_key);
+	appendStringInfoChar(&buf, ',');
+	escape_json(&buf, key);
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/*
  * record_keys: in upsert mode, the unique key of each record; records
  * without a usable key (missing, null, object or array, or longer than
  * NANGO_MAX_KEY_BYTES, which the unique indexes of nango.raw and of the
@@ -706,6 +757,11 @@ record_keys(JobRun *run, PageRecords *pr)
 		}
 		else if ((key = nango_scalar_text(&kv)) == NULL)
 			run->key_unusable++;
+		else if (run->parent_key != NULL && strlen(key = child_key(run->parent_key, key)) > NANGO_MAX_KEY_BYTES)
+		{
+			run->long_keys++;
+			key = NULL;
+		}
 		else if (strlen(key) > NANGO_MAX_KEY_BYTES)
 		{
 			run->long_keys++;
@@ -780,7 +836,7 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 static void
 build_request(JobRun *run, NangoPager *pager, NangoRequest *req, bool refreshed)
 {
-	const NangoConfig *cfg = run->cfg;
+	const NangoConfig *cfg = run->chain_cfg ? run->chain_cfg : run->cfg;
 	char	   *url;
 	char	   *body;
 
@@ -795,6 +851,23 @@ build_request(JobRun *run, NangoPager *pager, NangoRequest *req, bool refreshed)
 	req->retries = cfg->retries;
 	/* with Pizzly, a 401 fetches the token again and retries once */
 	req->return_401 = run->pizzly != NULL && !refreshed;
+	/* a child chain's first request: 404 and 410 mean no children */
+	req->return_gone = run->chain_cfg != NULL && run->page == 1;
+}
+
+/*
+ * refill_chain: a fresh Pizzly token went into the job's config: the
+ * current parent's requests are made again from it (in place, as the
+ * pager holds them).
+ */
+static void
+refill_chain(JobRun *run)
+{
+	MemoryContext old = MemoryContextSwitchTo(run->chaincxt);
+	char	   *missing;
+
+	(void) nango_parent_fill_into(run->cfg, run->chain_parent, (NangoConfig *) run->chain_cfg, &missing);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -824,6 +897,8 @@ fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 			break;
 		nango_pizzly_refresh(run->pizzly);
 		refreshed = true;
+		if (run->chain_cfg != NULL)
+			refill_chain(run);
 	}
 }
 
@@ -944,7 +1019,8 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	const NangoConfig *cfg = run->cfg;
 	NangoPager	pager;
 
-	nango_pager_init(&pager, cfg, run->http, run->jobcxt);
+	nango_pager_init(&pager, run->chain_cfg ? run->chain_cfg : cfg, run->http,
+					 run->chain_cfg ? run->chaincxt : run->jobcxt);
 	if (run->incr != NULL)
 		start_incremental(run, &pager);
 	while (!pager.done)
@@ -960,6 +1036,14 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		MemoryContextSwitchTo(run->pagecxt);
 		run->page++;
 		fetch_page(run, &pager, &resp);
+		if (resp.status == 404 || resp.status == 410)
+		{
+			/* only asked for on a child chain's first request */
+			run->counts.pages++;
+			run->gone = true;
+			pager.done = true;
+			break;
+		}
 		body = parse_page(run, &resp, &marks);
 		if (body != NULL)
 			extract_records(run, body, marks, &pr);
@@ -999,9 +1083,303 @@ run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		MemoryContextSwitchTo(run->pagecxt);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
-	run->truncated = (pager.stop == NANGO_STOP_MAX_TOTAL);
+	run->truncated |= (pager.stop == NANGO_STOP_MAX_TOTAL);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": paging ended after page %d: %s",
 			  run->name, run->page, nango_stop_reason_text(pager.stop));
+}
+
+/* ---------------------------------------------------------------------
+ * Child syncs (SPEC section 13): one request chain per parent record
+ * ---------------------------------------------------------------------
+ */
+
+/* The live records of a child sync's parent, in key order. */
+typedef struct ParentRecords
+{
+	int			n;
+	char	  **keys;
+	Jsonb	  **records;
+} ParentRecords;
+
+/*
+ * load_parents: the parent's live rows of nango.raw (not deleted), in the
+ * order of their unique keys (bytes), read as the extension owner into
+ * the job's memory.
+ */
+static void
+load_parents(JobRun *run, ParentRecords *pr)
+{
+	NangoSavedRole saved;
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(run->cfg->parent_id)};
+
+	nango_push_role(nango_extension_owner(), &saved);
+	if (SPI_execute_with_args("SELECT unique_key, data FROM nango.raw WHERE sync_id = $1 "
+							  "AND deleted_at IS NULL AND unique_key IS NOT NULL "
+							  "ORDER BY unique_key COLLATE \"C\"",
+							  1, types, vals, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the parent's records");
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
+	pr->n = (int) SPI_processed;
+	pr->keys = palloc(sizeof(char *) * Max(pr->n, 1));
+	pr->records = palloc(sizeof(Jsonb *) * Max(pr->n, 1));
+	for (int i = 0; i < pr->n; i++)
+	{
+		bool		isnull;
+
+		pr->keys[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		pr->records[i] = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * parent_metadata: the sync's metadata (or none) with _nango_parent_key
+ * set to the parent's key, for the rows of that parent's chain.
+ */
+static Jsonb *
+parent_metadata(Jsonb *base, const char *key)
+{
+	StringInfoData buf;
+	Datum		extra;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"_nango_parent_key\": ");
+	escape_json(&buf, key);
+	appendStringInfoChar(&buf, '}');
+	extra = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	if (base == NULL)
+		return DatumGetJsonbP(extra);
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(base), extra));
+}
+
+/*
+ * skip_parent: a parent record that gives no child records (why), counted
+ * in skipped_count and logged.
+ */
+static void
+skip_parent(JobRun *run, const char *key, const char *why)
+{
+	run->counts.skipped++;
+	run->skipped_parents++;
+	nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": parent record %s skipped: %s",
+			  run->name, key, why);
+	nango_job_warn("parent record %s skipped: %s", key, why);
+}
+
+/*
+ * incr_add: adds the parent's new incremental state (the highest value
+ * of its chain, else what was stored) to the map being built in buf.
+ */
+static void
+incr_add(JobRun *run, StringInfo buf, const char *key)
+{
+	Jsonb	   *v = nango_incr_final(run->incr);
+
+	if (v == NULL)
+		v = run->incr->stored;
+	if (v == NULL)
+		return;
+	appendStringInfoString(buf, buf->len > 1 ? ", " : "");
+	escape_json(buf, key);
+	appendStringInfo(buf, ": %s", JsonbToCString(NULL, &v->root, VARSIZE(v)));
+}
+
+/*
+ * One slot of a child job's concurrency: an HTTP handle of its own and the
+ * requests prepared for the parent record it serves next.  The slots take
+ * the parents in turn (parent i uses slot i % concurrency), so while one
+ * parent's chain is fetched and stored, the first requests of the next
+ * ones are already in flight on the other slots' handles.
+ */
+typedef struct ChainSlot
+{
+	NangoHttp  *http;
+	MemoryContext cxt;			/* the prepared requests and the chain's pager */
+	int			parent;			/* index of the parent prepared, -1: none */
+	NangoConfig *cfg;			/* its requests, NULL when a value is missing */
+	char	   *missing;		/* then the placeholder's path */
+} ChainSlot;
+
+/* The slots of a child job and what the parent records need. */
+typedef struct ChainSet
+{
+	int			n;
+	ChainSlot  *slots;
+	Jsonb	   *map;			/* the stored incremental state (parent key -> value) */
+} ChainSet;
+
+/*
+ * stored_for_parent: the incremental value stored for a parent key in the
+ * sync's map (parent key -> value), or NULL.
+ */
+static Jsonb *
+stored_for_parent(Jsonb *map, const char *key)
+{
+	JsonbValue *v = NULL;
+
+	if (map != NULL && JB_ROOT_IS_OBJECT(map))
+		v = getKeyJsonValueFromContainer(&map->root, key, strlen(key), NULL);
+	return v ? JsonbValueToJsonb(v) : NULL;
+}
+
+/*
+ * prepare_slot: the slot of parent i gets that record's requests and, for
+ * parents after the current one, starts its first request (with the
+ * parent's own incremental value) so the API answers meanwhile.
+ */
+static void
+prepare_slot(JobRun *run, ChainSet *cs, ParentRecords *parents, int i, bool start)
+{
+	ChainSlot  *sl = &cs->slots[i % cs->n];
+	MemoryContext old;
+
+	if (sl->parent == i)
+		return;
+	MemoryContextReset(sl->cxt);
+	old = MemoryContextSwitchTo(sl->cxt);
+	sl->parent = i;
+	sl->missing = NULL;
+	sl->cfg = nango_parent_fill(run->cfg, parents->records[i], &sl->missing);
+	if (sl->cfg != NULL && start)
+	{
+		NangoPager	pager;
+		NangoRequest req;
+		const NangoConfig *saved_cfg = run->chain_cfg;
+		int			saved_page = run->page;
+
+		nango_pager_init(&pager, sl->cfg, sl->http, sl->cxt);
+		if (run->incr != NULL)
+		{
+			bool		is_number;
+			char	   *v = nango_incr_start_value(stored_for_parent(cs->map, parents->keys[i]),
+												   run->cfg->incremental_initial_value, &is_number);
+
+			if (v != NULL)
+				nango_pager_add_param(&pager, run->cfg->incremental_request_steps, v, is_number);
+		}
+		run->chain_cfg = sl->cfg;
+		run->page = 1;
+		build_request(run, &pager, &req, false);
+		nango_http_start(sl->http, &req);
+		run->chain_cfg = saved_cfg;
+		run->page = saved_page;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * run_chain: parent i's request chain, on its slot: the child's requests
+ * with the record's values, its pages stored with the parent's key.
+ */
+static void
+run_chain(JobRun *run, ChainSet *cs, ParentRecords *parents, int i, NangoStore *st,
+		  NangoMapTable *mt, Jsonb *meta)
+{
+	ChainSlot  *sl = &cs->slots[i % cs->n];
+	const char *key = parents->keys[i];
+	Jsonb	   *md;
+
+	prepare_slot(run, cs, parents, i, false);
+	if (sl->cfg == NULL)
+	{
+		skip_parent(run, key, psprintf("it has no value at ${parent.%s}", sl->missing));
+		return;
+	}
+	MemoryContextSwitchTo(sl->cxt);
+	md = parent_metadata(meta, key);
+	nango_store_set_metadata(st, md);
+	if (mt != NULL)
+		nango_map_set_metadata(mt, md);
+	run->http = sl->http;
+	run->chaincxt = sl->cxt;
+	run->chain_cfg = sl->cfg;
+	run->chain_parent = parents->records[i];
+	run->parent_key = key;
+	run->gone = false;
+	run->page = 0;
+	run_pages(run, st, mt);
+	if (run->gone)
+		skip_parent(run, key, psprintf("its first request answered HTTP %ld",
+									   nango_http_last_status(run->http)));
+	run->chain_cfg = NULL;
+	MemoryContextSwitchTo(run->jobcxt);
+}
+
+/*
+ * open_slots: the slots of a child job: the job's own HTTP handle and
+ * concurrency - 1 more, each with the sync's credential scope.
+ */
+static void
+open_slots(JobRun *run, ChainSet *cs, int nparents)
+{
+	cs->n = Max(1, Min(run->cfg->concurrency, nparents));
+	cs->slots = palloc0(sizeof(ChainSlot) * cs->n);
+	for (int k = 0; k < cs->n; k++)
+	{
+		ChainSlot  *sl = &cs->slots[k];
+
+		if (k == 0)
+			sl->http = run->http;
+		else
+		{
+			sl->http = nango_http_create(run->jobcxt, &run->secrets);
+			nango_http_set_scope(sl->http, run->cfg->url, run->cfg->credential_hosts,
+								 run->cfg->ncredential_hosts);
+		}
+		sl->cxt = AllocSetContextCreate(run->jobcxt, "nango child chain", ALLOCSET_DEFAULT_SIZES);
+		sl->parent = -1;
+	}
+}
+
+/*
+ * run_children: a child sync's job: one request chain for each live
+ * record of the parent, stored in the parent's key order, with up to
+ * concurrency chains' requests in flight.  With incremental sync, each
+ * parent key has its own value (incremental_state is a map of parent key
+ * to value), stored when the job succeeds.
+ */
+static void
+run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
+{
+	ParentRecords parents;
+	ChainSet	cs;
+	StringInfoData state;
+	NangoHttp  *own = run->http;
+
+	load_parents(run, &parents);
+	cs.map = run->incr ? run->incr->stored : NULL;
+	open_slots(run, &cs, parents.n);
+	initStringInfo(&state);
+	appendStringInfoChar(&state, '{');
+	for (int i = 0; i < parents.n && !run->truncated; i++)
+	{
+		/* the next parents' first requests go out while this one runs */
+		for (int j = i + 1; j < parents.n && j < i + cs.n; j++)
+			prepare_slot(run, &cs, &parents, j, true);
+		if (run->incr != NULL)
+		{
+			run->incr->stored = stored_for_parent(cs.map, parents.keys[i]);
+			run->incr->highest = NULL;
+		}
+		run_chain(run, &cs, &parents, i, st, mt, meta);
+		if (run->incr != NULL)
+			incr_add(run, &state, parents.keys[i]);
+	}
+	appendStringInfoChar(&state, '}');
+	if (run->incr != NULL)
+	{
+		run->incr->stored = NULL;
+		run->incr->highest = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(state.data)));
+	}
+	for (int k = 1; k < cs.n; k++)
+		run->withheld += nango_http_withheld_count(cs.slots[k].http);
+	run->http = own;
+	run->parent_key = NULL;
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": %d parent records, " INT64_FORMAT " skipped",
+			  run->name, parents.n, run->skipped_parents);
 }
 
 /*
@@ -1218,7 +1596,10 @@ run_job(JobRun *run, SyncRow *sync)
 		nango_pop_role(&saved);
 	}
 
-	run_pages(run, st, mt);
+	if (cfg->has_parent)
+		run_children(run, st, mt, metadata);
+	else
+		run_pages(run, st, mt);
 	if (cfg->unique_key != NULL)
 		check_some_keyed(run);
 	nango_store_count(st, &run->counts);
@@ -1240,14 +1621,15 @@ run_job(JobRun *run, SyncRow *sync)
 				  "nango: sync \"%s\": replaced " INT64_FORMAT " \\u0000 escapes by U+FFFD",
 				  run->name, run->nul_replaced);
 	note_outcome(run);
-	if (nango_http_withheld_count(run->http) > 0)
+	run->withheld += nango_http_withheld_count(run->http);
+	if (run->withheld > 0)
 	{
 		nango_log(NANGO_LOG_WARNING, LOG,
 				  "nango: sync \"%s\": " INT64_FORMAT " requests went to another origin without the sync's credentials",
-				  run->name, nango_http_withheld_count(run->http));
+				  run->name, run->withheld);
 		nango_job_warn(INT64_FORMAT " request(s) went to another origin (a next URL, Link or redirect) "
 					   "without the sync's credentials; list that host in credential_hosts if it should get them",
-					   nango_http_withheld_count(run->http));
+					   run->withheld);
 	}
 }
 
@@ -1371,6 +1753,8 @@ finish_job(JobRun *run, NangoJobStatus status, const char *message, const char *
 									   outcome_cols ? ", duplicate_count = $13, warnings = $14" : ""),
 							  outcome_cols ? 14 : 12, types, v, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update job " INT64_FORMAT, run->job_id);
+	if (status == NANGO_JOB_SUCCEEDED)
+		run_after_parent(run->sync_id);
 	SPI_finish();
 	nango_pop_role(&saved);
 
@@ -1760,7 +2144,7 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 	const NangoConfig *cfg = run->cfg;
 	NangoPager	pager;
 
-	nango_pager_init(&pager, cfg, run->http, run->jobcxt);
+	nango_pager_init(&pager, run->chain_cfg ? run->chain_cfg : cfg, run->http, run->jobcxt);
 	if (run->incr != NULL)
 		start_incremental(run, &pager);
 	while (!pager.done && run->page < maxpages)
@@ -1780,6 +2164,12 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 		row.page = run->page;
 		row.request = psprintf("%s %s", cfg->method, run->url);
 		row.http_status = resp.status;
+		if (resp.status == 404 || resp.status == 410)
+		{
+			row.stop_reason = "the parent record's children are gone: a job skips it";
+			preview_put(res, &row);
+			break;
+		}
 		body = parse_page(run, &resp, &marks);
 		if (body != NULL)
 			extract_records(run, body, marks, &pr);
@@ -1805,6 +2195,7 @@ preview_pages(JobRun *run, int maxpages, PreviewResult *res)
 
 			nango_pager_request(&pager, &url, &reqbody);
 			row.next_request = psprintf("%s %s", cfg->method, nango_redact_url(url, &run->secrets));
+
 		}
 		preview_put(res, &row);
 	}
@@ -1825,6 +2216,69 @@ preview_failure(JobRun *run, ErrorData *edata, PreviewResult *res)
 	row.http_status = run->http ? nango_http_last_status(run->http) : 0;
 	row.stop_reason = nango_redact_text(psprintf("failed: %s", edata->message), &run->secrets);
 	preview_put(res, &row);
+}
+
+/*
+ * preview_parent: a child sync's preview makes the requests of the first
+ * live record (in key order) of its parent, a sync of the caller's named
+ * by id or name.  No parent record, or one without a value at a
+ * placeholder's path, is an ERROR: there is no request to show.
+ */
+static void
+preview_parent(JobRun *run)
+{
+	NangoSavedRole saved;
+	Oid			types[3] = {INT8OID, TEXTOID, OIDOID};
+	Datum		vals[3];
+	char		nulls[3] = "   ";
+	const NangoConfig *cfg = run->cfg;
+	const char *shown = cfg->parent_name ? cfg->parent_name : psprintf(INT64_FORMAT, cfg->parent_id);
+	char	   *missing;
+	bool		isnull;
+	uint64		found;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	vals[0] = Int64GetDatum(cfg->parent_id);
+	vals[1] = cfg->parent_name ? CStringGetTextDatum(cfg->parent_name) : (Datum) 0;
+	nulls[1] = cfg->parent_name ? ' ' : 'n';
+	vals[2] = ObjectIdGetDatum(run->owner);
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT s.id, "
+							  "(SELECT r.unique_key FROM nango.raw r WHERE r.sync_id = s.id AND r.deleted_at IS NULL "
+							  "  AND r.unique_key IS NOT NULL ORDER BY r.unique_key COLLATE \"C\" LIMIT 1), "
+							  "(SELECT r.data FROM nango.raw r WHERE r.sync_id = s.id AND r.deleted_at IS NULL "
+							  "  AND r.unique_key IS NOT NULL ORDER BY r.unique_key COLLATE \"C\" LIMIT 1) "
+							  "FROM nango.syncs s WHERE s.owner::pg_catalog.oid = $3 "
+							  "AND (s.id = $1 OR s.friendly_name = $2)",
+							  3, types, vals, nulls, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the parent sync");
+	found = SPI_processed;
+	MemoryContextSwitchTo(cxt);
+	if (found > 0)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+
+		run->parent_key = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		run->chain_parent = isnull ? NULL : DatumGetJsonbPCopy(d);
+	}
+	SPI_finish();
+	nango_pop_role(&saved);
+	if (found == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("config key \"parent\": you have no sync %s", shown)));
+	if (run->chain_parent == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the parent sync %s has no records to make a child request for", shown),
+				 errhint("Run the parent sync first (nango.run_sync).")));
+	run->chaincxt = run->jobcxt;
+	run->chain_cfg = nango_parent_fill(cfg, run->chain_parent, &missing);
+	if (run->chain_cfg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the first parent record (key %s) has no value at ${parent.%s}", run->parent_key, missing)));
 }
 
 /*
@@ -1886,6 +2340,8 @@ nango_preview(PG_FUNCTION_ARGS)
 			run->incr->cursor_path = run->cfg->incremental_cursor_steps;
 			run->incr->cxt = run->jobcxt;
 		}
+		if (run->cfg->has_parent)
+			preview_parent(run);
 		preview_pages(run, pages, &res);
 		MemoryContextSwitchTo(oldcxt);
 		ReleaseCurrentSubTransaction();

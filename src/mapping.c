@@ -103,6 +103,7 @@ struct NangoMapTable
 	int			ndata;
 	IdentIndex *index;			/* ident -> position in cols */
 	NangoFlatRecord meta;		/* the metadata columns' values */
+	MemoryContext metacxt;		/* where meta lives once set again, or NULL */
 	bool		cap_logged;
 	bool		created;		/* nango_map_open created the table */
 	bool		trunc_logged;
@@ -679,6 +680,23 @@ nango_map_open(int64 sync_id, const char *mapped_table, Jsonb *metadata)
 	open_relation(mt, mapped_table);
 	SPI_finish();
 	return mt;
+}
+
+/*
+ * nango_map_set_metadata: see mapping.h.  The values live in a context of
+ * their own, replaced each time.
+ */
+void
+nango_map_set_metadata(NangoMapTable *mt, Jsonb *metadata)
+{
+	MemoryContext old;
+
+	if (mt->metacxt == NULL)
+		mt->metacxt = AllocSetContextCreate(mt->cxt, "nango mapped metadata", ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(mt->metacxt);
+	old = MemoryContextSwitchTo(mt->metacxt);
+	nango_flatten_metadata(metadata, &mt->meta);
+	MemoryContextSwitchTo(old);
 }
 
 /*

@@ -32,6 +32,13 @@ extern NangoMapTable *nango_map_open(int64 sync_id, const char *mapped_table,
 									 Jsonb *metadata);
 
 /*
+ * nango_map_set_metadata: the metadata columns' values of the rows written
+ * from now on (a child sync's rows carry their parent's key in
+ * _nango_parent_key).
+ */
+extern void nango_map_set_metadata(NangoMapTable *mt, Jsonb *metadata);
+
+/*
  * nango_map_set_options: the sync's mapping options (SPEC section 11:
  * fields, arrays) for the pages written next; opts must outlive the
  * table's use.  NULL (the default) maps every field, arrays as columns.

@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 
 #include "http.h"
+#include "jsonpath.h"
 #include "placeholder.h"
 
 /* Where a value goes, which decides how it is written there. */
@@ -298,4 +299,189 @@ nango_secret_refs(const NangoConfig *cfg)
 	if (cfg->body != NULL)
 		names = add_refs(names, cfg->body, "body");
 	return names;
+}
+
+/* ---------------------------------------------------------------------
+ * ${parent.<path>}: a parent record's values in a child sync's requests
+ * ---------------------------------------------------------------------
+ */
+
+/* Where a parent value goes. */
+typedef enum ParentPlace
+{
+	PARENT_URL,					/* path or query of the URL, by position */
+	PARENT_PARAM,				/* a query_params value */
+	PARENT_HEADER,				/* a header value */
+	PARENT_BODY					/* the JSON body */
+} ParentPlace;
+
+/*
+ * path_escape: value for a URL path: unreserved characters, sub-delims,
+ * ':', '@' and '/' as they are, every other byte percent-encoded; a
+ * segment made only of dots ("." or "..") has its dots encoded, so a
+ * value cannot move the request up the path.
+ */
+static void
+path_escape(StringInfo buf, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *seg = value;
+
+	for (const char *c = value; *c; c++)
+	{
+		unsigned char ch = (unsigned char) *c;
+
+		if (ch == '/')
+			seg = c + 1;
+		if (ch == '.')
+		{
+			const char *e = c;
+
+			while (*e == '.')
+				e++;
+			if (c == seg && (*e == '/' || *e == '\0'))
+			{
+				for (; c < e; c++)
+					appendStringInfoString(buf, "%2E");
+				c--;
+				continue;
+			}
+		}
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			strchr("-._~!$&'()*+,;=:@/", ch) != NULL)
+			appendStringInfoChar(buf, (char) ch);
+		else
+		{
+			appendStringInfoChar(buf, '%');
+			appendStringInfoChar(buf, hex[ch >> 4]);
+			appendStringInfoChar(buf, hex[ch & 15]);
+		}
+	}
+}
+
+/*
+ * parent_value: the record's scalar at the dot path (len bytes at path);
+ * false for a missing, null, object or array value.  *json gets the
+ * value as JSON text (for a whole body string), *text as text.
+ */
+static bool
+parent_value(Jsonb *record, const char *path, int len, char **text, char **json)
+{
+	JsonbValue	v;
+	Jsonb	   *jb;
+
+	if (len <= 0 || !nango_jsonb_steps_get(record, nango_path_from_dots(pnstrdup(path, len)), &v))
+		return false;
+	if (v.type == jbvNull || v.type == jbvBinary)
+		return false;
+	*text = nango_scalar_text(&v);
+	if (*text == NULL)
+		return false;
+	jb = JsonbValueToJsonb(&v);
+	*json = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	return true;
+}
+
+/*
+ * parent_one: s with each ${parent.<path>} replaced by the record's value
+ * in the form place needs (see nango_parent_fill); NULL stays NULL.
+ * Returns false, with *missing set, when a value is missing.
+ */
+static bool
+parent_one(const char *s, Jsonb *record, ParentPlace place, char **out, char **missing)
+{
+	StringInfoData buf;
+	const char *p = s;
+	size_t		plen = strlen(NANGO_PARENT_PREFIX);
+	bool		query = false;
+
+	*out = NULL;
+	if (s == NULL)
+		return true;
+	initStringInfo(&buf);
+	for (;;)
+	{
+		const char *open = strstr(p, NANGO_PARENT_PREFIX);
+		const char *close = open ? strchr(open + plen, '}') : NULL;
+		const char *path;
+		char	   *text;
+		char	   *json;
+
+		if (close == NULL)
+			break;
+		path = open + plen;
+		if (place == PARENT_URL && !query)
+			query = memchr(p, '?', open - p) != NULL || memchr(p, '#', open - p) != NULL;
+		if (!parent_value(record, path, close - path, &text, &json) ||
+			(place == PARENT_HEADER && strpbrk(text, "\r\n") != NULL))
+		{
+			*missing = pnstrdup(path, close - path);
+			return false;
+		}
+		appendBinaryStringInfo(&buf, p, open - p);
+		if (place == PARENT_URL && query)
+			appendStringInfoString(&buf, nango_url_escape(NULL, text));
+		else if (place == PARENT_URL)
+			path_escape(&buf, text);
+		else if (place == PARENT_BODY && open > s && open[-1] == '"' && close[1] == '"' &&
+				 !(open - s >= 2 && open[-2] == '\\'))
+		{
+			/* the whole JSON string: the value itself, of its own type */
+			buf.len--;
+			buf.data[buf.len] = '\0';
+			appendStringInfoString(&buf, json);
+			close++;
+		}
+		else if (place == PARENT_BODY)
+			appendStringInfoString(&buf, json_inner(text));
+		else
+			appendStringInfoString(&buf, text);
+		p = close + 1;
+	}
+	appendStringInfoString(&buf, p);
+	*out = buf.data;
+	return true;
+}
+
+/* nango_parent_fill_into: see placeholder.h. */
+bool
+nango_parent_fill_into(const NangoConfig *cfg, Jsonb *record, NangoConfig *out, char **missing)
+{
+	char	   *url;
+	char	   *body;
+	NangoPair  *headers = palloc(sizeof(NangoPair) * (cfg->nheaders + 1));
+	NangoPair  *params = palloc(sizeof(NangoPair) * (cfg->nparams + 1));
+
+	if (!parent_one(cfg->url, record, PARENT_URL, &url, missing) ||
+		!parent_one(cfg->body, record, PARENT_BODY, &body, missing))
+		return false;
+	for (int i = 0; i < cfg->nheaders; i++)
+	{
+		headers[i].name = cfg->headers[i].name;
+		if (!parent_one(cfg->headers[i].value, record, PARENT_HEADER, &headers[i].value, missing))
+			return false;
+	}
+	for (int i = 0; i < cfg->nparams; i++)
+	{
+		params[i].name = cfg->params[i].name;
+		if (!parent_one(cfg->params[i].value, record, PARENT_PARAM, &params[i].value, missing))
+			return false;
+	}
+	out->url = url;
+	out->body = body;
+	out->headers = headers;
+	out->nheaders = cfg->nheaders;
+	out->params = params;
+	out->nparams = cfg->nparams;
+	return true;
+}
+
+/* nango_parent_fill: see placeholder.h. */
+NangoConfig *
+nango_parent_fill(const NangoConfig *cfg, Jsonb *record, char **missing)
+{
+	NangoConfig *out = palloc(sizeof(NangoConfig));
+
+	*out = *cfg;
+	return nango_parent_fill_into(cfg, record, out, missing) ? out : NULL;
 }

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+#include "utils/jsonb.h"
 
 #include "config.h"
 #include "redact.h"
@@ -74,5 +75,33 @@ extern List *nango_secret_refs(const NangoConfig *cfg);
 
 /* Whether name is a valid secret name: [A-Za-z_][A-Za-z0-9_]*, <= 63 bytes. */
 extern bool nango_secret_name_valid(const char *name, int len);
+
+/*
+ * nango_parent_fill: a child sync's request config for one parent record
+ * (SPEC section 13): a copy of cfg (the job's config, its credentials
+ * already written) whose URL, header values, query parameter values and
+ * body have each ${parent.<dot path>} replaced by the record's value at
+ * that path.  In the URL's path a value is percent-encoded except for
+ * '/' (a segment of only dots is encoded too, so it cannot climb the
+ * path); after the URL's '?' it is encoded as a query value; in query
+ * parameter and header values it is put as it is (the request builder
+ * encodes the former); in the JSON body a placeholder that is a whole
+ * JSON string becomes the value itself (a number stays a number), one
+ * inside a longer string is JSON-escaped there.  Values are scanned once:
+ * a value holding "${" is not read as a placeholder.  Returns NULL when
+ * the record has no usable value (a scalar other than null; in a header,
+ * one without line breaks) at some path, which *missing then names.
+ * Allocations in the current memory context.
+ */
+extern NangoConfig *nango_parent_fill(const NangoConfig *cfg, Jsonb *record, char **missing);
+
+/*
+ * nango_parent_fill_into: as nango_parent_fill, writing the result's URL,
+ * headers, query parameters and body into out (a copy of cfg made
+ * earlier), so that a pager holding out sees them; false (out unchanged)
+ * when a value is missing.
+ */
+extern bool nango_parent_fill_into(const NangoConfig *cfg, Jsonb *record, NangoConfig *out,
+								   char **missing);
 
 #endif							/* NANGO_PLACEHOLDER_H */

@@ -65,6 +65,7 @@ typedef struct DueSync
 	TimestampTz triggered_at;
 	bool		resumed;		/* resume_sync asked for this run */
 	TimestampTz resumed_at;
+	bool		after_parent;	/* a child without a schedule: its parent's job made it due */
 	char		label[BGW_MAXLEN];
 } DueSync;
 
@@ -381,7 +382,8 @@ fetch_due(int limit, int *count)
 							  "    (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()), 'CONNECT'),"
 							  "  s.status = 'active' AND s.next_run_at <= pg_catalog.now(),"
 							  "  s.status = 'active' AND s.retry_at <= pg_catalog.now(),"
-							  "  s.next_run_at, s.retry_attempt, s.triggered_at, %s"
+							  "  s.next_run_at, s.retry_attempt, s.triggered_at, %s,"
+							  "  s.config ? 'parent' AND s.frequency IS NULL AND s.cron IS NULL"
 							  " FROM nango.syncs s LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.owner::oid"
 							  " WHERE ((s.status = 'active' AND (s.next_run_at <= pg_catalog.now()"
 							  "        OR s.retry_at <= pg_catalog.now())) OR s.triggered_at IS NOT NULL)"
@@ -425,6 +427,8 @@ fetch_due(int limit, int *count)
 		d = SPI_getbinval(tup, desc, 12, &isnull);
 		due[r].resumed = !isnull;
 		due[r].resumed_at = isnull ? 0 : DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, desc, 13, &isnull);
+		due[r].after_parent = !isnull && DatumGetBool(d);
 	}
 	return due;
 }
@@ -509,7 +513,8 @@ skip_sync(const DueSync *d, const char *why)
 }
 
 /*
- * run_trigger: why d runs (nango.jobs.trigger): resume_sync, its schedule,
+ * run_trigger: why d runs (nango.jobs.trigger): resume_sync, its schedule
+ * (for a child sync without one of its own: its parent's successful job),
  * trigger_sync, or an automatic retry, in that order when several apply.
  */
 static NangoJobTrigger
@@ -517,6 +522,8 @@ run_trigger(const DueSync *d)
 {
 	if (d->scheduled && d->resumed)
 		return NANGO_TRIGGER_RESUME;
+	if (d->scheduled && d->after_parent)
+		return NANGO_TRIGGER_PARENT;
 	if (d->scheduled)
 		return NANGO_TRIGGER_SCHEDULE;
 	if (d->has_trigger)

@@ -178,6 +178,13 @@ nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 	return st;
 }
 
+/* nango_store_set_metadata: see store.h. */
+void
+nango_store_set_metadata(NangoStore *st, Jsonb *metadata)
+{
+	st->metadata = metadata;
+}
+
 int64
 nango_store_clear(NangoStore *st)
 {

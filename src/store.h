@@ -39,6 +39,12 @@ typedef struct NangoStore NangoStore;
 extern NangoStore *nango_store_open(int64 sync_id, int64 job_id, bool upsert,
 									Jsonb *metadata);
 
+/*
+ * nango_store_set_metadata: the metadata of the rows written from now on
+ * (a child sync's rows carry their parent's key in it).
+ */
+extern void nango_store_set_metadata(NangoStore *st, Jsonb *metadata);
+
 /* Overwrite mode: removes the sync's rows; returns how many. */
 extern int64 nango_store_clear(NangoStore *st);
 

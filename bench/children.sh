@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Child syncs benchmark (SPEC section 13): one child job over PARENTS parent
+# records (200), each child chain two pages, the mock answering every
+# request after DELAY_MS (50) ms; the child job timed with concurrency 8
+# and with concurrency 1, REPS (3) times each, interleaved, medians shown.
+# Not a test: run it by hand on a quiet machine (bash bench/children.sh).
+#
+# Builds nango, installs it into a private copy of the PostgreSQL
+# installation (as test/run_tests.sh does), starts the mock API
+# (test/mock_api.py, route /children/bench/...) and a throwaway cluster,
+# and stops everything it started.  KEEP=1 keeps the work directory.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PGVER=15
+PARENTS=${PARENTS:-200}
+DELAY_MS=${DELAY_MS:-50}
+REPS=${REPS:-3}
+die() { echo "bench: $*" >&2; exit 1; }
+
+. test/lib.sh
+PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
+make -s PG_CONFIG="$PG_CONFIG" >/dev/null || die "build failed"
+WORK=$(mktemp -d /tmp/nango-bench-children.XXXXXX)
+chmod 755 "$WORK"
+INST=$WORK/inst
+private_install "$INST" "$PGVER" "$PG_CONFIG" || die "install failed"
+BIN=$INST/usr/lib/postgresql/$PGVER/bin
+RUNAS=()
+[ "$(id -u)" = 0 ] && { RUNAS=(runuser -u postgres --); chown -R postgres "$WORK"; }
+
+pids=()
+cleanup() {
+	[ -f "$WORK/data/postmaster.pid" ] && "${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK"; fi
+}
+trap cleanup EXIT
+
+python3 test/mock_api.py --port 0 --port-file "$WORK/mock.port" >"$WORK/mock.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$WORK/mock.port" ] && break; sleep 0.1; done
+MOCK="http://127.0.0.1:$(cat "$WORK/mock.port")"
+
+SOCK=$WORK/sock
+mkdir -p "$SOCK"; [ "$(id -u)" = 0 ] && chown postgres "$SOCK"
+"${RUNAS[@]}" "$BIN/initdb" -D "$WORK/data" -U postgres --auth=trust --no-sync >/dev/null 2>&1 || die "initdb failed"
+cat >>"$WORK/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+shared_preload_libraries = 'nango'
+nango.database = 'no_worker_database'
+nango.allow_private_networks = on
+fsync = off
+CONF
+"${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -w start >/dev/null || die "server did not start"
+psql() { "${RUNAS[@]}" "$BIN/psql" -h "$SOCK" -U postgres -d postgres -X -q -t -A "$@"; }
+
+psql -c "CREATE EXTENSION nango" -c "SET client_min_messages = warning" >/dev/null
+parent=$(psql -c "SELECT nango.add_sync('$MOCK/children/bench/parents?n=$PARENTS',
+  '{\"unique_key\": \"id\", \"auto_mapping\": false, \"frequency\": \"1 day\"}')")
+psql -c "SELECT nango.pause_sync($parent)" -c "SELECT nango.run_sync($parent)" >/dev/null
+child=$(psql -c "SELECT nango.add_sync('$MOCK/children/bench/items/\${parent.id}',
+  '{\"parent\": {\"sync\": $parent}, \"unique_key\": \"id\", \"paging_header_link_rel\": \"next\",
+    \"query_params\": {\"delay_ms\": $DELAY_MS}, \"frequency\": \"1 day\"}')")
+psql -c "SELECT nango.pause_sync($child)" >/dev/null
+
+echo "child job: $PARENTS parents x 2 pages, mock answering after $DELAY_MS ms; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A times
+for rep in $(seq 1 "$REPS"); do
+	for c in 8 1; do
+		psql -c "SELECT nango.update_sync($child, '{\"concurrency\": $c}')" >/dev/null
+		jid=$(psql -c "SELECT nango.run_sync($child)")
+		t=$(psql -c "SELECT extract(epoch FROM j.ended_at - j.started_at)::numeric(10,2) || ' ' || j.status
+		             || ' ' || j.fetched_count FROM nango.jobs j WHERE j.id = $jid")
+		echo "  concurrency $c, run $rep: $t (seconds, status, records)"
+		times[$c]="${times[$c]:-} ${t%% *}"
+	done
+done
+for c in 8 1; do
+	med=$(echo "${times[$c]}" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	echo "concurrency $c: median $med s"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
