@@ -64,6 +64,29 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 /* A published "wants" older than this is ignored (its launcher is stuck). */
 #define NANGO_WANTS_FRESH_MS 5000
 
+/* nango_list_item: see databases.h. */
+bool
+nango_list_item(const char **p, const char **start, const char **end)
+{
+	const char *q = *p;
+
+	while (*q == ' ' || *q == '\t')
+		q++;
+	*start = q;
+	while (*q && *q != ',')
+		q++;
+	*end = q;
+	while (*end > *start && ((*end)[-1] == ' ' || (*end)[-1] == '\t'))
+		(*end)--;
+	if (*q == '\0')
+	{
+		*p = q;
+		return false;
+	}
+	*p = q + 1;
+	return true;
+}
+
 /*
  * list_has: does the comma-separated list contain name (each item trimmed
  * of spaces, compared exactly)?  "*" alone matches every name.
@@ -72,26 +95,17 @@ static bool
 list_has(const char *list, const char *name)
 {
 	const char *p = list;
+	const char *start;
+	const char *end;
+	bool		more;
 
-	while (*p)
+	do
 	{
-		const char *start;
-		const char *end;
-
-		while (*p == ' ' || *p == '\t')
-			p++;
-		start = p;
-		while (*p && *p != ',')
-			p++;
-		end = p;
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
+		more = nango_list_item(&p, &start, &end);
 		if ((end - start == 1 && *start == '*') ||
 			((size_t) (end - start) == strlen(name) && strncmp(start, name, end - start) == 0))
 			return true;
-		if (*p == ',')
-			p++;
-	}
+	} while (more);
 	return false;
 }
 

@@ -29,6 +29,13 @@ typedef struct NangoDbEntry
 } NangoDbEntry;
 
 /* Is every database served ('*', nango.database empty)? */
+/*
+ * nango_list_item: the next item of the comma-separated list at *p,
+ * trimmed of spaces and tabs, as [*start, *end) (possibly empty); *p moves
+ * past it and its comma.  Returns whether another item follows.
+ */
+extern bool nango_list_item(const char **p, const char **start, const char **end);
+
 extern bool nango_serve_all(void);
 
 /* Is the database of that name served by the settings?  (Name only.) */

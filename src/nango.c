@@ -17,6 +17,7 @@
 #include "utils/guc.h"
 
 #include "api.h"
+#include "databases.h"
 #include "nango.h"
 #include "ratelimit.h"
 #include "worker.h"
@@ -65,15 +66,8 @@ check_databases(char **newval, void **extra, GucSource source)
 	{
 		const char *start;
 		const char *end;
+		bool		more = nango_list_item(&p, &start, &end);
 
-		while (*p == ' ' || *p == '\t')
-			p++;
-		start = p;
-		while (*p && *p != ',')
-			p++;
-		end = p;
-		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
 		if (end == start)
 		{
 			GUC_check_errdetail("An empty database name is not allowed.");
@@ -81,9 +75,8 @@ check_databases(char **newval, void **extra, GucSource source)
 		}
 		star |= (end - start == 1 && *start == '*');
 		items++;
-		if (*p == '\0')
+		if (!more)
 			break;
-		p++;
 	}
 	if (star && items > 1)
 	{

@@ -188,6 +188,12 @@ nango_fill_begin(NangoConfig *cfg, int nsecrets, const NangoSecretValue *secrets
 	f->params = palloc(sizeof(char *) * (cfg->nparams + 1));
 	for (int i = 0; i < cfg->nparams; i++)
 		f->params[i] = cfg->params[i].value;
+	{
+		NangoPair  *params = palloc(sizeof(NangoPair) * (cfg->nparams + 1));
+
+		memcpy(params, cfg->params, sizeof(NangoPair) * cfg->nparams);
+		cfg->params = params;
+	}
 	MemoryContextSwitchTo(old);
 	return f;
 }
