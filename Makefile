@@ -8,7 +8,9 @@ EXTENSION = nango
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" nango.control)
 MODULE_big = nango
 
-SRCS = $(sort $(wildcard src/*.c))
+# Sources are grouped by their step of the pipeline (see CONTRIBUTING.md).
+SRC_DIRS = common api engine net store worker
+SRCS = $(sort $(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
 OBJS = $(SRCS:.c=.o)
 
 # The install script of the current version is assembled from the ordered
@@ -20,7 +22,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*.sql))
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -Isrc -DNANGO_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
+PG_CPPFLAGS = $(foreach d,$(SRC_DIRS),-Isrc/$(d)) -DNANGO_VERSION='"$(EXTVERSION)"' -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare -Wno-cast-function-type
 SHLIB_LINK = -lcurl -lcjson
 
 EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out tmp_check
@@ -31,7 +33,7 @@ include $(PGXS)
 $(DATA_built): $(SQL_PARTS)
 	cat $^ > $@
 
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*/*.h)
 
 .PHONY: test demo bench fuzz
 test:

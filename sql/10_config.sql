@@ -1,4 +1,4 @@
--- Config keys (SPEC section 4): a valid config for every key, the stored
+-- Config keys (docs/config.md): a valid config for every key, the stored
 -- (normalized) config and the columns derived from it.  Everything runs in
 -- one transaction that is rolled back, so no sync is ever scheduled.
 SET client_min_messages = warning;

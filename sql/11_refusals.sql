@@ -1,4 +1,4 @@
--- Refused arguments (SPEC sections 2 and 4): each mistake is an ERROR with
+-- Refused arguments (README.md, docs/config.md): each mistake is an ERROR with
 -- a SQLSTATE (shown before the message), a message naming the key, and a
 -- hint where one helps.  Nothing is committed.
 SET client_min_messages = warning;

@@ -1,5 +1,4 @@
--- update_sync, pause_sync, resume_sync, trigger_sync, delete_sync (SPEC
--- section 2): their effect on nango.syncs, nango.jobs, nango.raw and mapped
+-- update_sync, pause_sync, resume_sync, trigger_sync, delete_sync (README.md): their effect on nango.syncs, nango.jobs, nango.raw and mapped
 -- tables.  One transaction, rolled back at the end, so nothing is ever
 -- scheduled; now() is the same for the whole test.
 SET client_min_messages = warning;

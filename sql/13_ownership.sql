@@ -1,4 +1,4 @@
--- Ownership (SPEC section 2): a role sees and manages only its own syncs,
+-- Ownership (README.md): a role sees and manages only its own syncs,
 -- jobs and raw rows; direct writes to nango's tables are refused; members
 -- of the owner role and superusers may manage a sync.  Roles are created
 -- inside the transaction, so the rollback at the end removes them.

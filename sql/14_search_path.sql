@@ -1,4 +1,4 @@
--- A hostile search_path (SPEC section 2, issue 2): a schema earlier in the
+-- A hostile search_path (README.md, issue 2): a schema earlier in the
 -- path holds functions, operators and tables named like the ones nango
 -- uses.  Every API call still works, and none of the hostile objects runs.
 SET client_min_messages = warning;

@@ -1,5 +1,5 @@
 -- The installed SQL API and its privileges: what any role may do by
--- default (SPEC section 2), and nothing more.
+-- default (README.md), and nothing more.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS nango;
 RESET client_min_messages;

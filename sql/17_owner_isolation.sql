@@ -1,4 +1,4 @@
--- Owner code never runs with the caller's rights (SPEC section 9).
+-- Owner code never runs with the caller's rights (docs/security.md).
 --
 -- oi_mallory, a plain role, owns syncs whose mapped tables carry her code:
 -- (a) an ordinary trigger that tries what only the caller may do and

@@ -1,4 +1,4 @@
--- Mapped tables belong to their sync's owner (SPEC section 9): an existing
+-- Mapped tables belong to their sync's owner (docs/security.md): an existing
 -- mapped_table is used only when the sync's owner owns it or has the
 -- privileges of its owner role; checked at add_sync, update_sync and every
 -- job.  Tables nango creates in schema nango belong to the sync's owner,

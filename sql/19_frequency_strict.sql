@@ -1,4 +1,4 @@
--- frequency is strict (SPEC section 4): a number of minutes, <number> <unit>
+-- frequency is strict (docs/config.md): a number of minutes, <number> <unit>
 -- pairs, HH:MM:SS or an ISO-8601 duration; everything else is refused,
 -- however PostgreSQL's interval input would read it.  A sync stored before
 -- (when '*/5 * * * *' was read as 5 seconds) keeps working.

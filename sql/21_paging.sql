@@ -1,4 +1,4 @@
--- Every paging style of SPEC section 4 against mocks of real APIs, the stop
+-- Every paging style of docs/config.md against mocks of real APIs, the stop
 -- rules, loop detection and max_total.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;

@@ -1,4 +1,4 @@
--- Nothing is lost silently (SPEC sections 3 and 5): duplicate keys are
+-- Nothing is lost silently (docs/tables.md, docs/sync-modes.md): duplicate keys are
 -- counted, skipped records are named in warnings, a job in which no record
 -- had a usable key fails with a hint naming the key path the records have,
 -- and the job row says what started it.

@@ -1,4 +1,4 @@
--- Health at a glance (SPEC sections 2 and 3): nango.sync_status (health,
+-- Health at a glance (README.md, docs/tables.md): nango.sync_status (health,
 -- last job, failures, errors, raw rows, visibility per role),
 -- nango.job_progress, nango.cancel_job's refusals, nango.redact_url, and a
 -- COMMENT on every function, table, view and column of the extension.

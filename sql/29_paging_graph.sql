@@ -1,4 +1,4 @@
--- Paths as JSON arrays of steps (SPEC section 4) against a Microsoft
+-- Paths as JSON arrays of steps (docs/config.md) against a Microsoft
 -- Graph-shaped API whose next URL is under "@odata.nextLink", and next
 -- URLs with characters a URL cannot carry as they are (Figma's raw spaces).
 SET client_min_messages = warning;

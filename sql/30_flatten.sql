@@ -1,4 +1,4 @@
--- nango.flatten: every auto-mapping rule of SPEC section 6, one record at a time.
+-- nango.flatten: every auto-mapping rule of docs/mapping.md, one record at a time.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS nango;
 RESET client_min_messages;

@@ -1,4 +1,4 @@
--- SPEC section 6: a JSON number written with an exponent (1e3, 2E+5,
+-- docs/mapping.md: a JSON number written with an exponent (1e3, 2E+5,
 -- 1.5e3) is mapped as numeric, never bigint, although jsonb (and so
 -- nango.raw) keeps it as the integer 1000.  The response bodies are exact
 -- JSON text (test/mock/perf.py echoes a body; test/mock/exponent.py serves

@@ -1,4 +1,4 @@
--- Mapping options (SPEC section 11): fields (only these paths are mapped)
+-- Mapping options (docs/mapping.md): fields (only these paths are mapped)
 -- and arrays (columns per index, or one jsonb column per array), through
 -- real syncs against test/mock/map_options.py, changed with update_sync,
 -- and nango.flatten with the same options agreeing with a sync.

@@ -1,4 +1,4 @@
--- Timestamp forms (SPEC section 6) at their edges: 'T' or a space between
+-- Timestamp forms (docs/mapping.md) at their edges: 'T' or a space between
 -- date and time, 0 to 9 fraction digits, Z, an offset, no zone (UTC).  At
 -- most 6 fraction digits map to timestamptz (more would lose precision:
 -- text).  Types from nango.flatten, stored values through

@@ -1,4 +1,4 @@
--- Child syncs (SPEC section 13): one request chain per live parent record,
+-- Child syncs (docs/config.md): one request chain per live parent record,
 -- placeholders filled from that record, records known by (parent key,
 -- own key), 404 of a parent's first child request skipped, per-parent
 -- deletes and incremental state, and the refusals.

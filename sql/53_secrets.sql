@@ -1,4 +1,4 @@
--- Secrets live apart from configs (SPEC section 9): nango.set_secret and
+-- Secrets live apart from configs (docs/security.md): nango.set_secret and
 -- nango.drop_secret keep a role's secrets; ${secret:name} in the URL,
 -- headers, query_params and body is replaced when a request is made, from
 -- the sync owner's secrets, in the form each place needs; nobody reads a

@@ -1,4 +1,4 @@
--- Pizzly connections are granted (SPEC section 9): a superuser decides
+-- Pizzly connections are granted (docs/security.md): a superuser decides
 -- which roles may use which connection; a sync of a role that is not a
 -- superuser naming a connection not granted to its owner is refused at
 -- add_sync and update_sync, and a job whose grant was revoked fails.

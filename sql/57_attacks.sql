@@ -1,5 +1,5 @@
 -- Attacks of a plain role (mallory) on another plain role (alice) and on
--- a superuser, through nango's SQL entry points (SPEC section 9).
+-- a superuser, through nango's SQL entry points (docs/security.md).
 --   1. a mapped_table (in schema nango) that alice's sync names but that does not exist yet
 --      (her sync has not run): mallory may not claim it, else her job
 --      would create it first, as hers, and alice's jobs would then fail;

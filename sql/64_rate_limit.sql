@@ -1,4 +1,4 @@
--- Rate limits (SPEC section 14): the rate_limit config key is validated;
+-- Rate limits (docs/config.md): the rate_limit config key is validated;
 -- a sync's requests never exceed it (requests that would, wait); a
 -- response announcing its budget spent (X-RateLimit-Remaining: 0 with
 -- X-RateLimit-Reset as Unix time or seconds, RateLimit-Remaining: 0 with

@@ -2,8 +2,8 @@
 """Checks that the user documentation and the code agree (run by `make test`).
 
 From the code it reads:
-  - the config keys: the config_key_names array of src/config.c;
-  - the settings: the DefineCustom*Variable names of src/nango.c;
+  - the config keys: the config_key_names array of src/api/config.c;
+  - the settings: the DefineCustom*Variable names of src/common/nango.c;
   - the SQL functions, tables, views and sequences: CREATE statements of
     src/sql/*.sql.
 It then checks, in README.md and docs/*.md:
@@ -33,17 +33,17 @@ def read(path):
 
 
 def config_keys():
-    """The names of the config_key_names array of src/config.c."""
-    src = read("src/config.c")
+    """The names of the config_key_names array of src/api/config.c."""
+    src = read("src/api/config.c")
     m = re.search(r"config_key_names\[[A-Z_]*\]\s*=\s*\{(.*?)\};", src, re.S)
     if not m:
-        sys.exit("check_docs: config_key_names not found in src/config.c")
+        sys.exit("check_docs: config_key_names not found in src/api/config.c")
     return re.findall(r'"([a-z_]+)"', m.group(1))
 
 
 def settings():
-    """The names given to DefineCustom*Variable in src/nango.c."""
-    return re.findall(r'DefineCustom\w+Variable\(\s*"nango\.([a-z_]+)"', read("src/nango.c"))
+    """The names given to DefineCustom*Variable in src/common/nango.c."""
+    return re.findall(r'DefineCustom\w+Variable\(\s*"nango\.([a-z_]+)"', read("src/common/nango.c"))
 
 
 def sql_objects():

@@ -1,4 +1,4 @@
--- nango SQL API (SPEC section 2).  Implemented in C; see src/api.c.
+-- nango SQL API (README.md).  Implemented in C; see src/api.c.
 
 CREATE FUNCTION nango.add_sync(url text, config jsonb DEFAULT '{}')
 RETURNS bigint
@@ -41,7 +41,7 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'nango_flatten'
 LANGUAGE C IMMUTABLE STRICT;
 
--- With mapping options (SPEC section 11): {"fields": [...], "arrays": "jsonb"}.
+-- With mapping options (docs/mapping.md): {"fields": [...], "arrays": "jsonb"}.
 CREATE FUNCTION nango.flatten(record jsonb, options jsonb,
                               OUT column_name text, OUT column_type text, OUT value text)
 RETURNS SETOF record

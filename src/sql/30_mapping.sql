@@ -1,4 +1,4 @@
--- Auto-mapping (SPEC section 6).  nango.flatten is declared in 10_api.sql.
+-- Auto-mapping (docs/mapping.md).  nango.flatten is declared in 10_api.sql.
 
 -- Internal: writes records into a mapped table exactly as one job page
 -- would (open, optional clear, one write, close).  Used by the test suite;

@@ -1,4 +1,4 @@
--- Secrets and Pizzly connection grants (SPEC section 9).  Implemented in C;
+-- Secrets and Pizzly connection grants (docs/security.md).  Implemented in C;
 -- see src/secrets.c and src/grants.c.
 
 -- A role's secrets, used in configs as ${secret:name}.  Nobody but the

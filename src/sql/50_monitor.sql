@@ -1,4 +1,4 @@
--- Health at a glance (SPEC sections 2 and 3): running jobs read from shared
+-- Health at a glance (README.md, docs/tables.md): running jobs read from shared
 -- memory, one status row per sync, and cancelling a running job.  See
 -- src/progress.c.
 

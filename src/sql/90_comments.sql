@@ -1,4 +1,4 @@
--- Comments on the objects of earlier versions that had none (SPEC 3: every
+-- Comments on the objects of earlier versions that had none (docs/tables.md: every
 -- function, table, view and column of the extension has one).  The views
 -- under the seed's names describe their columns as the tables do.
 

@@ -15,16 +15,17 @@ inc=$($PG_CONFIG --includedir-server)
 libdir=$($PG_CONFIG --pkglibdir)
 build=$here/build
 mkdir -p "$build"
-CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$top/src -I$here -I$inc -Wall -Wno-unused-parameter -Wno-missing-prototypes -Wno-ignored-attributes -DNANGO_VERSION=\"$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$top/nango.control")\""
+INCS=$(for d in common api engine net store worker; do printf -- "-I%s/src/%s " "$top" "$d"; done)
+CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $INCS-I$here -I$inc -Wall -Wno-unused-parameter -Wno-missing-prototypes -Wno-ignored-attributes -DNANGO_VERSION=\"$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$top/nango.control")\""
 LIBS="$libdir/libpgcommon.a $libdir/libpgport.a -lcjson -lcurl -lm"
 
 # target name -> nango sources it fuzzes
 declare -A SRCS=(
-	[link]="src/paging.c"
-	[redact]="src/redact.c"
-	[pizzly]="src/pizzly.c"
-	[credscope]="src/credscope.c"
-	[placeholder]="src/placeholder.c src/redact.c test/fuzz/escape.c"
+	[link]="src/engine/paging.c"
+	[redact]="src/common/redact.c"
+	[pizzly]="src/net/pizzly.c"
+	[credscope]="src/net/credscope.c"
+	[placeholder]="src/net/placeholder.c src/common/redact.c test/fuzz/escape.c"
 )
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly credscope placeholder records flatten)
@@ -36,8 +37,8 @@ run_backend() {
 	rt=$(dirname "$($CC -print-file-name=libclang_rt.fuzzer_no_main-x86_64.a)")
 	[ -f "$rt/libclang_rt.fuzzer_no_main-x86_64.a" ] || rt=$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux | tail -1)
 	echo "== building the backend fuzz library ($t)"
-	$CC -g -O1 -fPIC -shared -fsanitize=fuzzer-no-link -Wno-ignored-attributes -I"$top/src" -I"$inc" \
-		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/jsonpath.c" "$top/src/flatten.c" "$top/src/jsonparse.c" \
+	$CC -g -O1 -fPIC -shared -fsanitize=fuzzer-no-link -Wno-ignored-attributes $INCS -I"$inc" \
+		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/common/jsonpath.c" "$top/src/store/flatten.c" "$top/src/engine/jsonparse.c" \
 		-Wl,--whole-archive "$rt/libclang_rt.fuzzer_no_main-x86_64.a" -Wl,--no-whole-archive -lstdc++
 	work=$(mktemp -d /tmp/nango-fuzz.XXXXXX)
 	chmod 755 "$work"

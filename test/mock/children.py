@@ -1,4 +1,4 @@
-"""Nested APIs for child syncs (SPEC section 13): a parent list and, for
+"""Nested APIs for child syncs (docs/config.md): a parent list and, for
 each parent record, a paged list of children.
 
 GitHub-like (Link paging):

@@ -1,4 +1,4 @@
-"""Routes for the exponent mapping tests (SPEC section 6: a number written
+"""Routes for the exponent mapping tests (docs/mapping.md: a number written
 with an exponent, such as 1e3, maps as numeric although jsonb keeps 1000).
 
 The bodies are exact JSON text (Python's json module would rewrite the

@@ -1,4 +1,4 @@
-"""Routes for the mapping options (SPEC section 11: fields, arrays).
+"""Routes for the mapping options (docs/mapping.md: fields, arrays).
 
 GET /mapping/options?cursor=C
   {"data": [...], "next": <cursor or null>}: two pages of HubSpot-like

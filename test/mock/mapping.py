@@ -1,4 +1,4 @@
-"""Routes for the auto-mapping tests (SPEC section 6).
+"""Routes for the auto-mapping tests (docs/mapping.md).
 
 Every route answers {"data": [...], "next": <cursor or null>}: configure a
 sync with response_path "data", paging_cursor_request_path "cursor" and

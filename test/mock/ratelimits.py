@@ -1,5 +1,5 @@
 """Rate limits: an API that records when each request arrived and one that
-announces its budget as spent (SPEC section 14).  State per ?id=, cleared
+announces its budget as spent (docs/config.md).  State per ?id=, cleared
 by POST /__reset.
 
 /rl/pages?id=X&pages=N&page=P   N pages of 1 record (cursor "page"); every

@@ -1,4 +1,4 @@
-# Scheduler isolation (SPEC section 7): a role that leaves open a transaction
+# Scheduler isolation (docs/worker.md): a role that leaves open a transaction
 # that ran update_sync (or pause, resume, trigger) on its sync holds that
 # sync's row lock.  The launcher never waits for it: the locked sync is
 # passed over, every other sync runs on time, and the locked sync runs

@@ -1,4 +1,4 @@
-# The owner's code keeps working in the background worker (SPEC section 9):
+# The owner's code keeps working in the background worker (docs/security.md):
 # a job worker runs as the sync's owner, so a deferred constraint trigger
 # on the mapped table fires at the job's commit, as the owner, while a
 # superuser's run_sync of the same sync is refused with a clear message.

@@ -1,4 +1,4 @@
-# Rate limits shared across processes (SPEC section 14): two syncs that send
+# Rate limits shared across processes (docs/config.md): two syncs that send
 # the same token to the same host, run at the same time by the background
 # worker, share one budget, the smaller of their rate_limits (10 per
 # second): the mock, which records when each request arrived, never gets
