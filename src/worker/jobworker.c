@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * jobworker.c
- *	  A job worker: a dynamic background worker that runs one job of one
- *	  sync, connected to the sync's database as its owner, and exits.
+ *	  A job worker: a dynamic background worker that runs a job of a sync,
+ *	  connected to the sync's database as its owner; then, instead of
+ *	  exiting, it may run the next due job of the same database and owner
+ *	  that the launcher hands it through its slot (see "Reuse" below).
  *
  * The job row is created and committed in a first transaction, so that a
  * crash or a kill during the job leaves a visible 'running' row for the
@@ -12,8 +14,22 @@
  * SIGTERM (pg_terminate_backend, shutdown) ends the process at once; the
  * job's changes roll back and the launcher marks the job failed.
  *
+ * Reuse: after a job the worker marks its slot idle, wakes the launcher
+ * and waits on its latch.  The launcher records the job's end and either
+ * puts the next due job of a sync of the same owner in the slot
+ * (order_pending) or asks the worker to retire; the worker also retires
+ * after NANGO_IDLE_WAIT_MS without an order, on a query cancel while
+ * idle (DROP EXTENSION), after NANGO_REUSE_MAX_JOBS jobs or
+ * NANGO_REUSE_MAX_MS of life, so its caches never grow without bound.
+ * Between two jobs the session is reset as DISCARD ALL would (portals,
+ * settings, prepared statements, LISTEN, advisory locks, cached plans,
+ * temporary tables, sequence caches; not the session's role), every job's
+ * memory lives in a context reset after it, and the worker checks that it
+ * still runs as the role it connected as: if not, it exits.  It never
+ * takes a job of another role (the launcher offers none; it checks).
+ *
  * Owns: the job worker process, from its slot to its exit.  Must not:
- * start other workers, touch other slots, or run anything but the one job
+ * start other workers, touch other slots, or run anything but the jobs
  * its slot describes (the job itself is job.c's).
  *
  *-------------------------------------------------------------------------
@@ -21,6 +37,10 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/async.h"
+#include "commands/prepare.h"
+#include "commands/sequence.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -28,15 +48,27 @@
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/portal.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "job.h"
 #include "nango.h"
 #include "worker.h"
 #include "worker_int.h"
 
-/* What the launcher put in our slot, copied at start. */
+/* Bounds of a worker's life: jobs run, and time since it started. */
+#define NANGO_REUSE_MAX_JOBS 100
+#define NANGO_REUSE_MAX_MS 60000
+/* How long an idle worker waits for the launcher's next job. */
+#define NANGO_IDLE_WAIT_MS 5000
+
+/* What the launcher put in our slot, copied when the job is taken. */
 typedef struct JobOrder
 {
 	Oid			dboid;
@@ -60,6 +92,19 @@ job_worker_exit(int code, Datum arg)
 	nango_wake_launcher();
 }
 
+/* copy_order_locked: copy the order in slot (lock held). */
+static void
+copy_order_locked(const NangoJobSlot *slot, JobOrder *order)
+{
+	order->dboid = slot->dboid;
+	order->owner = slot->owner;
+	order->owner_nologin = slot->owner_nologin;
+	order->sync_id = slot->sync_id;
+	order->attempt = slot->attempt;
+	order->trigger = slot->trigger;
+	strlcpy(order->label, slot->label, sizeof(order->label));
+}
+
 /*
  * claim_slot: check that slot idx still holds the order this worker was
  * started for (the generation in bgw_extra), copy it and record our pid.
@@ -81,13 +126,8 @@ claim_slot(int idx, JobOrder *order)
 	if (claimed)
 	{
 		slot->pid = MyProcPid;
-		order->dboid = slot->dboid;
-		order->owner = slot->owner;
-		order->owner_nologin = slot->owner_nologin;
-		order->sync_id = slot->sync_id;
-		order->attempt = slot->attempt;
-		order->trigger = slot->trigger;
-		strlcpy(order->label, slot->label, sizeof(order->label));
+		slot->procno = MyProc->pgprocno;
+		copy_order_locked(slot, order);
 		blocked = (nango_shared->blocked_dboid == slot->dboid);
 	}
 	LWLockRelease(nango_shared->lock);
@@ -209,18 +249,144 @@ execute_job(int64 job_id, JobOrder *order, bool *retryable)
 }
 
 /*
+ * run_order: run the job of order (slot idx): name it in pg_stat_activity,
+ * create its row (committed), run it, and leave in the slot whether a
+ * failure may pass, which the launcher reads when the job has ended.
+ */
+static void
+run_order(JobOrder *order, int idx)
+{
+	int64		job_id;
+	NangoJobStatus status;
+	bool		retryable = false;
+	char		activity[BGW_MAXLEN + 16];
+
+	snprintf(activity, sizeof(activity), "nango job: %s", order->label);
+	pgstat_report_appname(activity);
+	pgstat_report_activity(STATE_RUNNING, activity);
+
+	job_id = create_job(order, idx);
+	if (job_id == 0)
+		return;
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
+	nango_slot(idx)->job_id = job_id;
+	LWLockRelease(nango_shared->lock);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s started (attempt %d, process %d)",
+			  (long long) job_id, order->label, order->attempt, MyProcPid);
+
+	status = execute_job(job_id, order, &retryable);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
+	nango_slot(idx)->retryable = retryable;
+	LWLockRelease(nango_shared->lock);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s ended (%s)",
+			  (long long) job_id, order->label,
+			  status == NANGO_JOB_SUCCEEDED ? "succeeded" :
+			  status == NANGO_JOB_CANCELLED ? "cancelled" : "failed");
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * reset_session: after a job, reset what it may have left in the session
+ * as DISCARD ALL does (but for the session's role, which the worker set
+ * at connection), and check that the worker still runs as first's owner,
+ * with the security context it started with.  False: do not run another
+ * job in this process.
+ */
+static bool
+reset_session(const JobOrder *first)
+{
+	Oid			user;
+	int			sec;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PortalHashTableDeleteAll();
+	ResetAllOptions();
+	DropAllPreparedStatements();
+	Async_UnlistenAll();
+	LockReleaseAll(USER_LOCKMETHOD, true);
+	ResetPlanCache();
+	ResetTempTableNamespace();
+	ResetSequenceCaches();
+	CommitTransactionCommand();
+	GetUserIdAndSecContext(&user, &sec);
+	return user == first->owner && GetSessionUserId() == first->owner &&
+		GetOuterUserId() == first->owner &&
+		sec == (first->owner_nologin ? SECURITY_RESTRICTED_OPERATION : 0);
+}
+
+/*
+ * await_order: mark slot idx idle, wake the launcher and wait for the next
+ * job it puts there; true with it in *order.  False when the worker
+ * should exit instead: the launcher asked it to retire, no order came in
+ * NANGO_IDLE_WAIT_MS, a query cancel arrived while idle (DROP EXTENSION
+ * cancels every worker of its database), or the database is being dropped
+ * or its extension dropped.  Only SIGTERM is acted on while waiting; a
+ * cancel that arrived while idle was meant for the job that had ended.
+ */
+static bool
+await_order(int idx, JobOrder *order)
+{
+	NangoJobSlot *slot = nango_slot(idx);
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   NANGO_IDLE_WAIT_MS);
+	bool		took = false;
+	bool		blocked = false;
+
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
+	slot->idle = true;
+	LWLockRelease(nango_shared->lock);
+	nango_wake_launcher();
+	HOLD_CANCEL_INTERRUPTS();
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		bool		stop;
+
+		LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
+		took = slot->order_pending;
+		if (took)
+		{
+			copy_order_locked(slot, order);
+			slot->order_pending = false;
+			slot->idle = false;
+			blocked = (nango_shared->blocked_dboid == slot->dboid ||
+					   nango_shared->no_jobs_dboid == slot->dboid);
+		}
+		stop = !took && (slot->retire || QueryCancelPending || left <= 0);
+		if (stop)
+			slot->retired = true;
+		LWLockRelease(nango_shared->lock);
+		if (took || stop)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(left, 1L), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+	QueryCancelPending = false;
+	RESUME_CANCEL_INTERRUPTS();
+	return took && !blocked;
+}
+
+/*
  * nango_job_worker_main: entry point; the main argument is the index of
- * the launcher's slot that describes the job.
+ * the launcher's slot that describes the job.  Runs that job, then the
+ * jobs the launcher hands it (see the header), then exits.
  */
 void
 nango_job_worker_main(Datum arg)
 {
 	int			idx = DatumGetInt32(arg);
+	JobOrder	first;
 	JobOrder	order;
-	int64		job_id;
-	NangoJobStatus status;
-	bool		retryable = false;
-	char		activity[BGW_MAXLEN + 16];
+	MemoryContext job_cxt;
+	TimestampTz born = GetCurrentTimestamp();
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -233,28 +399,27 @@ nango_job_worker_main(Datum arg)
 		proc_exit(0);
 
 	connect_as_owner(&order);
-	snprintf(activity, sizeof(activity), "nango job: %s", order.label);
-	pgstat_report_appname(activity);
-	pgstat_report_activity(STATE_RUNNING, activity);
-
-	job_id = create_job(&order, idx);
-	if (job_id == 0)
-		proc_exit(0);
-	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
-	nango_slot(idx)->job_id = job_id;
-	LWLockRelease(nango_shared->lock);
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s started (attempt %d)",
-			  (long long) job_id, order.label, order.attempt);
-
-	status = execute_job(job_id, &order, &retryable);
-	/* before we exit: the launcher reads it when it sees us gone */
-	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
-	nango_slot(idx)->retryable = retryable;
-	LWLockRelease(nango_shared->lock);
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s ended (%s)",
-			  (long long) job_id, order.label,
-			  status == NANGO_JOB_SUCCEEDED ? "succeeded" :
-			  status == NANGO_JOB_CANCELLED ? "cancelled" : "failed");
-	pgstat_report_activity(STATE_IDLE, NULL);
+	first = order;
+	job_cxt = AllocSetContextCreate(TopMemoryContext, "nango job", ALLOCSET_DEFAULT_SIZES);
+	for (int njobs = 1;; njobs++)
+	{
+		MemoryContextSwitchTo(job_cxt);
+		run_order(&order, idx);
+		MemoryContextSwitchTo(TopMemoryContext);
+		MemoryContextReset(job_cxt);
+		if (njobs >= NANGO_REUSE_MAX_JOBS ||
+			TimestampDifferenceExceeds(born, GetCurrentTimestamp(), NANGO_REUSE_MAX_MS) ||
+			!reset_session(&first) || !await_order(idx, &order))
+			break;
+		/* the launcher only hands a worker jobs of its own role */
+		if (order.owner != first.owner || order.owner_nologin != first.owner_nologin ||
+			order.dboid != first.dboid)
+		{
+			nango_log(NANGO_LOG_WARNING, WARNING,
+					  "nango: the job worker of role %u was handed a job of %s of role %u; it exits instead",
+					  first.owner, order.label, order.owner);
+			break;
+		}
+	}
 	proc_exit(0);
 }

@@ -348,6 +348,7 @@ launcher_init(LauncherState *ls, Oid dboid)
 									   ALLOCSET_DEFAULT_SIZES);
 	ls->handles = MemoryContextAllocZero(TopMemoryContext,
 									   sizeof(BackgroundWorkerHandle *) * Max(nango_shared->nslots, 1));
+	ls->handed = MemoryContextAllocZero(TopMemoryContext, sizeof(int) * Max(nango_shared->nslots, 1));
 	ls->copied_job = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
 	ls->copied_pages = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
 	ls->copied_fetched = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);

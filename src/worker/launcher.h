@@ -40,6 +40,8 @@ typedef struct LauncherState
 	int64	   *warned;			/* syncs skipped with a log line */
 	int			nwarned;
 	int			maxwarned;
+	int		   *handed;			/* slots handed a job this turn (per slot) */
+	int			nhanded;
 } LauncherState;
 
 /* A step of the launcher: runs in its own transaction(s); see launchstep.c. */

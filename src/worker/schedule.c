@@ -328,10 +328,34 @@ free_slot(LauncherState *ls, int i)
 }
 
 /*
+ * park_or_retire: the worker of slot i ended its job and waits for another
+ * (whose end the caller recorded when recorded): let the launcher hand it
+ * the next due job of its owner (parked), or, when there is nothing to
+ * record (no extension), ask it to exit.
+ */
+static void
+park_or_retire(int i, uint32 generation, bool recorded)
+{
+	NangoJobSlot *s = nango_slot(i);
+	int			procno = -1;
+
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
+	if (s->generation == generation && s->idle && !s->order_pending)
+	{
+		s->parked = recorded;
+		s->retire = !recorded;
+		procno = recorded ? -1 : s->procno;
+	}
+	LWLockRelease(nango_shared->lock);
+	nango_wake_procno(procno);
+}
+
+/*
  * nango_schedule_reap: handle every job worker of this database that has
- * ended.  Without the extension there is nothing to record; the slot is
- * just freed.  When recording fails (a lock timeout), it is tried again on
- * the next turn.
+ * ended, or ended its job and waits for another (it is parked for
+ * nango_schedule_start_due).  Without the extension there is nothing to
+ * record; the slot is just freed (the idle worker asked to exit).  When
+ * recording fails (a lock timeout), it is tried again on the next turn.
  */
 void
 nango_schedule_reap(LauncherState *ls)
@@ -339,20 +363,72 @@ nango_schedule_reap(LauncherState *ls)
 	for (int i = 0; i < nango_shared->nslots; i++)
 	{
 		RunEnd		end;
+		bool		done;
 
 		LWLockAcquire(nango_shared->lock, LW_SHARED);
 		end.slot = *nango_slot(i);
 		LWLockRelease(nango_shared->lock);
 		/* Other databases' workers are their launchers' (or dropped). */
-		if (!end.slot.in_use || end.slot.dboid != MyDatabaseId ||
-			!slot_done(ls, i, &end.slot))
+		if (!end.slot.in_use || end.slot.dboid != MyDatabaseId)
 			continue;
-		if (OidIsValid(ls->ext_oid) &&
+		done = slot_done(ls, i, &end.slot);
+		if (!done && (!end.slot.idle || end.slot.parked || end.slot.order_pending ||
+					  end.slot.retire))
+			continue;
+		/* a parked worker's job was recorded when it was parked */
+		if (OidIsValid(ls->ext_oid) && !(done && end.slot.parked) &&
 			(!nango_launcher_run_step(ls, finish_run, &end, "recording the end of a job") ||
 			 !end.recorded))
 			continue;
-		free_slot(ls, i);
+		if (done)
+			free_slot(ls, i);
+		else
+			park_or_retire(i, end.slot.generation, OidIsValid(ls->ext_oid));
 	}
+}
+
+/*
+ * retire_parked: ask the parked job workers of this database that got no
+ * job this turn to exit, so they never hold a job slot another database
+ * (or another owner's sync) may be waiting for.
+ */
+static void
+retire_parked(void)
+{
+	int			procnos[64];
+	int			n = 0;
+
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < nango_shared->nslots; i++)
+	{
+		NangoJobSlot *s = nango_slot(i);
+
+		if (s->in_use && s->dboid == MyDatabaseId && s->parked && !s->order_pending &&
+			!s->retire)
+		{
+			s->retire = true;
+			if (n < lengthof(procnos))
+				procnos[n++] = s->procno;
+		}
+	}
+	LWLockRelease(nango_shared->lock);
+	for (int k = 0; k < n; k++)
+		nango_wake_procno(procnos[k]);
+}
+
+/* parked_count: job workers of this database parked for a next job. */
+static int
+parked_count(void)
+{
+	int			n = 0;
+
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
+	for (int i = 0; i < nango_shared->nslots; i++)
+		if (nango_slot(i)->in_use && nango_slot(i)->dboid == MyDatabaseId &&
+			nango_slot(i)->parked && !nango_slot(i)->retire)
+			n++;
+	LWLockRelease(nango_shared->lock);
+	return n;
 }
 
 /*
@@ -544,6 +620,29 @@ run_trigger(const DueSync *d)
 }
 
 /*
+ * fill_order: put the job of d in slot s (lock held exclusively): a new
+ * generation, the sync, its owner, why it runs.
+ */
+static void
+fill_order(NangoJobSlot *s, const DueSync *d, int attempt)
+{
+	s->busy = false;
+	s->generation++;
+	s->dboid = MyDatabaseId;
+	s->owner = d->owner;
+	s->owner_nologin = !d->owner_can_login;
+	s->sync_id = d->id;
+	s->attempt = attempt;
+	s->scheduled = d->scheduled;
+	s->trigger = run_trigger(d);
+	s->retryable = false;
+	s->due_at = d->due_at;
+	s->launched_at = GetCurrentTimestamp();
+	s->job_id = 0;
+	strlcpy(s->label, d->label, sizeof(s->label));
+}
+
+/*
  * claim_slot: take a free job slot for d and fill it; -1 when none, or
  * when it is another database's turn (nango.max_workers is shared).
  */
@@ -568,40 +667,91 @@ claim_slot(const DueSync *d, int attempt)
 		idx = i;
 		s->in_use = true;
 		s->exited = false;
-		s->busy = false;
-		s->generation++;
-		s->dboid = MyDatabaseId;
-		s->owner = d->owner;
-		s->owner_nologin = !d->owner_can_login;
-		s->sync_id = d->id;
-		s->attempt = attempt;
-		s->scheduled = d->scheduled;
-		s->trigger = run_trigger(d);
-		s->retryable = false;
-		s->due_at = d->due_at;
-		s->launched_at = GetCurrentTimestamp();
 		s->pid = 0;
-		s->job_id = 0;
-		strlcpy(s->label, d->label, sizeof(s->label));
+		s->procno = -1;
+		s->idle = false;
+		s->parked = false;
+		s->order_pending = false;
+		s->retire = false;
+		s->retired = false;
+		fill_order(s, d, attempt);
 	}
 	LWLockRelease(nango_shared->lock);
 	return idx;
 }
 
 /*
- * launch: start a job worker for d.  Returns false when no worker could
- * be started (no free slot): the sync stays due and is tried again.
+ * reuse_slot: hand d to a parked job worker of this database connected as
+ * d's owner (the same way: LOGIN or not), when it is this database's turn
+ * (the parked worker's slot counts as free for the turn, as if it had
+ * exited and been started again).  Returns the slot, -1 when no worker
+ * fits, -2 when it is another database's turn.  The worker is woken after
+ * the launcher's transaction commits.
+ */
+static int
+reuse_slot(const DueSync *d, int attempt)
+{
+	int			idx = -1;
+	int			cap = Min(nango_max_workers, nango_shared->nslots);
+
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < nango_shared->nslots && idx < 0; i++)
+	{
+		NangoJobSlot *s = nango_slot(i);
+
+		if (s->in_use && s->dboid == MyDatabaseId && s->parked && !s->order_pending &&
+			!s->retire && !s->retired && !s->exited && s->owner == d->owner &&
+			s->owner_nologin == !d->owner_can_login)
+			idx = i;
+	}
+	if (idx >= 0)
+	{
+		NangoJobSlot *s = nango_slot(idx);
+		bool		turn;
+
+		s->in_use = false;
+		turn = nango_db_take_turn_locked(MyDatabaseId, cap);
+		s->in_use = true;
+		if (turn)
+		{
+			fill_order(s, d, attempt);
+			s->parked = false;
+			s->order_pending = true;
+		}
+		else
+			idx = -2;
+	}
+	LWLockRelease(nango_shared->lock);
+	return idx;
+}
+
+/*
+ * launch: hand d to a parked job worker of its owner (reuse_slot), or
+ * else start a job worker for it.  Returns false when neither could be
+ * done (no free slot, or another database's turn): the sync stays due and
+ * is tried again.
  */
 static bool
 launch(LauncherState *ls, const DueSync *d)
 {
 	BackgroundWorker w;
 	int			attempt = d->scheduled ? 1 : (d->retry_due ? d->retry_attempt + 1 : 1);
-	int			idx = claim_slot(d, attempt);
+	int			idx = reuse_slot(d, attempt);
 	uint32		generation;
 	MemoryContext old;
 	bool		registered;
 
+	if (idx == -2)
+		return false;
+	if (idx >= 0)
+	{
+		mark_started(d);
+		ls->handed[ls->nhanded++] = idx;
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: handing a job of %s (attempt %d) to the job worker of slot %d",
+				  d->label, attempt, idx);
+		return true;
+	}
+	idx = claim_slot(d, attempt);
 	if (idx < 0)
 		return false;
 	generation = nango_slot(idx)->generation;
@@ -651,14 +801,37 @@ set_wants(LauncherState *ls, int wants)
 }
 
 /*
- * nango_schedule_start_due: start a job worker for each due sync, as many
- * as nango.max_workers (and free job slots) allow.
+ * wake_handed: the jobs handed to parked workers this turn are committed
+ * (the syncs marked started): wake those workers.
+ */
+static void
+wake_handed(LauncherState *ls)
+{
+	for (int k = 0; k < ls->nhanded; k++)
+	{
+		int			procno;
+
+		LWLockAcquire(nango_shared->lock, LW_SHARED);
+		procno = nango_slot(ls->handed[k])->procno;
+		LWLockRelease(nango_shared->lock);
+		nango_wake_procno(procno);
+	}
+	ls->nhanded = 0;
+}
+
+/*
+ * nango_schedule_start_due: start a job for each due sync, as many as
+ * nango.max_workers (and free job slots) allow, on a parked worker of its
+ * owner when there is one (see launch); parked workers left without a job
+ * are asked to exit.  An ERROR here (caught by the caller) leaves parked
+ * workers to exit on their own (jobworker.c, NANGO_IDLE_WAIT_MS) and
+ * handed ones to be woken by their own timeout check.
  */
 void
 nango_schedule_start_due(LauncherState *ls, void *arg)
 {
 	int			cap = Min(nango_max_workers, nango_shared->nslots);
-	int			free_n = cap - running_count();
+	int			free_n = cap - running_count() + parked_count();
 	int			n = 0;
 	int			i;
 	DueSync    *due;
@@ -667,13 +840,18 @@ nango_schedule_start_due(LauncherState *ls, void *arg)
 	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	no_jobs = (nango_shared->no_jobs_dboid == MyDatabaseId);
 	LWLockRelease(nango_shared->lock);
+	ls->nhanded = 0;
 	if (no_jobs)
 	{
+		retire_parked();
 		set_wants(ls, 0);
 		return;					/* DROP EXTENSION nango in progress */
 	}
 	if (!nango_launcher_tx_begin(ls, "nango launcher: looking for due syncs"))
+	{
+		retire_parked();
 		return;
+	}
 	/* With no free slot, one due sync still says this database waits. */
 	due = fetch_due(ls, Max(free_n, 1), &n);
 	for (i = 0; i < n; i++)
@@ -687,5 +865,7 @@ nango_schedule_start_due(LauncherState *ls, void *arg)
 	}
 	fetch_next_due(ls);
 	nango_launcher_tx_commit(ls);
+	wake_handed(ls);
+	retire_parked();
 	set_wants(ls, n - i);
 }

@@ -123,6 +123,13 @@ set_latch_of(int procno)
 		SetLatch(&GetPGProcByNumber(procno)->procLatch);
 }
 
+/* nango_wake_procno: set the latch of a job worker (see worker_int.h). */
+void
+nango_wake_procno(int procno)
+{
+	set_latch_of(procno);
+}
+
 /* nango_wake_launcher: set the latch of this database's launcher now. */
 void
 nango_wake_launcher(void)

@@ -15,7 +15,9 @@
  *	- launchers ("nango launcher"), one dynamic worker per served database,
  *	  which schedule its syncs and start job workers;
  *	- job workers ("nango job"), one dynamic worker per running job,
- *	  connected as the sync's owner.
+ *	  connected as the sync's owner; a worker that ended its job may be
+ *	  handed the next due job of the same database and owner through its
+ *	  slot (jobworker.c, schedule.c) instead of exiting.
  *
  * Only plain values live in shared memory (no process-local pointers).
  * The launchers of the served databases are in the table of databases.h.
@@ -54,6 +56,13 @@ typedef struct NangoJobSlot
 	pid_t		pid;			/* 0 until the worker runs */
 	int64		job_id;			/* 0 until the job row exists */
 	char		label[BGW_MAXLEN];	/* "sync 12 (friendly name)" for logs */
+	/* Reuse of a job worker for the next job of the same database and owner: */
+	int			procno;			/* the worker's pgprocno (its latch), -1 until it runs */
+	bool		idle;			/* the worker ended its job and waits for another */
+	bool		parked;			/* the launcher recorded that job's end: reusable */
+	bool		order_pending;	/* the launcher put a new job here: not yet taken */
+	bool		retire;			/* the launcher has no job for it: exit */
+	bool		retired;		/* the worker takes no more jobs (it is exiting) */
 } NangoJobSlot;
 
 /* Bytes kept of a running job's current request ("GET https://...") and trigger. */
@@ -109,6 +118,8 @@ extern NangoProgress *nango_progress_entry(int i);
 /* Wake this database's launcher or the supervisor (harmless when none). */
 extern void nango_wake_launcher(void);
 extern void nango_wake_supervisor(void);
+/* Set the latch of the process with that pgprocno (nothing when -1). */
+extern void nango_wake_procno(int procno);
 
 /* Hooks installed when preloaded: shared memory (shmem.c), DDL guard (ddlguard.c). */
 extern void nango_shmem_install_hooks(void);
