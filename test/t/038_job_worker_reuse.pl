@@ -1,0 +1,101 @@
+# Job workers reused for the next due job of the same owner: 30 syncs of
+# one owner due at once with nango.max_workers = 2 all run, each exactly
+# once, in fewer job worker processes than jobs; syncs of two owners due
+# together never share a process (each process runs only its own role's
+# jobs, and connects as that role); a worker that ran a job of a sync runs
+# the next one named in pg_stat_activity's application_name; cancelling a
+# job on a reused worker cancels that job only, and the worker then runs
+# the next job.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $mock = $ENV{NANGO_MOCK_URL} or plan skip_all => 'NANGO_MOCK_URL not set';
+
+my $node = PostgreSQL::Test::Cluster->new('reuse');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'nango'
+nango.allow_private_networks = on
+nango.poll_interval = '200ms'
+nango.max_workers = 2
+max_worker_processes = 16
+lc_messages = 'C'
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION nango');
+$node->safe_psql('postgres', 'CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN');
+$node->safe_psql('postgres', 'GRANT CREATE ON SCHEMA nango TO alice, bob');
+
+sub sql { return $node->safe_psql('postgres', $_[0]); }
+
+# add_many($role, $n, $tag): $n one-page syncs of $role added in one
+# transaction, so all are due at once; returns the ids as "a,b,...".
+sub add_many
+{
+	my ($role, $n, $tag) = @_;
+	return sql("SET ROLE $role; SELECT string_agg(nango.add_sync(
+	    '$mock/worker/slow?delay=0&n=1&tag=$tag' || i,
+	    '{\"response_path\": \"data\", \"frequency\": \"1 day\"}')::text, ',')
+	  FROM generate_series(1, $n) i");
+}
+
+# all_ended($ids, $n): wait until the syncs $ids have $n ended jobs.
+sub all_ended
+{
+	my ($ids, $n) = @_;
+	return $node->poll_query_until('postgres',
+		"SELECT count(*) = $n FROM nango.jobs WHERE sync_id IN ($ids) AND status <> 'running'");
+}
+
+# --- one owner, 30 due syncs, two workers ------------------------------------
+my $ids = add_many('alice', 30, 'a');
+ok(all_ended($ids, 30), '30 due syncs of one owner all ran with max_workers = 2');
+is(sql("SELECT count(*) FILTER (WHERE status = 'succeeded') || '/' || count(DISTINCT sync_id)
+        FROM nango.jobs WHERE sync_id IN ($ids)"),
+	'30/30', 'each sync ran exactly once and succeeded');
+my $procs = sql("SELECT count(DISTINCT pid) FROM nango.jobs WHERE sync_id IN ($ids)");
+cmp_ok($procs, '<', 30, "fewer job worker processes ($procs) than jobs: workers were reused");
+is(sql("SELECT count(*) FROM nango.syncs WHERE id IN ($ids)
+          AND next_run_at > now() + interval '23 hours'"),
+	'30', 'every sync has its next run a day later');
+
+# --- two owners due together never share a process ----------------------------
+my $a = add_many('alice', 12, 'x');
+my $b = add_many('bob', 12, 'y');
+ok(all_ended("$a,$b", 24), 'syncs of two owners due together all ran');
+is(sql("SELECT count(*) FROM (SELECT j.pid FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id
+          WHERE j.sync_id IN ($a,$b) GROUP BY j.pid HAVING count(DISTINCT s.owner) > 1) x"),
+	'0', 'no process ran jobs of both owners');
+is(sql("SELECT count(*) FILTER (WHERE status = 'succeeded') FROM nango.jobs WHERE sync_id IN ($a,$b)"),
+	'24', 'all their jobs succeeded');
+
+# --- cancel a job on a reused worker -------------------------------------------
+sql("ALTER SYSTEM SET nango.max_workers = 1");
+sql("SELECT pg_reload_conf()");
+$node->poll_query_until('postgres', "SELECT current_setting('nango.max_workers') = '1'");
+my ($first, $slow, $after) = split /\|/, sql("SET ROLE alice;
+SELECT nango.add_sync('$mock/worker/slow?delay=0&n=1&tag=first', '{\"response_path\": \"data\", \"frequency\": \"1 day\"}'),
+       nango.add_sync('$mock/worker/pages?delay=1&pages=30', '{\"response_path\": \"data\", \"paging_number_request_path\": \"page\", \"frequency\": \"1 day\"}'),
+       nango.add_sync('$mock/worker/slow?delay=0&n=1&tag=after', '{\"response_path\": \"data\", \"frequency\": \"1 day\"}')");
+ok($node->poll_query_until('postgres',
+	"SELECT page_count >= 1 FROM nango.job_progress WHERE sync_id = $slow"),
+	'the slow sync runs');
+my $slow_job = sql("SELECT id FROM nango.jobs WHERE sync_id = $slow");
+my $pid = sql("SELECT pid FROM nango.jobs WHERE sync_id = $slow");
+is(sql("SELECT pid FROM nango.jobs WHERE sync_id = $first"), $pid,
+	'it runs in the worker that ran the sync before it');
+is(sql("SELECT application_name || ' ' || usename FROM pg_stat_activity WHERE pid = $pid"),
+	"nango job: sync $slow in postgres alice",
+	"the worker's application_name names the current job's sync; it runs as the owner");
+is(sql("SELECT nango.cancel_job($slow_job)"), 't', 'cancel_job cancels it');
+ok(all_ended("$first,$slow,$after", 3), 'the three jobs ended');
+is(sql("SELECT string_agg(status, ',' ORDER BY sync_id) FROM nango.jobs WHERE sync_id IN ($first,$slow,$after)"),
+	'succeeded,cancelled,succeeded', 'only the cancelled job was cancelled; the next one succeeded');
+is(sql("SELECT pid FROM nango.jobs WHERE sync_id = $after"), $pid,
+	'the worker ran the next job after the cancel');
+
+$node->stop;
+done_testing();
