@@ -89,7 +89,7 @@ skip_parent(JobRun *run, const char *key, const char *why)
 {
 	run->counts.skipped++;
 	run->skipped_parents++;
-	nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": parent record %s skipped: %s",
+	nango_log(NANGO_LOG_WARNING, LOG, "nango: sync %s: parent record %s skipped: %s",
 			  run->name, key, why);
 	nango_job_warn("parent record %s skipped: %s", key, why);
 }
@@ -303,6 +303,6 @@ job_run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
 		run->withheld += nango_http_withheld_count(cs.slots[k].http);
 	run->http = own;
 	run->parent_key = NULL;
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": %d parent records, " INT64_FORMAT " skipped",
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: %d parent records, " INT64_FORMAT " skipped",
 			  run->name, parents.n, run->skipped_parents);
 }
