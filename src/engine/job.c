@@ -68,7 +68,8 @@
 #include "progress.h"
 #include "redact.h"
 #include "store.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 
 #define NANGO_LOCK_FIELD4 0x6e67
