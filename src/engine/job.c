@@ -70,6 +70,7 @@
 #include "store.h"
 #include "extinfo.h"
 #include "roles.h"
+#include "text.h"
 #include "worker.h"
 
 #define NANGO_LOCK_FIELD4 0x6e67

@@ -1115,19 +1115,6 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 }
 
 char *
-nango_url_escape(NangoHttp *h, const char *s)
-{
-	char	   *e = curl_easy_escape(h ? h->curl : NULL, s, (int) strlen(s));
-	char	   *r;
-
-	if (e == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	r = pstrdup(e);
-	curl_free(e);
-	return r;
-}
-
-char *
 nango_url_resolve(const char *base, const char *ref)
 {
 	CURLU	   *u = curl_url();

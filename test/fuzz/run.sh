@@ -23,9 +23,9 @@ LIBS="$libdir/libpgcommon.a $libdir/libpgport.a -lcjson -lcurl -lm"
 declare -A SRCS=(
 	[link]="src/engine/paging.c"
 	[redact]="src/common/redact.c"
-	[pizzly]="src/net/pizzly.c"
+	[pizzly]="src/net/pizzly.c src/common/text.c"
 	[credscope]="src/net/credscope.c"
-	[placeholder]="src/net/placeholder.c src/common/redact.c test/fuzz/escape.c"
+	[placeholder]="src/net/placeholder.c src/common/redact.c src/common/text.c test/fuzz/escape.c"
 )
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly credscope placeholder records flatten)
