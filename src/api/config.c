@@ -6,10 +6,13 @@
  *	  the typed NangoConfig every other module reads is built, together with
  *	  the normalized JSON stored in nango.syncs.config.
  *
- *	  The config is walked with cJSON (jsonb -> text -> cJSON); the cJSON
- *	  tree is freed on every path, including ERROR.  Texts that must stay
- *	  exactly as the user wrote them (numbers, nested JSON) are taken from
- *	  the jsonb value itself.
+ *	  Every key is described once, in config_keys: its name, the JSON
+ *	  types it accepts and the function that reads it.  The config is read
+ *	  in one pass over the jsonb, with a cJSON tree printed from it whose
+ *	  members come in the same order: each key's cJSON node is checked and
+ *	  its jsonb value gives the texts that must stay exactly as written
+ *	  (numbers, nested JSON) and the normalized copy.  cJSON allocates in
+ *	  the current memory context (see nango.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -37,7 +40,7 @@
 #include "credscope.h"
 #include "cron.h"
 
-/* Every config key; the order of config_key_names below. */
+/* Every config key: an index into config_keys (below). */
 typedef enum ConfigKey
 {
 	K_METHOD,
@@ -82,48 +85,6 @@ typedef enum ConfigKey
 	NUM_CONFIG_KEYS
 } ConfigKey;
 
-static const char *const config_key_names[NUM_CONFIG_KEYS] = {
-	"method",
-	"headers",
-	"body",
-	"query_params",
-	"timeout",
-	"retries",
-	"response_path",
-	"unique_key",
-	"max_total",
-	"paging_cursor_request_path",
-	"paging_cursor_metadata_response_path",
-	"paging_cursor_object_response_path",
-	"paging_url_path",
-	"paging_header_link_rel",
-	"paging_offset_request_path",
-	"paging_limit_request_path",
-	"paging_limit",
-	"paging_number_request_path",
-	"paging_number_start",
-	"auto_mapping",
-	"mapped_table",
-	"metadata",
-	"delete_mode",
-	"frequency",
-	"cron",
-	"pizzly_connection_id",
-	"pizzly_provider_config_key",
-	"nango_connection_id",
-	"nango_provider_config_key",
-	"incremental_cursor_path",
-	"incremental_request_path",
-	"incremental_initial_value",
-	"friendly_name",
-	"credential_hosts",
-	"fields",
-	"arrays",
-	"parent",
-	"concurrency",
-	"rate_limit",
-};
-
 /* nango's own relations in schema nango: never a mapped table. */
 static const char *const nango_own_relations[] = {
 	"syncs", "jobs", "raw", "_nango_syncs", "_nango_jobs", "_nango_raw",
@@ -141,13 +102,41 @@ typedef struct ConfigParse
 {
 	NangoConfig *cfg;
 	Jsonb	   *source;
+	JsonbValue *value;			/* the jsonb value of the key being read */
 	int			keep;			/* NANGO_PARSE_KEEP_* flags */
 	bool		present[NUM_CONFIG_KEYS];
 } ConfigParse;
 
-#define KEY(k) config_key_names[k]
+typedef struct ConfigKeyDef ConfigKeyDef;
 
-static char *source_json_text(Jsonb *source, const char *key, const char *sub, int idx);
+/* Reads one key's value (of an accepted type) into p->cfg. */
+typedef void (*ConfigRead) (ConfigParse *p, const ConfigKeyDef *def, const cJSON *item);
+
+/*
+ * One config key: its name, the JSON types it accepts (cJSON type bits; 0:
+ * its reader checks), what a value of another type is told it must be, and
+ * its reader.  field and steps are offsets in NangoConfig of what the
+ * shared readers set (a string, an integer, a path's text and steps); min,
+ * max and range bound an integer.
+ */
+struct ConfigKeyDef
+{
+	const char *name;
+	int			types;
+	const char *expected;
+	ConfigRead	read;
+	size_t		field;
+	size_t		steps;
+	double		min;
+	double		max;
+	const char *range;
+};
+
+static const ConfigKeyDef config_keys[NUM_CONFIG_KEYS];
+
+#define KEY(k) config_keys[k].name
+
+static char *value_json_text(ConfigParse *p, const char *sub, int idx);
 static void refuse_combination(const char *message, const char *hint) pg_attribute_noreturn();
 
 /*
@@ -182,13 +171,13 @@ type_error(const char *key, const cJSON *item, const char *expected)
 }
 
 /*
- * get_string: the string value of key.
+ * get_string: the string value of key name.
  */
 static char *
-get_string(ConfigKey k, const cJSON *item)
+get_string(const char *name, const cJSON *item)
 {
 	if (!cJSON_IsString(item))
-		type_error(KEY(k), item, "a string");
+		type_error(name, item, "a string");
 	return pstrdup(item->valuestring);
 }
 
@@ -265,18 +254,17 @@ steps_from_array(const char *what, const cJSON *item, bool keys_only, char *json
  * the config's string field keeps (see config.h).
  */
 static char *
-get_path(ConfigParse *p, ConfigKey k, const cJSON *item, NangoPath **steps, bool request_side)
+get_path(ConfigParse *p, const char *name, const cJSON *item, NangoPath **steps, bool request_side)
 {
-	char	   *what = psprintf("config key \"%s\"", KEY(k));
+	char	   *what = psprintf("config key \"%s\"", name);
 
 	if (cJSON_IsArray(item))
 	{
-		*steps = steps_from_array(what, item, request_side,
-								  source_json_text(p->source, KEY(k), NULL, -1));
+		*steps = steps_from_array(what, item, request_side, value_json_text(p, NULL, -1));
 		return request_side ? nango_path_dotted(*steps) : (*steps)->text;
 	}
 	if (!cJSON_IsString(item))
-		type_error(KEY(k), item, "a dot path string or an array of path steps");
+		type_error(name, item, "a dot path string or an array of path steps");
 	check_dots(what, item->valuestring);
 	*steps = nango_path_from_dots(item->valuestring);
 	return (*steps)->text;
@@ -305,8 +293,7 @@ parse_fields(ConfigParse *p, const cJSON *item, NangoMapOptions *opts)
 		char	   *what = psprintf("config key \"fields\" entry %d", i + 1);
 
 		if (cJSON_IsArray(e))
-			opts->fields[i] = steps_from_array(what, e, false,
-											   source_json_text(p->source, "fields", NULL, i));
+			opts->fields[i] = steps_from_array(what, e, false, value_json_text(p, NULL, i));
 		else if (cJSON_IsString(e))
 		{
 			check_dots(what, e->valuestring);
@@ -346,14 +333,14 @@ parse_arrays(const cJSON *item)
  * get_nonempty: a string that must not be empty.
  */
 static char *
-get_nonempty(ConfigKey k, const cJSON *item)
+get_nonempty(const char *name, const cJSON *item)
 {
-	char	   *s = get_string(k, item);
+	char	   *s = get_string(name, item);
 
 	if (s[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"%s\" must not be empty", KEY(k))));
+				 errmsg("config key \"%s\" must not be empty", name)));
 	return s;
 }
 
@@ -361,32 +348,32 @@ get_nonempty(ConfigKey k, const cJSON *item)
  * get_int: an integral JSON number of key between min and max.
  */
 static int64
-get_int(ConfigKey k, const cJSON *item, double min, double max, const char *range_text)
+get_int(const char *name, const cJSON *item, double min, double max, const char *range_text)
 {
 	double		v;
 
 	if (!cJSON_IsNumber(item))
-		type_error(KEY(k), item, "a number");
+		type_error(name, item, "a number");
 	v = item->valuedouble;
 	if (v != floor(v) || isnan(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"%s\" must be a whole number, not %g", KEY(k), v)));
+				 errmsg("config key \"%s\" must be a whole number, not %g", name, v)));
 	if (v < min || v > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"%s\" must be %s, not %.*g", KEY(k), range_text, fabs(v) < 1e15 ? 15 : 6, v)));
+				 errmsg("config key \"%s\" must be %s, not %.*g", name, range_text, fabs(v) < 1e15 ? 15 : 6, v)));
 	return (int64) v;
 }
 
 /*
- * source_value: the jsonb value of key (and of sub inside it, or of element
- * idx inside that), straight from the jsonb config, or NULL.
+ * value_at: the jsonb value of the key being read (or of its member sub,
+ * or of element idx inside that), or NULL.
  */
 static JsonbValue *
-source_value(Jsonb *source, const char *key, const char *sub, int idx)
+value_at(ConfigParse *p, const char *sub, int idx)
 {
-	JsonbValue *v = getKeyJsonValueFromContainer(&source->root, key, strlen(key), NULL);
+	JsonbValue *v = p->value;
 
 	if (v && sub)
 	{
@@ -404,17 +391,17 @@ source_value(Jsonb *source, const char *key, const char *sub, int idx)
 }
 
 /*
- * source_json_text: the JSON text of a value of the jsonb config, exactly
- * as jsonb keeps it (numbers as written).
+ * value_json_text: the JSON text of (a part of) the value of the key being
+ * read, exactly as jsonb keeps it (numbers as written).
  */
 static char *
-source_json_text(Jsonb *source, const char *key, const char *sub, int idx)
+value_json_text(ConfigParse *p, const char *sub, int idx)
 {
-	JsonbValue *v = source_value(source, key, sub, idx);
+	JsonbValue *v = value_at(p, sub, idx);
 	Jsonb	   *jb;
 
 	if (v == NULL)
-		elog(ERROR, "config key \"%s\" vanished", key);
+		elog(ERROR, "a part of config key \"%s\" vanished", sub ? sub : "?");
 	jb = JsonbValueToJsonb(v);
 	return JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 }
@@ -424,13 +411,13 @@ source_json_text(Jsonb *source, const char *key, const char *sub, int idx)
  * number as written, a boolean as true/false.
  */
 static char *
-scalar_text(ConfigParse *p, const cJSON *item, const char *key, const char *sub, int idx)
+scalar_text(ConfigParse *p, const cJSON *item, const char *sub, int idx)
 {
 	if (cJSON_IsString(item))
 		return pstrdup(item->valuestring);
 	if (cJSON_IsBool(item))
 		return pstrdup(cJSON_IsTrue(item) ? "true" : "false");
-	return source_json_text(p->source, key, sub, idx);
+	return value_json_text(p, sub, idx);
 }
 
 /*
@@ -441,7 +428,7 @@ static const char *
 closest_key(const char *key, int *distance)
 {
 	char	   *lower = pstrdup(key);
-	const char *best = config_key_names[0];
+	const char *best = KEY(0);
 	int			best_d = INT_MAX;
 
 	for (char *c = lower; *c; c++)
@@ -449,13 +436,13 @@ closest_key(const char *key, int *distance)
 	for (int i = 0; i < NUM_CONFIG_KEYS; i++)
 	{
 		int			d = varstr_levenshtein(lower, pg_mbcliplen(lower, strlen(lower), 200),
-										   config_key_names[i], strlen(config_key_names[i]),
+										   KEY(i), strlen(KEY(i)),
 										   1, 1, 1, false);
 
 		if (d < best_d)
 		{
 			best_d = d;
-			best = config_key_names[i];
+			best = KEY(i);
 		}
 	}
 	*distance = best_d;
@@ -898,7 +885,7 @@ static char *
 parse_method(const cJSON *item)
 {
 	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
-	char	   *m = get_string(K_METHOD, item);
+	char	   *m = get_string("method", item);
 
 	for (char *c = m; *c; c++)
 		*c = pg_toupper((unsigned char) *c);
@@ -917,7 +904,7 @@ parse_method(const cJSON *item)
 static NangoDeleteMode
 parse_delete_mode(const cJSON *item)
 {
-	char	   *m = get_string(K_DELETE_MODE, item);
+	char	   *m = get_string("delete_mode", item);
 
 	if (pg_strcasecmp(m, "none") == 0)
 		return NANGO_DELETE_NONE;
@@ -945,12 +932,13 @@ header_name_ok(const char *name)
 }
 
 /*
- * parse_headers: `headers`: an object of string values, names that are
+ * read_headers: `headers`: an object of string values, names that are
  * HTTP tokens, values without line breaks.
  */
 static void
-parse_headers(NangoConfig *cfg, const cJSON *item)
+read_headers(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
 {
+	NangoConfig *cfg = p->cfg;
 	const cJSON *h;
 	int			n = 0;
 
@@ -1002,11 +990,11 @@ query_param_error(const char *name, const cJSON *v, bool element)
 }
 
 /*
- * parse_query_params: `query_params`: an object of scalars; an array gives
+ * read_query_params: `query_params`: an object of scalars; an array gives
  * one pair per element (repeated keys).
  */
 static void
-parse_query_params(ConfigParse *p, const cJSON *item)
+read_query_params(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
 {
 	NangoConfig *cfg = p->cfg;
 	const cJSON *q;
@@ -1036,7 +1024,7 @@ parse_query_params(ConfigParse *p, const cJSON *item)
 			}
 			cfg->params[cfg->nparams].name = pstrdup(q->string);
 			cfg->params[cfg->nparams].value =
-				scalar_text(p, v, "query_params", q->string, cJSON_IsArray(q) ? i : -1);
+				scalar_text(p, v, q->string, cJSON_IsArray(q) ? i : -1);
 			cfg->nparams++;
 		}
 	}
@@ -1065,7 +1053,7 @@ parse_metadata(ConfigParse *p, const cJSON *item)
 							m->string, json_type_name(m)),
 					 errhint("metadata is a flat object: each key becomes one column of every row.")));
 	}
-	return source_json_text(p->source, "metadata", NULL, -1);
+	return value_json_text(p, NULL, -1);
 }
 
 /*
@@ -1130,11 +1118,6 @@ mapped_ident(const char **s, const char *whole)
 }
 
 /*
- * parse_mapped_table: `mapped_table`: [schema.]table, at most two parts,
- * each at most 63 bytes; never one of nango's own relations nor a system
- * schema.  Sets the resolved schema and table name.
- */
-/*
  * is_default_table_name: true for "_nango_sync_<digits>", the name of a
  * sync's default mapped table in schema nango.  No sync may name another
  * sync's default table (it could create it first and own it).
@@ -1156,10 +1139,16 @@ is_default_table_name(const char *name)
 	return true;
 }
 
+/*
+ * read_mapped_table: `mapped_table`: [schema.]table, at most two parts,
+ * each at most 63 bytes; never one of nango's own relations nor a system
+ * schema.  Sets the resolved schema and table name.
+ */
 static void
-parse_mapped_table(NangoConfig *cfg, const cJSON *item)
+read_mapped_table(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
 {
-	const char *whole = get_string(K_MAPPED_TABLE, item);
+	NangoConfig *cfg = p->cfg;
+	const char *whole = get_string("mapped_table", item);
 	const char *s = whole;
 	char	   *first;
 	char	   *second = NULL;
@@ -1222,24 +1211,14 @@ parse_mapped_table(NangoConfig *cfg, const cJSON *item)
 }
 
 /*
- * parse_incremental_initial_value: a string or a number, kept as JSON text.
- */
-static char *
-parse_incremental_initial_value(ConfigParse *p, const cJSON *item)
-{
-	if (!cJSON_IsString(item) && !cJSON_IsNumber(item))
-		type_error("incremental_initial_value", item, "a string or a number");
-	return source_json_text(p->source, "incremental_initial_value", NULL, -1);
-}
-
-/*
- * parse_credential_hosts: `credential_hosts`: an array of hosts (optionally
+ * read_credential_hosts: `credential_hosts`: an array of hosts (optionally
  * host:port) that may receive the sync's credentials besides the origin of
  * its URL.  Kept in lower case, as host names compare.
  */
 static void
-parse_credential_hosts(NangoConfig *cfg, const cJSON *item)
+read_credential_hosts(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
 {
+	NangoConfig *cfg = p->cfg;
 	const cJSON *h;
 	int			i = 0;
 
@@ -1272,14 +1251,15 @@ parse_credential_hosts(NangoConfig *cfg, const cJSON *item)
 }
 
 /*
- * parse_parent: `parent`: {"sync": <id or name>}, the sync whose records
+ * read_parent: `parent`: {"sync": <id or name>}, the sync whose records
  * a child sync's requests are made for (docs/config.md).  Whether that
  * sync exists and may be a parent is checked by api.c, which has the
  * owner.
  */
 static void
-parse_parent(NangoConfig *cfg, const cJSON *item)
+read_parent(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
 {
+	NangoConfig *cfg = p->cfg;
 	const cJSON *s = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, "sync") : NULL;
 
 	if (!cJSON_IsObject(item) || cJSON_GetArraySize(item) != 1 || s == NULL)
@@ -1289,7 +1269,7 @@ parse_parent(NangoConfig *cfg, const cJSON *item)
 				 errhint("Write {\"parent\": {\"sync\": 12}} or {\"parent\": {\"sync\": \"repositories\"}}.")));
 	cfg->has_parent = true;
 	if (cJSON_IsNumber(s))
-		cfg->parent_id = get_int(K_PARENT, s, 1, MAX_EXACT_INT, "a sync id (a positive whole number)");
+		cfg->parent_id = get_int("parent", s, 1, MAX_EXACT_INT, "a sync id (a positive whole number)");
 	else if (cJSON_IsString(s) && s->valuestring[0] != '\0')
 		cfg->parent_name = pstrdup(s->valuestring);
 	else
@@ -1369,12 +1349,13 @@ rate_limit_per(const cJSON *per)
 }
 
 /*
- * parse_rate_limit: `rate_limit`: {"requests": N, "per": <interval>}, both
+ * read_rate_limit: `rate_limit`: {"requests": N, "per": <interval>}, both
  * required, nothing else.
  */
 static void
-parse_rate_limit(NangoConfig *cfg, const cJSON *item)
+read_rate_limit(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
 {
+	NangoConfig *cfg = p->cfg;
 	const cJSON *req;
 	const cJSON *per;
 	const cJSON *sub;
@@ -1406,86 +1387,296 @@ parse_rate_limit(NangoConfig *cfg, const cJSON *item)
 	cfg->rate_limit_per_ms = rate_limit_per(per);
 }
 
-/*
- * parse_key: checks one present key and stores it in the typed config.
- */
-static void
-parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
-{
-	NangoConfig *cfg = p->cfg;
+/* The member of p->cfg at def->field, as a type. */
+#define CFG_FIELD(p, def, type) (*(type *) ((char *) (p)->cfg + (def)->field))
 
-	switch (k)
-	{
-		case K_METHOD: cfg->method = parse_method(item); break;
-		case K_HEADERS: parse_headers(cfg, item); break;
-		case K_BODY: cfg->body = source_json_text(p->source, "body", NULL, -1); break;
-		case K_QUERY_PARAMS: parse_query_params(p, item); break;
-		case K_TIMEOUT: cfg->timeout_ms = parse_timeout(item); break;
-		case K_RETRIES: cfg->retries = (int) get_int(k, item, 0, 100, "between 0 and 100"); break;
-		case K_RESPONSE_PATH: cfg->response_path = get_path(p, k, item, &cfg->response_steps, false); break;
-		case K_UNIQUE_KEY: cfg->unique_key = get_path(p, k, item, &cfg->unique_key_steps, false); break;
-		case K_MAX_TOTAL: cfg->max_total = get_int(k, item, 1, MAX_EXACT_INT, "a positive whole number"); break;
-		case K_PAGING_CURSOR_REQUEST_PATH: cfg->paging_cursor_request_path = get_path(p, k, item, &cfg->paging_cursor_request_steps, true); break;
-		case K_PAGING_CURSOR_METADATA_RESPONSE_PATH:
-		case K_PAGING_CURSOR_OBJECT_RESPONSE_PATH:
-		case K_PAGING_URL_PATH: cfg->paging_response_path = get_path(p, k, item, &cfg->paging_response_steps, false); break;
-		case K_PAGING_HEADER_LINK_REL: cfg->paging_response_path = get_nonempty(k, item); break;
-		case K_PAGING_OFFSET_REQUEST_PATH: cfg->paging_offset_request_path = get_path(p, k, item, &cfg->paging_offset_request_steps, true); break;
-		case K_PAGING_LIMIT_REQUEST_PATH: cfg->paging_limit_request_path = get_path(p, k, item, &cfg->paging_limit_request_steps, true); break;
-		case K_PAGING_LIMIT: cfg->paging_limit = get_int(k, item, 1, MAX_EXACT_INT, "a positive whole number"); break;
-		case K_PAGING_NUMBER_REQUEST_PATH: cfg->paging_number_request_path = get_path(p, k, item, &cfg->paging_number_request_steps, true); break;
-		case K_PAGING_NUMBER_START: cfg->paging_number_start = get_int(k, item, 0, MAX_EXACT_INT, "zero or a positive whole number"); break;
-		case K_AUTO_MAPPING:
-			if (!cJSON_IsBool(item))
-				type_error(KEY(k), item, "a boolean (true or false)");
-			cfg->auto_mapping = cJSON_IsTrue(item);
-			break;
-		case K_MAPPED_TABLE: parse_mapped_table(cfg, item); break;
-		case K_METADATA: cfg->metadata = parse_metadata(p, item); break;
-		case K_DELETE_MODE: cfg->delete_mode = parse_delete_mode(item); break;
-		case K_FREQUENCY: cfg->frequency = parse_frequency(item, (p->keep & NANGO_PARSE_KEEP_FREQUENCY) != 0); break;
-		case K_CRON: cfg->cron = parse_cron(item); break;
-		case K_PIZZLY_CONNECTION_ID:
-		case K_NANGO_CONNECTION_ID: cfg->pizzly_connection_id = get_nonempty(k, item); break;
-		case K_PIZZLY_PROVIDER_CONFIG_KEY:
-		case K_NANGO_PROVIDER_CONFIG_KEY: cfg->pizzly_provider_config_key = get_nonempty(k, item); break;
-		case K_INCREMENTAL_CURSOR_PATH: cfg->incremental_cursor_path = get_path(p, k, item, &cfg->incremental_cursor_steps, false); break;
-		case K_INCREMENTAL_REQUEST_PATH: cfg->incremental_request_path = get_path(p, k, item, &cfg->incremental_request_steps, true); break;
-		case K_INCREMENTAL_INITIAL_VALUE: cfg->incremental_initial_value = parse_incremental_initial_value(p, item); break;
-		case K_FRIENDLY_NAME: cfg->friendly_name = get_string(k, item); break;
-		case K_CREDENTIAL_HOSTS: parse_credential_hosts(cfg, item); break;
-		case K_FIELDS: parse_fields(p, item, &cfg->map_options); break;
-		case K_ARRAYS: cfg->map_options.arrays_jsonb = parse_arrays(item); break;
-		case K_PARENT: parse_parent(cfg, item); break;
-		case K_CONCURRENCY: cfg->concurrency = (int) get_int(k, item, 1, 16, "between 1 and 16"); break;
-		case K_RATE_LIMIT: parse_rate_limit(cfg, item); break;
-		case NUM_CONFIG_KEYS: break;
-	}
+/* read_string: a string key into the char * at def->field. */
+static void
+read_string(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	CFG_FIELD(p, def, char *) = get_string(def->name, item);
+}
+
+/* read_nonempty: a string key that must not be empty, at def->field. */
+static void
+read_nonempty(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	CFG_FIELD(p, def, char *) = get_nonempty(def->name, item);
+}
+
+/* read_json_text: any value kept as its JSON text, at def->field. */
+static void
+read_json_text(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	CFG_FIELD(p, def, char *) = value_json_text(p, NULL, -1);
+}
+
+/* read_int, read_int64: a whole number between def->min and def->max. */
+static void
+read_int(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	CFG_FIELD(p, def, int) = (int) get_int(def->name, item, def->min, def->max, def->range);
+}
+
+static void
+read_int64(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	CFG_FIELD(p, def, int64) = get_int(def->name, item, def->min, def->max, def->range);
+}
+
+/* read_bool: true or false, at def->field. */
+static void
+read_bool(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	CFG_FIELD(p, def, bool) = cJSON_IsTrue(item);
 }
 
 /*
- * walk_config: checks every key of the cJSON object root (a JSON null
- * counts as absent).
+ * read_path, read_request_path: a response-side or request-side path (see
+ * get_path): its text at def->field, its steps at def->steps.
  */
 static void
-walk_config(ConfigParse *p, const cJSON *root)
+read_path(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
 {
-	const cJSON *item;
+	CFG_FIELD(p, def, char *) = get_path(p, def->name, item,
+										 (NangoPath **) ((char *) p->cfg + def->steps), false);
+}
 
-	cJSON_ArrayForEach(item, root)
+static void
+read_request_path(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	CFG_FIELD(p, def, char *) = get_path(p, def->name, item,
+										 (NangoPath **) ((char *) p->cfg + def->steps), true);
+}
+
+/* The readers of the keys with a parser of their own. */
+static void
+read_method(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	p->cfg->method = parse_method(item);
+}
+
+static void
+read_delete_mode(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	p->cfg->delete_mode = parse_delete_mode(item);
+}
+
+static void
+read_timeout(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	p->cfg->timeout_ms = parse_timeout(item);
+}
+
+static void
+read_frequency(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	p->cfg->frequency = parse_frequency(item, (p->keep & NANGO_PARSE_KEEP_FREQUENCY) != 0);
+}
+
+static void
+read_cron(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	p->cfg->cron = parse_cron(item);
+}
+
+static void
+read_metadata(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	p->cfg->metadata = parse_metadata(p, item);
+}
+
+static void
+read_fields(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	parse_fields(p, item, &p->cfg->map_options);
+}
+
+static void
+read_arrays(ConfigParse *p, const ConfigKeyDef *def, const cJSON *item)
+{
+	p->cfg->map_options.arrays_jsonb = parse_arrays(item);
+}
+
+#define F(member) offsetof(NangoConfig, member)
+#define STR cJSON_String
+#define NUM cJSON_Number
+#define PATH (cJSON_String | cJSON_Array), "a dot path string or an array of path steps"
+#define WHOLE(member, lo, hi, text) NUM, "a number", read_int64, F(member), 0, lo, hi, text
+
+/*
+ * config_keys: every config key (docs/config.md), read by walk_keys.  The
+ * names are those test/check_docs.py finds documented.
+ */
+static const ConfigKeyDef config_keys[NUM_CONFIG_KEYS] = {
+	[K_METHOD] = {"method", STR, "a string", read_method},
+	[K_HEADERS] = {"headers", cJSON_Object, "an object", read_headers},
+	[K_BODY] = {"body", 0, NULL, read_json_text, F(body)},
+	[K_QUERY_PARAMS] = {"query_params", cJSON_Object, "an object", read_query_params},
+	[K_TIMEOUT] = {"timeout", NUM | STR, "a number of seconds or an interval string", read_timeout},
+	[K_RETRIES] = {"retries", NUM, "a number", read_int, F(retries), 0, 0, 100, "between 0 and 100"},
+	[K_RESPONSE_PATH] = {"response_path", PATH, read_path, F(response_path), F(response_steps)},
+	[K_UNIQUE_KEY] = {"unique_key", PATH, read_path, F(unique_key), F(unique_key_steps)},
+	[K_MAX_TOTAL] = {"max_total", WHOLE(max_total, 1, MAX_EXACT_INT, "a positive whole number")},
+	[K_PAGING_CURSOR_REQUEST_PATH] = {"paging_cursor_request_path", PATH, read_request_path,
+	F(paging_cursor_request_path), F(paging_cursor_request_steps)},
+	[K_PAGING_CURSOR_METADATA_RESPONSE_PATH] = {"paging_cursor_metadata_response_path", PATH, read_path,
+	F(paging_response_path), F(paging_response_steps)},
+	[K_PAGING_CURSOR_OBJECT_RESPONSE_PATH] = {"paging_cursor_object_response_path", PATH, read_path,
+	F(paging_response_path), F(paging_response_steps)},
+	[K_PAGING_URL_PATH] = {"paging_url_path", PATH, read_path, F(paging_response_path), F(paging_response_steps)},
+	[K_PAGING_HEADER_LINK_REL] = {"paging_header_link_rel", STR, "a string", read_nonempty, F(paging_response_path)},
+	[K_PAGING_OFFSET_REQUEST_PATH] = {"paging_offset_request_path", PATH, read_request_path,
+	F(paging_offset_request_path), F(paging_offset_request_steps)},
+	[K_PAGING_LIMIT_REQUEST_PATH] = {"paging_limit_request_path", PATH, read_request_path,
+	F(paging_limit_request_path), F(paging_limit_request_steps)},
+	[K_PAGING_LIMIT] = {"paging_limit", WHOLE(paging_limit, 1, MAX_EXACT_INT, "a positive whole number")},
+	[K_PAGING_NUMBER_REQUEST_PATH] = {"paging_number_request_path", PATH, read_request_path,
+	F(paging_number_request_path), F(paging_number_request_steps)},
+	[K_PAGING_NUMBER_START] = {"paging_number_start", WHOLE(paging_number_start, 0, MAX_EXACT_INT, "zero or a positive whole number")},
+	[K_AUTO_MAPPING] = {"auto_mapping", cJSON_True | cJSON_False, "a boolean (true or false)", read_bool, F(auto_mapping)},
+	[K_MAPPED_TABLE] = {"mapped_table", STR, "a string", read_mapped_table},
+	[K_METADATA] = {"metadata", cJSON_Object, "an object", read_metadata},
+	[K_DELETE_MODE] = {"delete_mode", STR, "a string", read_delete_mode},
+	[K_FREQUENCY] = {"frequency", NUM | STR, "a number of minutes or an interval string", read_frequency},
+	[K_CRON] = {"cron", STR, "a string", read_cron},
+	[K_PIZZLY_CONNECTION_ID] = {"pizzly_connection_id", STR, "a string", read_nonempty, F(pizzly_connection_id)},
+	[K_PIZZLY_PROVIDER_CONFIG_KEY] = {"pizzly_provider_config_key", STR, "a string", read_nonempty,
+	F(pizzly_provider_config_key)},
+	[K_NANGO_CONNECTION_ID] = {"nango_connection_id", STR, "a string", read_nonempty, F(pizzly_connection_id)},
+	[K_NANGO_PROVIDER_CONFIG_KEY] = {"nango_provider_config_key", STR, "a string", read_nonempty,
+	F(pizzly_provider_config_key)},
+	[K_INCREMENTAL_CURSOR_PATH] = {"incremental_cursor_path", PATH, read_path,
+	F(incremental_cursor_path), F(incremental_cursor_steps)},
+	[K_INCREMENTAL_REQUEST_PATH] = {"incremental_request_path", PATH, read_request_path,
+	F(incremental_request_path), F(incremental_request_steps)},
+	[K_INCREMENTAL_INITIAL_VALUE] = {"incremental_initial_value", STR | NUM, "a string or a number", read_json_text,
+	F(incremental_initial_value)},
+	[K_FRIENDLY_NAME] = {"friendly_name", STR, "a string", read_string, F(friendly_name)},
+	[K_CREDENTIAL_HOSTS] = {"credential_hosts", cJSON_Array, "an array of host names", read_credential_hosts},
+	[K_FIELDS] = {"fields", cJSON_Array, "an array of dot paths", read_fields},
+	[K_ARRAYS] = {"arrays", STR, "a string", read_arrays},
+	[K_PARENT] = {"parent", 0, NULL, read_parent},
+	[K_CONCURRENCY] = {"concurrency", NUM, "a number", read_int, F(concurrency), 0, 1, 16, "between 1 and 16"},
+	[K_RATE_LIMIT] = {"rate_limit", cJSON_Object, "an object such as {\"requests\": 100, \"per\": \"10 seconds\"}",
+	read_rate_limit},
+};
+
+/*
+ * find_key: the index in config_keys of the key named name, or -1.
+ */
+static int
+find_key(const char *name)
+{
+	for (int k = 0; k < NUM_CONFIG_KEYS; k++)
+		if (strcmp(name, config_keys[k].name) == 0)
+			return k;
+	return -1;
+}
+
+/*
+ * unknown_option: reports a key of nango.flatten's options other than
+ * "fields" and "arrays".
+ */
+static void
+pg_attribute_noreturn()
+unknown_option(const char *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown option \"%s\" of nango.flatten", key),
+			 errhint("The options are \"fields\" and \"arrays\", as in a sync's config.")));
+}
+
+/*
+ * walk_keys: reads every key of p->source (a JSON null counts as absent),
+ * whose cJSON tree is root, in one pass, and returns the config as stored:
+ * the user's keys in jsonb order, JSON nulls dropped, method upper-cased
+ * and delete_mode lower-cased, every other value as written.  The cJSON
+ * tree was printed from the jsonb, so its members come in the jsonb's
+ * order.  With options_only, only "fields" and "arrays" are keys (the
+ * options of nango.flatten).
+ */
+static Jsonb *
+walk_keys(ConfigParse *p, const cJSON *root, bool options_only)
+{
+	JsonbParseState *state = NULL;
+	JsonbIterator *it = JsonbIteratorInit(&p->source->root);
+	const cJSON *item = root->child;
+	JsonbValue	v;
+	JsonbValue	key;
+	JsonbValue *res = NULL;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
+		const cJSON *node = item;
+		const ConfigKeyDef *def;
 		int			k;
 
-		if (cJSON_IsNull(item))
+		if (tok == WJB_KEY)
+		{
+			key = v;
 			continue;
-		for (k = 0; k < NUM_CONFIG_KEYS; k++)
-			if (strcmp(item->string, config_key_names[k]) == 0)
-				break;
-		if (k == NUM_CONFIG_KEYS)
-			unknown_key(item->string);
+		}
+		if (tok != WJB_VALUE)
+		{
+			res = pushJsonbValue(&state, tok, NULL);
+			continue;
+		}
+		if (node == NULL || strlen(node->string) != key.val.string.len ||
+			memcmp(node->string, key.val.string.val, key.val.string.len) != 0)
+			elog(ERROR, "the config's keys are not in the order of its text");
+		item = item->next;
+		if (v.type == jbvNull)
+			continue;
+		k = find_key(node->string);
+		if (options_only && k != K_FIELDS && k != K_ARRAYS)
+			unknown_option(node->string);
+		if (k < 0)
+			unknown_key(node->string);
+		def = &config_keys[k];
+		if (def->types != 0 && (node->type & 0xFF & def->types) == 0)
+			type_error(def->name, node, def->expected);
 		p->present[k] = true;
-		parse_key(p, (ConfigKey) k, item);
+		p->value = &v;
+		def->read(p, def, node);
+		p->value = NULL;
+
+		if (k == K_METHOD)
+		{
+			v.val.string.val = p->cfg->method;
+			v.val.string.len = strlen(p->cfg->method);
+		}
+		else if (k == K_DELETE_MODE)
+		{
+			v.val.string.val = pstrdup(p->cfg->delete_mode == NANGO_DELETE_SOFT ? "soft" :
+									   p->cfg->delete_mode == NANGO_DELETE_HARD ? "hard" : "none");
+			v.val.string.len = strlen(v.val.string.val);
+		}
+		pushJsonbValue(&state, WJB_KEY, &key);
+		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
+	return JsonbValueToJsonb(res);
+}
+
+/*
+ * parse_json: p->source (a JSON object) as a cJSON tree, for walk_keys;
+ * what names it in the message.
+ */
+static cJSON *
+parse_json(ConfigParse *p, const char *what, const char *detail)
+{
+	char	   *text = JsonbToCString(NULL, &p->source->root, VARSIZE(p->source));
+	cJSON	   *root = cJSON_Parse(text);
+
+	if (root == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s could not be read", what),
+				 errdetail("%s", detail)));
+	pfree(text);
+	return root;
 }
 
 /*
@@ -1647,52 +1838,6 @@ check_combinations(ConfigParse *p)
 }
 
 /*
- * normalize: the config as stored: the user's keys in jsonb order, JSON
- * nulls dropped, method upper-cased and delete_mode lower-cased, every
- * other value as written.
- */
-static Jsonb *
-normalize(ConfigParse *p)
-{
-	JsonbParseState *state = NULL;
-	JsonbIterator *it = JsonbIteratorInit(&p->source->root);
-	JsonbValue	v;
-	JsonbValue	key;
-	JsonbValue *res = NULL;
-	JsonbIteratorToken tok;
-
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-		{
-			key = v;
-			continue;
-		}
-		if (tok == WJB_VALUE)
-		{
-			if (v.type == jbvNull)
-				continue;
-			if (key.val.string.len == 6 && strncmp(key.val.string.val, "method", 6) == 0)
-			{
-				v.val.string.val = p->cfg->method;
-				v.val.string.len = strlen(p->cfg->method);
-			}
-			else if (key.val.string.len == 11 && strncmp(key.val.string.val, "delete_mode", 11) == 0)
-			{
-				v.val.string.val = pstrdup(p->cfg->delete_mode == NANGO_DELETE_SOFT ? "soft" :
-										   p->cfg->delete_mode == NANGO_DELETE_HARD ? "hard" : "none");
-				v.val.string.len = strlen(v.val.string.val);
-			}
-			pushJsonbValue(&state, WJB_KEY, &key);
-			pushJsonbValue(&state, WJB_VALUE, &v);
-			continue;
-		}
-		res = pushJsonbValue(&state, tok, NULL);
-	}
-	return JsonbValueToJsonb(res);
-}
-
-/*
  * nango_config_parse: see config.h.
  */
 NangoConfig *
@@ -1709,8 +1854,8 @@ nango_config_parse_keep(const char *url, Jsonb *config, int keep)
 {
 	ConfigParse p;
 	NangoConfig *cfg = palloc0(sizeof(NangoConfig));
-	char	   *text;
-	cJSON	   *volatile root;
+	cJSON	   *root;
+	Jsonb	   *normalized;
 
 	if (url == NULL)
 		ereport(ERROR,
@@ -1740,26 +1885,12 @@ nango_config_parse_keep(const char *url, Jsonb *config, int keep)
 	p.source = config;
 	p.keep = keep;
 
-	text = JsonbToCString(NULL, &config->root, VARSIZE(config));
-	root = cJSON_Parse(text);
-	if (root == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config could not be read"),
-				 errdetail("It may be nested too deeply.")));
-	PG_TRY();
-	{
-		walk_config(&p, root);
-	}
-	PG_FINALLY();
-	{
-		cJSON_Delete(root);
-	}
-	PG_END_TRY();
-	pfree(text);
+	root = parse_json(&p, "config", "It may be nested too deeply.");
+	normalized = walk_keys(&p, root, false);
+	cJSON_Delete(root);
 
 	check_combinations(&p);
-	cfg->normalized = normalize(&p);
+	cfg->normalized = normalized;
 	return cfg;
 }
 
@@ -1779,15 +1910,13 @@ nango_config_mapped_table(const NangoConfig *cfg, int64 sync_id)
 
 /*
  * nango_config_map_options: the options of nango.flatten: only "fields"
- * and "arrays", checked as in a sync's config.  The cJSON tree is freed on
- * every path.
+ * and "arrays", read as in a sync's config.
  */
 void
 nango_config_map_options(Jsonb *options, NangoMapOptions *out)
 {
 	ConfigParse p;
-	char	   *text;
-	cJSON	   *volatile root;
+	cJSON	   *root;
 
 	memset(out, 0, sizeof(NangoMapOptions));
 	if (options == NULL)
@@ -1798,39 +1927,12 @@ nango_config_map_options(Jsonb *options, NangoMapOptions *out)
 				 errmsg("the options of nango.flatten must be a JSON object"),
 				 errhint("Write them as '{\"fields\": [\"id\"], \"arrays\": \"jsonb\"}'.")));
 	memset(&p, 0, sizeof(p));
+	p.cfg = palloc0(sizeof(NangoConfig));
 	p.source = options;
-	text = JsonbToCString(NULL, &options->root, VARSIZE(options));
-	root = cJSON_Parse(text);
-	if (root == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the options of nango.flatten could not be read"),
-				 errdetail("They may be nested too deeply.")));
-	PG_TRY();
-	{
-		const cJSON *item;
-
-		cJSON_ArrayForEach(item, root)
-		{
-			if (cJSON_IsNull(item))
-				continue;
-			if (strcmp(item->string, "fields") == 0)
-				parse_fields(&p, item, out);
-			else if (strcmp(item->string, "arrays") == 0)
-				out->arrays_jsonb = parse_arrays(item);
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unknown option \"%s\" of nango.flatten", item->string),
-						 errhint("The options are \"fields\" and \"arrays\", as in a sync's config.")));
-		}
-	}
-	PG_FINALLY();
-	{
-		cJSON_Delete(root);
-	}
-	PG_END_TRY();
-	pfree(text);
+	root = parse_json(&p, "the options of nango.flatten", "They may be nested too deeply.");
+	(void) walk_keys(&p, root, true);
+	cJSON_Delete(root);
+	*out = p.cfg->map_options;
 }
 
 PG_FUNCTION_INFO_V1(nango_flatten_options);
