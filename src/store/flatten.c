@@ -51,7 +51,9 @@ typedef struct FlattenState
 	const NangoMapOptions *opts;	/* fields and arrays, or NULL */
 } FlattenState;
 
-static void flatten_container(FlattenState *st, JsonbContainer *jc, int depth);
+typedef struct FieldMatch FieldMatch;
+
+static void flatten_container(FlattenState *st, JsonbContainer *jc, const FieldMatch *m);
 static bool iso_to_timestamptz(const char *s, TimestampTz *out);
 
 /* Column names a data key may never take. */
@@ -426,50 +428,12 @@ push_segment(FlattenState *st, const char *key, int keylen, int index)
 
 /* visit: one value at the current path: a scalar field or a nested container. */
 static void
-visit(FlattenState *st, JsonbValue *v, int depth)
+visit(FlattenState *st, JsonbValue *v)
 {
 	if (v->type == jbvBinary)
-		flatten_container(st, v->val.binary.data, depth + 1);
+		flatten_container(st, v->val.binary.data, NULL);
 	else
 		add_field(st, v, true);
-}
-
-/* flatten_container: walks one object or array, recursing into children. */
-static void
-flatten_container(FlattenState *st, JsonbContainer *jc, int depth)
-{
-	JsonbIterator *it = JsonbIteratorInit(jc);
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-	JsonbValue	key = {0};
-	int			index = 0;
-
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
-	while (!st->out->truncated && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		int			name_len = st->name.len;
-		int			ident_len = st->ident.len;
-
-		if (tok == WJB_KEY)
-		{
-			key = v;
-			continue;
-		}
-		if (tok != WJB_VALUE && tok != WJB_ELEM)
-			continue;
-		if (tok == WJB_VALUE)
-			push_segment(st, key.val.string.val, key.val.string.len, 0);
-		else
-			push_segment(st, NULL, 0, index++);
-		st->depth++;
-		visit(st, &v, depth);
-		st->depth--;
-		st->name.len = name_len;
-		st->name.data[name_len] = '\0';
-		st->ident.len = ident_len;
-		st->ident.data[ident_len] = '\0';
-	}
 }
 
 /* ---------------------------------------------------------------------
@@ -483,12 +447,12 @@ flatten_container(FlattenState *st, JsonbContainer *jc, int depth)
  * otherwise live[0..nlive) are the entries whose first steps are the
  * path (the walk goes on only towards them).
  */
-typedef struct FieldMatch
+struct FieldMatch
 {
 	bool		covered;
 	int			nlive;
 	int		   *live;
-} FieldMatch;
+};
 
 /* step_matches: does step d of entry e name this key or index? */
 static inline bool
@@ -552,8 +516,6 @@ add_json_field(FlattenState *st, JsonbValue *v)
 	f->text = NULL;
 }
 
-static void flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m);
-
 /*
  * visit_filtered: one value at the current path under the options: a
  * scalar is a field when covered; an array under arrays: jsonb is one
@@ -571,15 +533,16 @@ visit_filtered(FlattenState *st, JsonbValue *v, const FieldMatch *m)
 	if (m->covered && st->opts->arrays_jsonb && JsonContainerIsArray(v->val.binary.data))
 		add_json_field(st, v);
 	else
-		flatten_filtered(st, v->val.binary.data, m);
+		flatten_container(st, v->val.binary.data, m);
 }
 
 /*
- * flatten_filtered: flatten_container with the mapping options: children
- * that no `fields` entry leads to are not even visited.
+ * flatten_container: walks one object or array, recursing into children.
+ * With m (the mapping options' `fields`), children that no entry leads to
+ * are not even visited; without, every child is.
  */
 static void
-flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
+flatten_container(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
 {
 	JsonbIterator *it = JsonbIteratorInit(jc);
 	JsonbIteratorToken tok;
@@ -602,9 +565,9 @@ flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
 		}
 		if (tok != WJB_VALUE && tok != WJB_ELEM)
 			continue;
-		if (tok == WJB_VALUE
-			? !child_match(st, m, st->depth, key.val.string.val, key.val.string.len, -1, &cm)
-			: !child_match(st, m, st->depth, NULL, 0, index, &cm))
+		if (m != NULL && (tok == WJB_VALUE
+						  ? !child_match(st, m, st->depth, key.val.string.val, key.val.string.len, -1, &cm)
+						  : !child_match(st, m, st->depth, NULL, 0, index, &cm)))
 		{
 			index++;
 			continue;
@@ -614,13 +577,16 @@ flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
 		else
 			push_segment(st, NULL, 0, index++);
 		st->depth++;
-		visit_filtered(st, &v, &cm);
+		if (m == NULL)
+			visit(st, &v);
+		else
+			visit_filtered(st, &v, &cm);
 		st->depth--;
 		st->name.len = name_len;
 		st->name.data[name_len] = '\0';
 		st->ident.len = ident_len;
 		st->ident.data[ident_len] = '\0';
-		if (cm.live)
+		if (m != NULL && cm.live)
 			pfree(cm.live);
 	}
 }
@@ -666,10 +632,10 @@ nango_flatten_jsonb_opts(Jsonb *jb, const NangoMapOptions *opts, NangoFlatRecord
 			for (int i = 0; i < opts->nfields; i++)
 				m.live[i] = i;
 		}
-		flatten_filtered(&st, &jb->root, &m);
+		flatten_container(&st, &jb->root, &m);
 	}
 	else
-		flatten_container(&st, &jb->root, 0);
+		flatten_container(&st, &jb->root, NULL);
 	pfree(st.name.data);
 	pfree(st.ident.data);
 }
