@@ -22,10 +22,10 @@ LIBS="$libdir/libpgcommon.a $libdir/libpgport.a -lcjson -lcurl -lm"
 # target name -> nango sources it fuzzes
 declare -A SRCS=(
 	[link]="src/engine/paging.c"
-	[redact]="src/common/redact.c"
+	[redact]="src/common/redact.c src/common/redacttext.c"
 	[pizzly]="src/net/pizzly.c src/common/text.c"
 	[credscope]="src/net/credscope.c"
-	[placeholder]="src/net/placeholder.c src/common/redact.c src/common/text.c test/fuzz/escape.c"
+	[placeholder]="src/net/placeholder.c src/common/redact.c src/common/redacttext.c src/common/text.c test/fuzz/escape.c"
 )
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly credscope placeholder records flatten)
