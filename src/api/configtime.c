@@ -331,38 +331,48 @@ parse_frequency(const cJSON *item, bool keep)
 }
 
 /*
+ * duration_ms: a duration given as a number of seconds or an interval
+ * string (a bare number in a string counts seconds, as interval input
+ * does), between 1 millisecond and max_seconds; returns milliseconds.
+ * label names it in messages, type_key in a type error; examples and
+ * max_text complete the hint and the range message.
+ */
+static int64
+duration_ms(const cJSON *item, const char *label, const char *type_key,
+			const char *examples, double max_seconds, const char *max_text)
+{
+	double		seconds = 0;
+	Interval	iv;
+
+	if (cJSON_IsNumber(item))
+		seconds = item->valuedouble;
+	else if (!cJSON_IsString(item))
+		config_type_error(type_key, item, "a number of seconds or an interval string");
+	else if (plain_number(item->valuestring, &seconds))
+		 /* seconds */ ;
+	else if (parse_interval_text(item->valuestring, &iv))
+		seconds = interval_seconds(&iv);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is not a valid interval: \"%s\"", label, item->valuestring),
+				 errhint("Use a number of seconds, or a string such as %s.", examples)));
+	if (!(seconds >= 0.001 && seconds <= max_seconds))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 1 millisecond and %s, not %g seconds", label, max_text, seconds)));
+	return (int64) rint(seconds * 1000.0);
+}
+
+/*
  * parse_timeout: `timeout`: seconds as a number, or an interval string;
  * between 1 millisecond and 1 day.  Returns milliseconds.
  */
 static int
 parse_timeout(const cJSON *item)
 {
-	double		seconds;
-
-	if (cJSON_IsNumber(item))
-		seconds = item->valuedouble;
-	else if (cJSON_IsString(item))
-	{
-		Interval	iv;
-
-		if (plain_number(item->valuestring, &seconds))
-			 /* a bare number counts seconds, as interval input does */ ;
-		else if (parse_interval_text(item->valuestring, &iv))
-			seconds = interval_seconds(&iv);
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("config key \"timeout\" is not a valid interval: \"%s\"", item->valuestring),
-					 errhint("Use a number of seconds, or a string such as '30s' or '2 minutes'.")));
-	}
-	else
-		config_type_error("timeout", item, "a number of seconds or an interval string");
-
-	if (!(seconds >= 0.001 && seconds <= SECS_PER_DAY))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"timeout\" must be between 1 millisecond and 1 day, not %g seconds", seconds)));
-	return (int) rint(seconds * 1000.0);
+	return (int) duration_ms(item, "config key \"timeout\"", "timeout",
+							 "'30s' or '2 minutes'", SECS_PER_DAY, "1 day");
 }
 
 /*
@@ -394,28 +404,8 @@ parse_cron(const cJSON *item)
 int64
 config_rate_limit_per(const cJSON *per)
 {
-	double		seconds = 0;
-	Interval	iv;
-
-	if (cJSON_IsNumber(per))
-		seconds = per->valuedouble;
-	else if (cJSON_IsString(per) && plain_number(per->valuestring, &seconds))
-		 /* a bare number counts seconds */ ;
-	else if (cJSON_IsString(per) && parse_interval_text(per->valuestring, &iv))
-		seconds = interval_seconds(&iv);
-	else if (cJSON_IsString(per))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"rate_limit\": \"per\" is not a valid interval: \"%s\"", per->valuestring),
-				 errhint("Use a number of seconds, or a string such as '10 seconds', '1 minute' or '1 hour'.")));
-	else
-		config_type_error("rate_limit.per", per, "a number of seconds or an interval string");
-	if (!(seconds >= 0.001 && seconds <= 31.0 * SECS_PER_DAY))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("config key \"rate_limit\": \"per\" must be between 1 millisecond and 31 days, not %g seconds",
-						seconds)));
-	return (int64) rint(seconds * 1000.0);
+	return duration_ms(per, "config key \"rate_limit\": \"per\"", "rate_limit.per",
+					   "'10 seconds', '1 minute' or '1 hour'", 31.0 * SECS_PER_DAY, "31 days");
 }
 
 /* config_read_timeout: `timeout`, in milliseconds. */
