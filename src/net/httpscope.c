@@ -15,16 +15,10 @@
 #include <math.h>
 #include <time.h>
 
-#include "common/pg_prng.h"
-#include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "storage/latch.h"
-#include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
-#include "utils/wait_event.h"
 
 #include "credscope.h"
 #include "http.h"

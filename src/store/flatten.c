@@ -26,17 +26,11 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
-#include "utils/date.h"
-#include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
-#include "utils/tuplestore.h"
 
 #include "flatten.h"
 #include "isodate.h"
