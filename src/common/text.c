@@ -9,8 +9,6 @@
  */
 #include "postgres.h"
 
-#include <curl/curl.h>
-
 #include "lib/stringinfo.h"
 
 #include "text.h"
@@ -35,18 +33,28 @@ nango_str_replace(const char *s, const char *from, const char *to)
 }
 
 /*
- * nango_url_escape: see text.h.  libcurl ignores the handle of
- * curl_easy_escape (since 7.82), so none is needed here.
+ * nango_url_escape: see text.h.  Every byte but the unreserved characters
+ * of RFC 3986 (ASCII letters and digits, '-', '.', '_', '~') is written as
+ * %XX with upper-case hex digits, as libcurl's curl_easy_escape does.
  */
 char *
 nango_url_escape(struct NangoHttp *h, const char *s)
 {
-	char	   *e = curl_easy_escape(NULL, s, (int) strlen(s));
-	char	   *r;
+	static const char hex[] = "0123456789ABCDEF";
+	StringInfoData buf;
 
-	if (e == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	r = pstrdup(e);
-	curl_free(e);
-	return r;
+	initStringInfo(&buf);
+	for (const unsigned char *c = (const unsigned char *) s; *c; c++)
+	{
+		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+			*c == '-' || *c == '.' || *c == '_' || *c == '~')
+			appendStringInfoChar(&buf, (char) *c);
+		else
+		{
+			appendStringInfoChar(&buf, '%');
+			appendStringInfoChar(&buf, hex[*c >> 4]);
+			appendStringInfoChar(&buf, hex[*c & 15]);
+		}
+	}
+	return buf.data;
 }

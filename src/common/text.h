@@ -20,8 +20,8 @@ extern char *nango_str_replace(const char *s, const char *from, const char *to);
 
 /*
  * nango_url_escape: s percent-encoded for a URL query (palloc'd), as
- * libcurl encodes it.  h is not used (libcurl encodes the same without a
- * handle); callers pass their HTTP handle or NULL.
+ * libcurl's curl_easy_escape encodes it.  h is not used; callers pass
+ * their HTTP handle or NULL.
  */
 extern char *nango_url_escape(struct NangoHttp *h, const char *s);
 
