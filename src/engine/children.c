@@ -16,7 +16,8 @@
 
 #include "job_int.h"
 #include "nango.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 
 /* The live records of a child sync's parent, in key order. */
 typedef struct ParentRecords

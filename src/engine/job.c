@@ -35,7 +35,9 @@
 #include "job_int.h"
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
+#include "text.h"
 
 #define NANGO_LOCK_FIELD4 0x6e67
 

@@ -15,7 +15,8 @@
 
 #include "job_int.h"
 #include "nango.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 
 /*

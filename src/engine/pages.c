@@ -17,7 +17,8 @@
 #include "job_int.h"
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 
 /*
