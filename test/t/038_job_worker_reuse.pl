@@ -3,7 +3,8 @@
 # once, in fewer job worker processes than jobs; syncs of two owners due
 # together never share a process (each process runs only its own role's
 # jobs, and connects as that role); a worker that ran a job of a sync runs
-# the next one named in pg_stat_activity's application_name; cancelling a
+# the next one named in pg_stat_activity's application_name, with a
+# session reset (no setting or advisory lock of the previous job left); cancelling a
 # job on a reused worker cancels that job only, and the worker then runs
 # the next job.
 use strict;
@@ -72,10 +73,40 @@ is(sql("SELECT count(*) FROM (SELECT j.pid FROM nango.jobs j JOIN nango.syncs s 
 is(sql("SELECT count(*) FILTER (WHERE status = 'succeeded') FROM nango.jobs WHERE sync_id IN ($a,$b)"),
 	'24', 'all their jobs succeeded');
 
-# --- cancel a job on a reused worker -------------------------------------------
+# --- a reused worker starts each job with a clean session ----------------------
 sql("ALTER SYSTEM SET nango.max_workers = 1");
 sql("SELECT pg_reload_conf()");
 $node->poll_query_until('postgres', "SELECT current_setting('nango.max_workers') = '1'");
+# The first sync's trigger leaves a session advisory lock and a session
+# setting behind; the next sync's trigger notes what its session holds.
+sql(qq{CREATE SCHEMA r AUTHORIZATION alice;
+SET ROLE alice;
+CREATE TABLE r.seen (pid int, work_mem text, locked bool);
+CREATE FUNCTION r.leave() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN PERFORM pg_advisory_lock(4242); PERFORM set_config('work_mem', '1234kB', false);
+RETURN NULL; END \$\$;
+CREATE FUNCTION r.look() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN INSERT INTO r.seen SELECT pg_backend_pid(), current_setting('work_mem'),
+  EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242
+          AND pid = pg_backend_pid());
+RETURN NULL; END \$\$;
+CREATE TABLE r.a (); CREATE TABLE r.b ();
+CREATE TRIGGER leave AFTER INSERT ON r.a FOR EACH STATEMENT EXECUTE FUNCTION r.leave();
+CREATE TRIGGER look AFTER INSERT ON r.b FOR EACH STATEMENT EXECUTE FUNCTION r.look();});
+my ($leaves, $looks) = split /\|/, sql("SET ROLE alice;
+SELECT nango.add_sync('$mock/worker/slow?delay=0&n=1&tag=leave', '{\"response_path\": \"data\", \"mapped_table\": \"r.a\", \"frequency\": \"1 day\"}'),
+       nango.add_sync('$mock/worker/slow?delay=0&n=1&tag=look', '{\"response_path\": \"data\", \"mapped_table\": \"r.b\", \"frequency\": \"1 day\"}')");
+ok(all_ended("$leaves,$looks", 2), 'two syncs of one owner ran one after the other');
+is(sql("SELECT string_agg(status, ',' ORDER BY sync_id) FROM nango.jobs WHERE sync_id IN ($leaves,$looks)"),
+	'succeeded,succeeded', 'both succeeded');
+my $leaver = sql("SELECT pid FROM nango.jobs WHERE sync_id = $leaves");
+is(sql("SELECT pid = $leaver FROM nango.jobs WHERE sync_id = $looks"), 't',
+	'the second ran in the worker of the first');
+is(sql("SELECT (pid = $leaver) || ' ' || work_mem || ' ' || locked FROM r.seen"),
+	'true ' . sql("SHOW work_mem") . ' false',
+	"it saw neither the first job's session setting nor its advisory lock");
+
+# --- cancel a job on a reused worker -------------------------------------------
 my ($first, $slow, $after) = split /\|/, sql("SET ROLE alice;
 SELECT nango.add_sync('$mock/worker/slow?delay=0&n=1&tag=first', '{\"response_path\": \"data\", \"frequency\": \"1 day\"}'),
        nango.add_sync('$mock/worker/pages?delay=1&pages=30', '{\"response_path\": \"data\", \"paging_number_request_path\": \"page\", \"frequency\": \"1 day\"}'),
