@@ -2,7 +2,7 @@
 # one owner due at once with nango.max_workers = 2 all run, each exactly
 # once, in fewer job worker processes than jobs; syncs of two owners due
 # together never share a process (each process runs only its own role's
-# jobs, and connects as that role); a worker that ran a job of a sync runs
+# jobs, and connects as that role, or becomes it when it has no LOGIN); a worker that ran a job of a sync runs
 # the next one named in pg_stat_activity's application_name, with a
 # session reset (no setting or advisory lock of the previous job left); cancelling a
 # job on a reused worker cancels that job only, and the worker then runs
@@ -105,6 +105,14 @@ is(sql("SELECT pid = $leaver FROM nango.jobs WHERE sync_id = $looks"), 't',
 is(sql("SELECT (pid = $leaver) || ' ' || work_mem || ' ' || locked FROM r.seen"),
 	'true ' . sql("SHOW work_mem") . ' false',
 	"it saw neither the first job's session setting nor its advisory lock");
+
+# --- an owner without LOGIN: its worker is reused too ----------------------------
+sql("CREATE ROLE grp NOLOGIN; GRANT CREATE ON SCHEMA nango TO grp");
+my $g = add_many('grp', 4, 'g');
+ok(all_ended($g, 4), 'four syncs of a role without LOGIN ran');
+is(sql("SELECT count(*) FILTER (WHERE status = 'succeeded') || ' ' || (count(DISTINCT pid) < 4)
+        FROM nango.jobs WHERE sync_id IN ($g)"),
+	'4 true', 'they succeeded, in fewer processes than jobs');
 
 # --- cancel a job on a reused worker -------------------------------------------
 my ($first, $slow, $after) = split /\|/, sql("SET ROLE alice;
