@@ -298,6 +298,8 @@ reset_session(const JobOrder *first)
 	Oid			user;
 	int			sec;
 
+	/* a cancel arriving now was meant for the job that ended: see await_order */
+	HOLD_CANCEL_INTERRUPTS();
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PortalHashTableDeleteAll();
@@ -309,6 +311,7 @@ reset_session(const JobOrder *first)
 	ResetTempTableNamespace();
 	ResetSequenceCaches();
 	CommitTransactionCommand();
+	RESUME_CANCEL_INTERRUPTS();
 	GetUserIdAndSecContext(&user, &sec);
 	return user == first->owner && GetSessionUserId() == first->owner &&
 		GetOuterUserId() == first->owner &&
