@@ -3,7 +3,8 @@
  * launcher.h
  *	  The launcher's state and the interface of its parts.  The calls go
  *	  one way: launcher.c (the loop and its housekeeping) calls
- *	  schedule.c (due syncs, job workers, next runs), and both run their
+ *	  schedule.c (due syncs, job workers, next runs), which keeps the job
+ *	  slots through jobslots.c, and both run their
  *	  statements through launchstep.c (short transactions that never wait
  *	  for a lock, steps whose ERROR never stops the loop).  Neither
  *	  schedule.c nor launchstep.c calls launcher.c.
@@ -52,6 +53,13 @@ extern bool nango_launcher_tx_begin(LauncherState *ls, const char *what);
 extern void nango_launcher_tx_commit(LauncherState *ls);
 extern bool nango_launcher_run_step(LauncherState *ls, LauncherStepFn fn, void *arg,
 									const char *what);
+
+/* jobslots.c: job slots of this database, parking and handing off workers */
+extern int	nango_slots_running(void);
+extern int	nango_slots_parked(void);
+extern void nango_slot_park_or_retire(int i, uint32 generation, bool recorded);
+extern void nango_slots_retire_parked(void);
+extern void nango_slots_wake_handed(LauncherState *ls);
 
 /* schedule.c */
 extern void nango_schedule_reap(LauncherState *ls);

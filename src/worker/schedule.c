@@ -102,20 +102,6 @@ make_label(const LauncherState *ls, char *dst, int64 id, const char *friendly)
 	}
 }
 
-/* running_count: job slots in use (starting or running), all databases. */
-static int
-running_count(void)
-{
-	int			n = 0;
-
-	LWLockAcquire(nango_shared->lock, LW_SHARED);
-	for (int i = 0; i < nango_shared->nslots; i++)
-		if (nango_slot(i)->in_use)
-			n++;
-	LWLockRelease(nango_shared->lock);
-	return n;
-}
-
 /*
  * slot_done: has the worker of slot i ended?  Our own workers are followed
  * through their handle; workers adopted from a previous launcher through
@@ -328,29 +314,6 @@ free_slot(LauncherState *ls, int i)
 }
 
 /*
- * park_or_retire: the worker of slot i ended its job and waits for another
- * (whose end the caller recorded when recorded): let the launcher hand it
- * the next due job of its owner (parked), or, when there is nothing to
- * record (no extension), ask it to exit.
- */
-static void
-park_or_retire(int i, uint32 generation, bool recorded)
-{
-	NangoJobSlot *s = nango_slot(i);
-	int			procno = -1;
-
-	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
-	if (s->generation == generation && s->idle && !s->order_pending)
-	{
-		s->parked = recorded;
-		s->retire = !recorded;
-		procno = recorded ? -1 : s->procno;
-	}
-	LWLockRelease(nango_shared->lock);
-	nango_wake_procno(procno);
-}
-
-/*
  * nango_schedule_reap: handle every job worker of this database that has
  * ended, or ended its job and waits for another (it is parked for
  * nango_schedule_start_due).  Without the extension there is nothing to
@@ -383,52 +346,8 @@ nango_schedule_reap(LauncherState *ls)
 		if (done)
 			free_slot(ls, i);
 		else
-			park_or_retire(i, end.slot.generation, OidIsValid(ls->ext_oid));
+			nango_slot_park_or_retire(i, end.slot.generation, OidIsValid(ls->ext_oid));
 	}
-}
-
-/*
- * retire_parked: ask the parked job workers of this database that got no
- * job this turn to exit, so they never hold a job slot another database
- * (or another owner's sync) may be waiting for.
- */
-static void
-retire_parked(void)
-{
-	int			procnos[64];
-	int			n = 0;
-
-	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < nango_shared->nslots; i++)
-	{
-		NangoJobSlot *s = nango_slot(i);
-
-		if (s->in_use && s->dboid == MyDatabaseId && s->parked && !s->order_pending &&
-			!s->retire)
-		{
-			s->retire = true;
-			if (n < lengthof(procnos))
-				procnos[n++] = s->procno;
-		}
-	}
-	LWLockRelease(nango_shared->lock);
-	for (int k = 0; k < n; k++)
-		nango_wake_procno(procnos[k]);
-}
-
-/* parked_count: job workers of this database parked for a next job. */
-static int
-parked_count(void)
-{
-	int			n = 0;
-
-	LWLockAcquire(nango_shared->lock, LW_SHARED);
-	for (int i = 0; i < nango_shared->nslots; i++)
-		if (nango_slot(i)->in_use && nango_slot(i)->dboid == MyDatabaseId &&
-			nango_slot(i)->parked && !nango_slot(i)->retire)
-			n++;
-	LWLockRelease(nango_shared->lock);
-	return n;
 }
 
 /*
@@ -801,29 +720,10 @@ set_wants(LauncherState *ls, int wants)
 }
 
 /*
- * wake_handed: the jobs handed to parked workers this turn are committed
- * (the syncs marked started): wake those workers.
- */
-static void
-wake_handed(LauncherState *ls)
-{
-	for (int k = 0; k < ls->nhanded; k++)
-	{
-		int			procno;
-
-		LWLockAcquire(nango_shared->lock, LW_SHARED);
-		procno = nango_slot(ls->handed[k])->procno;
-		LWLockRelease(nango_shared->lock);
-		nango_wake_procno(procno);
-	}
-	ls->nhanded = 0;
-}
-
-/*
  * nango_schedule_start_due: start a job for each due sync, as many as
  * nango.max_workers (and free job slots) allow, on a parked worker of its
  * owner when there is one (see launch); parked workers left without a job
- * are asked to exit.  An ERROR here (caught by the caller) leaves parked
+ * are asked to exit (jobslots.c).  An ERROR here (caught by the caller) leaves parked
  * workers to exit on their own (jobworker.c, NANGO_IDLE_WAIT_MS) and
  * handed ones to be woken by their own timeout check.
  */
@@ -831,7 +731,7 @@ void
 nango_schedule_start_due(LauncherState *ls, void *arg)
 {
 	int			cap = Min(nango_max_workers, nango_shared->nslots);
-	int			free_n = cap - running_count() + parked_count();
+	int			free_n = cap - nango_slots_running() + nango_slots_parked();
 	int			n = 0;
 	int			i;
 	DueSync    *due;
@@ -843,13 +743,13 @@ nango_schedule_start_due(LauncherState *ls, void *arg)
 	ls->nhanded = 0;
 	if (no_jobs)
 	{
-		retire_parked();
+		nango_slots_retire_parked();
 		set_wants(ls, 0);
 		return;					/* DROP EXTENSION nango in progress */
 	}
 	if (!nango_launcher_tx_begin(ls, "nango launcher: looking for due syncs"))
 	{
-		retire_parked();
+		nango_slots_retire_parked();
 		return;
 	}
 	/* With no free slot, one due sync still says this database waits. */
@@ -865,7 +765,7 @@ nango_schedule_start_due(LauncherState *ls, void *arg)
 	}
 	fetch_next_due(ls);
 	nango_launcher_tx_commit(ls);
-	wake_handed(ls);
-	retire_parked();
+	nango_slots_wake_handed(ls);
+	nango_slots_retire_parked();
 	set_wants(ls, n - i);
 }

@@ -3,7 +3,7 @@
  * worker_int.h
  *	  Internals shared by the background worker's parts: the shared memory
  *	  state (shmem.c), the supervisor (supervisor.c), the launchers
- *	  (launcher.c, schedule.c, launchstep.c), the job workers (jobworker.c)
+ *	  (launcher.c, schedule.c, jobslots.c, launchstep.c), the job workers (jobworker.c)
  *	  and the DDL guard (ddlguard.c).
  *
  * Three kinds of processes:
