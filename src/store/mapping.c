@@ -25,6 +25,7 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "flatten.h"
@@ -217,6 +218,39 @@ nango_map_close(NangoMapTable *mt)
 	MemoryContextDelete(mt->cxt);
 }
 
+/*
+ * array_arg: the elements of a one-dimensional array argument of type
+ * elemtype (nulls in *nulls); ERROR when one is NULL and allow_null is
+ * false (what names the argument).
+ */
+static Datum *
+array_arg(ArrayType *arr, Oid elemtype, bool allow_null, const char *what, bool **nulls, int *n)
+{
+	Datum	   *d;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &d, nulls, n);
+	for (int i = 0; !allow_null && i < *n; i++)
+		if ((*nulls)[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("%s may not contain NULL", what)));
+	return d;
+}
+
+/* keys_of: the C strings of n text elements (NULL for a null one). */
+static char **
+keys_of(Datum *kd, bool *kn, int n)
+{
+	char	  **keys = palloc(sizeof(char *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		keys[i] = kn[i] ? NULL : TextDatumGetCString(kd[i]);
+	return keys;
+}
+
 PG_FUNCTION_INFO_V1(nango_map_records);
 
 /*
@@ -247,27 +281,18 @@ nango_map_records(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	if (!PG_ARGISNULL(4))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), JSONBOID, -1, false, TYPALIGN_INT,
-						  &recs, &rnulls, &n);
+		recs = array_arg(PG_GETARG_ARRAYTYPE_P(4), JSONBOID, false, "records", &rnulls, &n);
 	if (!PG_ARGISNULL(5))
 	{
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(5), TEXTOID, -1, false, TYPALIGN_INT,
-						  &kd, &knulls, &nk);
+		kd = array_arg(PG_GETARG_ARRAYTYPE_P(5), TEXTOID, true, "keys", &knulls, &nk);
 		if (nk != n)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							errmsg("keys must have one element per record")));
-		keys = palloc(sizeof(char *) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-			keys[i] = knulls[i] ? NULL : TextDatumGetCString(kd[i]);
+		keys = keys_of(kd, knulls, n);
 	}
 	records = palloc(sizeof(Jsonb *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
-	{
-		if (rnulls[i])
-			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-							errmsg("records may not contain NULL")));
 		records[i] = DatumGetJsonbP(recs[i]);
-	}
 	mt = nango_map_open(sync_id, mapped, metadata);
 	if (!PG_ARGISNULL(6) && PG_GETARG_BOOL(6))
 		nango_map_clear_sync(mt);
@@ -307,15 +332,8 @@ nango_map_delete(PG_FUNCTION_ARGS)
 	char	  **keys;
 	NangoMapTable *mt;
 
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT, &kd, &kn, &n);
-	keys = palloc(sizeof(char *) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		if (kn[i])
-			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-							errmsg("keys may not contain NULL")));
-		keys[i] = TextDatumGetCString(kd[i]);
-	}
+	kd = array_arg(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, false, "keys", &kn, &n);
+	keys = keys_of(kd, kn, n);
 	mt = nango_map_open(PG_GETARG_INT64(0), PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)), NULL);
 	nango_map_delete_keys(mt, n, keys, PG_GETARG_BOOL(3));
 	nango_map_close(mt);
