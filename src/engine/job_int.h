@@ -1,0 +1,139 @@
+/*-------------------------------------------------------------------------
+ *
+ * job_int.h
+ *	  Internals of the job engine shared by its files: job.c (a job from its
+ *	  row to its outcome), pages.c (the page loop), records.c (a page's
+ *	  records), children.c (child syncs), outcome.c (the job's final row)
+ *	  and preview.c (nango.preview).  Nothing outside src/engine includes
+ *	  this header; other modules use job.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NANGO_JOB_INT_H
+#define NANGO_JOB_INT_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#include "config.h"
+#include "credentials.h"
+#include "http.h"
+#include "incremental.h"
+#include "job.h"
+#include "jsonparse.h"
+#include "mapping.h"
+#include "paging.h"
+#include "pizzly.h"
+#include "placeholder.h"
+#include "store.h"
+
+/* What a running job knows; read again by the error path. */
+typedef struct JobRun
+{
+	int64		job_id;
+	int64		sync_id;
+	Oid			owner;
+	Oid			caller;			/* the role the job runs for: see
+								 * nango_push_owner */
+	char	   *name;			/* friendly name, or the id */
+	const NangoConfig *cfg;
+	NangoSecrets secrets;
+	NangoHttp  *http;
+	NangoPizzly *pizzly;		/* Pizzly token source, or NULL */
+	NangoFill  *fill;			/* the config's placeholders, or NULL */
+	NangoCounts counts;
+	int			page;			/* page being fetched (1-based), 0 before */
+	char	   *url;			/* redacted URL of the current request */
+	char	   *method;
+	char	   *trigger;		/* the job row's trigger, or NULL */
+	TimestampTz started_at;		/* the job row's started_at */
+	int64		nul_replaced;	/* \u0000 escapes replaced by U+FFFD */
+	int64		long_keys;		/* records skipped for a too long unique key */
+	int64		key_missing;	/* records skipped: no value at unique_key */
+	int64		key_unusable;	/* records skipped: null, object or array key */
+	int64		keyed;			/* records with a usable unique key */
+	char	   *key_suggestion; /* the key path closest to unique_key of the
+								 * first record without one (outercxt) */
+	bool		manual;			/* run_sync: warnings go to the caller */
+	NangoIncremental *incr;		/* incremental sync, or NULL */
+	bool		truncated;		/* paging stopped by max_total */
+	/* a child sync (docs/config.md): the chain of the current parent record */
+	const NangoConfig *chain_cfg;	/* the requests for that record, or NULL */
+	const char *parent_key;		/* its unique key */
+	Jsonb	   *chain_parent;	/* its record */
+	bool		gone;			/* its first request answered 404 or 410 */
+	int64		skipped_parents;	/* parent records without children fetched */
+	int64		withheld;		/* the same count of the child job's other handles */
+	MemoryContext chaincxt;		/* reset for each parent record */
+	List	   *warnings;		/* distinct warning lines (outercxt) */
+	bool		warnings_capped;	/* lines past NANGO_MAX_WARNINGS dropped */
+	MemoryContext outercxt;		/* outlives the job's subtransaction */
+	MemoryContext jobcxt;
+	MemoryContext pagecxt;
+} JobRun;
+
+
+/* The sync row as the job needs it. */
+typedef struct SyncRow
+{
+	Oid			owner;
+	char	   *url;
+	Jsonb	   *config;
+	char	   *friendly_name;
+	char	   *mapped_table;
+	Jsonb	   *incremental_state;	/* NULL: none */
+} SyncRow;
+
+/*
+ * The longest usable unique key, in bytes: a btree index entry must fit in
+ * a third of a page (about 2700 bytes), and the key shares it with the
+ * sync id (nango.raw and the mapped table's unique constraint).
+ */
+#define NANGO_MAX_KEY_BYTES 2000
+
+/* Records of a page, as separate Jsonb values. */
+typedef struct PageRecords
+{
+	int			n;
+	Jsonb	  **records;
+	char	  **keys;
+	NangoNumPaths **numpaths;	/* NULL, or per record its fields written as
+								 * 1e3 (NULL for a record without any) */
+	int			received;		/* records received, before key filtering */
+	JsonbValue	last;			/* the page's last record, for the object cursor */
+	uint64		hash;			/* hash of the records' content (loop check) */
+	bool		missing;		/* response_path missing: end of data */
+} PageRecords;
+
+/* job.c: the credentials a job's requests carry */
+extern void job_collect_secrets(JobRun *run);
+extern void job_set_rate_limit(JobRun *run);
+extern void job_apply_credentials(JobRun *run);
+
+/* records.c: from a response body to the page's records */
+extern Jsonb *job_parse_page(JobRun *run, const NangoResponse *resp, NangoExpMarks **marks);
+extern void job_extract_records(JobRun *run, Jsonb *body, const NangoExpMarks *marks,
+								PageRecords *pr);
+extern void job_record_keys(JobRun *run, PageRecords *pr);
+
+/* pages.c: the page loop of one request chain */
+extern void job_build_request(JobRun *run, NangoPager *pager, NangoRequest *req, bool refreshed);
+extern void job_fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp);
+extern void job_start_incremental(JobRun *run, NangoPager *pager);
+extern void job_save_incremental(JobRun *run);
+extern void job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt);
+extern void job_delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt);
+
+/* children.c: the request chains of a child sync */
+extern void job_run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta);
+
+/* outcome.c: the end of a job */
+extern void job_check_some_keyed(JobRun *run);
+extern void job_note_outcome(JobRun *run);
+extern const char *job_status_name(NangoJobStatus s);
+extern char *job_failure_detail(JobRun *run, ErrorData *edata);
+extern void job_finish(JobRun *run, NangoJobStatus status, const char *message,
+					   const char *detail);
+
+#endif							/* NANGO_JOB_INT_H */
