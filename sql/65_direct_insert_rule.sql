@@ -6,9 +6,10 @@
 -- mapped table: row and statement triggers fire, foreign keys out are
 -- checked, keys in do not get in the way, deferrable, exclusion, partial
 -- and expression unique indexes hold, a partition's constraint holds,
--- column defaults apply.
+-- column defaults and type modifiers apply.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;
+DROP FUNCTION IF EXISTS mock(text);
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;
@@ -168,6 +169,27 @@ SELECT * FROM nango._map_records(6501, NULL, NULL, 13, page(13, 'o', 'p'), keys(
 SELECT * FROM nango._map_records(6501, NULL, NULL, 14, page(14, 'o'), keys(14, 1));
 ALTER TABLE by_v DETACH PARTITION nango._nango_sync_6501;
 DROP TABLE by_v;
+-- a type modifier applies, as it would to the INSERT: the time in whole seconds
+ALTER TABLE nango._nango_sync_6501 ALTER COLUMN _nango_emitted_at TYPE timestamptz(0);
+SELECT * FROM nango._map_records(6501, NULL, NULL, 15, page(15, 'q'), keys(15, 1));
+SELECT _nango_unique_key, v, extract(microseconds FROM _nango_emitted_at)::bigint % 1000000 AS micros
+  FROM nango._nango_sync_6501 WHERE _nango_job_id = 15;
 SELECT * FROM mapped();
 SELECT count(*) AS rows, count(DISTINCT _nango_id) AS ids FROM nango._nango_sync_6501;
 SELECT nango._map_drop(6501, NULL);
+DROP FUNCTION mapped();
+DROP FUNCTION page(bigint, text[]);
+DROP FUNCTION keys(bigint, int);
+DROP TABLE map_fired, allowed;
+DROP FUNCTION map_row();
+DROP FUNCTION map_stmt();
+DROP FUNCTION contacts();
+DROP FUNCTION outcome(bigint);
+DROP FUNCTION raw_keys(bigint);
+DROP FUNCTION sync_once(text, jsonb);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION mock_requests(text, text);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock_get(text);
+DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);

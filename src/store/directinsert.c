@@ -34,6 +34,10 @@
  *	    nango.raw.sync_id, whose sync the store locks once per job.  Any
  *	    other foreign key is checked by the statement;
  *	  - it has no CHECK constraint and no generated column;
+ *	  - every column has a plain type: no domain (whose constraints the
+ *	    statement checks) and no type modifier (to which the statement
+ *	    coerces, rounding a timestamptz(0) say); the caller gives each
+ *	    column a value of exactly its type;
  *	  - every index is immediate: a DEFERRABLE unique or exclusion
  *	    constraint is checked at the end of the statement or at commit, by
  *	    a queued trigger the direct path cannot queue.  Immediate unique
@@ -78,6 +82,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
@@ -179,6 +184,11 @@ table_allows(Relation rel, const NangoDirectInsert *di)
 		return false;
 	if (td->constr && (td->constr->num_check > 0 || td->constr->has_generated_stored))
 		return false;
+	for (int a = 0; a < td->natts; a++)
+		if (!TupleDescAttr(td, a)->attisdropped &&
+			(TupleDescAttr(td, a)->atttypmod != -1 ||
+			 get_typtype(TupleDescAttr(td, a)->atttypid) == TYPTYPE_DOMAIN))
+			return false;
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return false;
 	if (pg_class_aclmask(relid, GetUserId(), di->privileges, ACLMASK_ALL) != di->privileges)

@@ -56,9 +56,14 @@ static const char *const raw_columns[RAW_NCOLS] = {
 	"data_hash", "emitted_at", "deleted_at"
 };
 
+static const Oid raw_types[RAW_NCOLS] = {
+	INT8OID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID
+};
+
 /*
  * raw_column_positions: pos[c] = the 0-based attribute of column c; false
- * when the table has a live column nango does not know, or lacks one.
+ * when the table has a live column nango does not know, lacks one, or has
+ * one of another type.
  */
 static bool
 raw_column_positions(TupleDesc td, int *pos)
@@ -75,7 +80,7 @@ raw_column_positions(TupleDesc td, int *pos)
 		for (c = 0; c < RAW_NCOLS; c++)
 			if (strcmp(NameStr(att->attname), raw_columns[c]) == 0)
 				break;
-		if (c == RAW_NCOLS)
+		if (c == RAW_NCOLS || att->atttypid != raw_types[c])
 			return false;
 		pos[c] = a;
 	}
