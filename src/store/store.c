@@ -197,27 +197,30 @@ nango_store_clear(NangoStore *st)
 	return (int64) SPI_processed;
 }
 
-/* text_array / jsonb_array: parameters for unnest(). */
+/*
+ * page_array: a parameter for unnest(): the array of the n values
+ * vals[idx[i]] (vals[i] when idx is NULL), C strings made text when type
+ * is TEXTOID, Jsonb pointers when it is JSONBOID.
+ */
+static Datum
+page_array(int n, void *const *vals, const int *idx, Oid type)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		void	   *v = vals[idx ? idx[i] : i];
+
+		d[i] = type == TEXTOID ? CStringGetTextDatum((char *) v) : PointerGetDatum(v);
+	}
+	return PointerGetDatum(construct_array(d, n, type, -1, false, TYPALIGN_INT));
+}
+
+/* text_array: page_array of C strings. */
 static Datum
 text_array(int n, char **vals, const int *idx)
 {
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(vals[idx ? idx[i] : i]);
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-static Datum
-jsonb_array(int n, Jsonb **vals, const int *idx)
-{
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = JsonbPGetDatum(vals[idx ? idx[i] : i]);
-	return PointerGetDatum(construct_array(d, n, JSONBOID, -1, false, TYPALIGN_INT));
+	return page_array(n, (void *const *) vals, idx, TEXTOID);
 }
 
 /*
@@ -302,7 +305,7 @@ write_rows(NangoStore *st, SPIPlanPtr plan, int n, const int *idx, Jsonb **recor
 		memset(dn, true, sizeof(bool) * n);
 		v[3] = PointerGetDatum(construct_md_array(d, dn, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 	}
-	v[4] = jsonb_array(n, records, idx);
+	v[4] = page_array(n, (void *const *) records, idx, JSONBOID);
 	v[5] = text_array(n, hashes, idx);
 	if (SPI_execute_plan(plan, v, nulls, false, 0) != expect)
 		elog(ERROR, "could not write to nango.raw");

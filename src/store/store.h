@@ -121,10 +121,10 @@ typedef struct NangoRawRow
 
 /*
  * nango_raw_insert_direct: inserts the rows into nango.raw without an
- * INSERT statement (heap and index insertion as COPY does, no foreign key
- * check: the caller holds FOR KEY SHARE on the sync's row).  Returns false,
- * having written nothing, when the table is not one this is equivalent for
- * (then the caller runs its INSERT).
+ * INSERT statement (nango_direct_insert: heap and index insertion as COPY
+ * does; sync_id's foreign key is not checked, the caller holds FOR KEY
+ * SHARE on the sync's row).  Returns false, having written nothing, when
+ * that would not do what the INSERT does (then the caller runs it).
  */
 extern bool nango_raw_insert_direct(int n, const NangoRawRow *rows);
 
