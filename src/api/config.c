@@ -79,6 +79,7 @@ typedef enum ConfigKey
 	K_PARENT,
 	K_CONCURRENCY,
 	K_RATE_LIMIT,
+	K_CHECKPOINT,
 	NUM_CONFIG_KEYS
 } ConfigKey;
 
@@ -122,6 +123,7 @@ static const char *const config_key_names[NUM_CONFIG_KEYS] = {
 	"parent",
 	"concurrency",
 	"rate_limit",
+	"checkpoint",
 };
 
 /* nango's own relations in schema nango: never a mapped table. */
@@ -1440,6 +1442,11 @@ parse_key(ConfigParse *p, ConfigKey k, const cJSON *item)
 				type_error(KEY(k), item, "a boolean (true or false)");
 			cfg->auto_mapping = cJSON_IsTrue(item);
 			break;
+		case K_CHECKPOINT:
+			if (!cJSON_IsBool(item))
+				type_error(KEY(k), item, "a boolean (true or false)");
+			cfg->checkpoint = cJSON_IsTrue(item);
+			break;
 		case K_MAPPED_TABLE: parse_mapped_table(cfg, item); break;
 		case K_METADATA: cfg->metadata = parse_metadata(p, item); break;
 		case K_DELETE_MODE: cfg->delete_mode = parse_delete_mode(item); break;
@@ -1644,6 +1651,13 @@ check_combinations(ConfigParse *p)
 		refuse_combination(psprintf("config key \"delete_mode\" \"%s\" needs \"unique_key\"",
 									cfg->delete_mode == NANGO_DELETE_SOFT ? "soft" : "hard"),
 						   "Deletes are detected by the unique keys not seen in a complete run.");
+	/* a checkpoint keeps what a job stored; overwrite replaces it all at the end */
+	if (cfg->checkpoint && !has[K_UNIQUE_KEY])
+		refuse_combination("config key \"checkpoint\" needs \"unique_key\" (upsert mode)",
+						   "Without unique_key a job replaces all of the sync's rows when it succeeds, so there is nothing to keep from a job that stopped half way; add unique_key or remove checkpoint.");
+	if (cfg->checkpoint && cfg->has_parent)
+		refuse_combination("config key \"checkpoint\" cannot be used in a child sync (one with \"parent\")",
+						   "Remove checkpoint from the child sync; its parent may use it.");
 }
 
 /*

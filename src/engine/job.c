@@ -125,6 +125,13 @@ sync_lock_tag(LOCKTAG *tag, int64 sync_id)
 						 (uint32) sync_id, NANGO_LOCK_FIELD4);
 }
 
+/* job_lock_tag: see job_int.h (a checkpoint holds the lock across its commit). */
+void
+job_lock_tag(LOCKTAG *tag, int64 sync_id)
+{
+	sync_lock_tag(tag, sync_id);
+}
+
 /*
  * read_sync: the sync row (as the extension owner, with SPI connected);
  * false when there is none.
@@ -246,6 +253,9 @@ nango_job_create(int64 sync_id, int attempt, NangoJobTrigger trigger)
 		raise_busy(sync_id, &tag);
 	if (other_running_job(sync_id))
 		raise_busy(sync_id, NULL);
+	/* a job of the worker after a checkpoint resumes there */
+	if (trigger != NANGO_TRIGGER_MANUAL && nango_checkpoint_usable(sync_id))
+		trigger = NANGO_TRIGGER_RESUME_CHECKPOINT;
 	vals[0] = Int64GetDatum(sync_id);
 	vals[1] = Int32GetDatum(attempt);
 	vals[2] = Int32GetDatum(MyProcPid);
@@ -401,6 +411,7 @@ run_job(JobRun *run, SyncRow *sync)
 	}
 	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
 		nango_store_track_keys(st);
+	job_checkpoint_begin(run, sync->url, sync->config);
 	if (cfg->auto_mapping)
 	{
 		nango_push_owner(run->owner, run->caller, &saved);
@@ -429,7 +440,11 @@ run_job(JobRun *run, SyncRow *sync)
 	if (run->incr != NULL)
 		job_save_incremental(run);
 	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
+	{
+		job_checkpoint_seen(run, st);
 		job_delete_unseen(run, st, mt);
+	}
+	job_checkpoint_done(run);
 
 	if (mt != NULL)
 	{
@@ -551,6 +566,8 @@ nango_job_execute(int64 job_id, bool *retryable)
 	run->job_id = job_id;
 	run->caller = GetUserId();
 	run->outercxt = oldcxt;
+	run->topowner = oldowner;
+	run->pinned = pinned;
 	if (retryable)
 		*retryable = false;
 	load_job(run, &sync, oldcxt);
@@ -571,22 +588,28 @@ nango_job_execute(int64 job_id, bool *retryable)
 		nango_current_run = NULL;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+		CurrentResourceOwner = run->topowner;
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
+		bool		kept;
+		bool		in_commit;
 
 		/* over: a second cancel must not reach the recording of the outcome */
 		if (shown)
 			nango_progress_end();
 		nango_current_run = NULL;
+		kept = job_checkpoint_failed(run, &in_commit);
+		/* between two transactions of a checkpoint: the worker's abort handles it */
+		if (in_commit)
+			PG_RE_THROW();
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+		CurrentResourceOwner = run->topowner;
 
 		status = (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) ? NANGO_JOB_CANCELLED : NANGO_JOB_FAILED;
 		if (retryable)
@@ -596,10 +619,13 @@ nango_job_execute(int64 job_id, bool *retryable)
 		run->warnings_capped = false;
 		message = nango_redact_text(edata->message, &run->secrets);
 		detail = job_failure_detail(run, edata);
-		/* nothing the job wrote was kept */
-		run->counts.added = run->counts.updated = run->counts.unchanged = 0;
-		run->counts.deleted = run->counts.skipped = run->counts.mismatch = 0;
-		run->counts.duplicate = 0;
+		/* nothing the job wrote was kept, but what its checkpoints committed */
+		if (!kept)
+		{
+			run->counts.added = run->counts.updated = run->counts.unchanged = 0;
+			run->counts.deleted = run->counts.skipped = run->counts.mismatch = 0;
+			run->counts.duplicate = 0;
+		}
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -618,6 +644,7 @@ nango_job_execute(int64 job_id, bool *retryable)
 	run->pizzly = NULL;
 	run->fill = NULL;
 	job_finish(run, status, message, detail);
+	job_checkpoint_note_start(run);
 	nango_unpin_search_path(pinned);
 	return status;
 }

@@ -25,6 +25,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "job.h"
@@ -182,12 +183,17 @@ job_log_context(void *arg)
 /*
  * execute_job: second transaction: run the job and commit its outcome;
  * *retryable tells whether a failure may pass (for the launcher's retry).
+ * A job with checkpoints commits on the way and goes on in new
+ * transactions (docs/config.md#checkpoint): what it keeps between pages
+ * lives in a memory context of its own, outside the transaction.
  */
 static NangoJobStatus
 execute_job(int64 job_id, JobOrder *order, bool *retryable)
 {
 	NangoJobStatus status;
 	ErrorContextCallback context;
+	MemoryContext jobcxt = AllocSetContextCreate(TopMemoryContext, "nango job worker",
+												 ALLOCSET_DEFAULT_SIZES);
 
 	context.callback = job_log_context;
 	context.arg = order;
@@ -196,10 +202,12 @@ execute_job(int64 job_id, JobOrder *order, bool *retryable)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(jobcxt);
 	status = nango_job_execute(job_id, retryable);
 	if (ActiveSnapshotSet())
 		PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextDelete(jobcxt);
 	error_context_stack = context.previous;
 	return status;
 }
