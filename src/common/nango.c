@@ -172,7 +172,7 @@ define_settings(void)
 	DefineCustomIntVariable("nango.checkpoint_interval",
 							"Longest time between two checkpoints of a job of a sync with checkpoint true.",
 							"A worker job of such a sync commits what it stored and where it is at a page boundary at least this often.",
-							&nango_checkpoint_interval_s, 30, 1, INT_MAX,
+							&nango_checkpoint_interval_s, 30, 1, INT_MAX / 1000,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("nango");

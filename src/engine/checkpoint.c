@@ -488,10 +488,12 @@ job_checkpoint_seen(JobRun *run, NangoStore *st)
 	SPIPlanPtr	plan;
 	Portal		portal;
 	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
 
 	if (run->ckpt == NULL || !run->ckpt->track_keys ||
 		(run->ckpt->resumed_page == 0 && !run->ckpt->written))
 		return;
+	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
 	nango_push_role(nango_extension_owner(), &saved);
 	plan = SPI_prepare("SELECT unique_key FROM nango.checkpoint_keys "
 					   "WHERE sync_id OPERATOR(pg_catalog.=) $1", 1, types);
@@ -501,22 +503,19 @@ job_checkpoint_seen(JobRun *run, NangoStore *st)
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 1000);
-		MemoryContextSwitchTo(cxt);
+		MemoryContextSwitchTo(batchcxt);
 		if (SPI_processed == 0)
 			break;
 		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			char	   *key = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-			nango_store_seen_add(st, key);
-			pfree(key);
-		}
+			nango_store_seen_add(st, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(batchcxt);
 	}
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(batchcxt);
 }
 
 /*
