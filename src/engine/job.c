@@ -12,7 +12,10 @@
  *	  the failure recorded on the job row (with the page, the redacted URL,
  *	  the HTTP status and a body excerpt).  nango.run_sync is create +
  *	  execute in the calling session; the background worker commits between
- *	  the two.
+ *	  the two.  A worker job of a sync with checkpoint true also commits at
+ *	  page boundaries, ending its subtransaction and transaction and going
+ *	  on in new ones (checkpoint.c); the error path then rolls back only
+ *	  what came after the last checkpoint.
  *
  *	  One job per sync at a time: a transaction-level lock on an advisory
  *	  lock tag of the sync (field4 NANGO_LOCK_FIELD4, so it never collides

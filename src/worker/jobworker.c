@@ -6,7 +6,8 @@
  *
  * The job row is created and committed in a first transaction, so that a
  * crash or a kill during the job leaves a visible 'running' row for the
- * launcher to mark failed.  The job itself runs in a second transaction;
+ * launcher to mark failed.  The job itself runs in a second transaction
+ * (a job with checkpoints commits it on the way and goes on in new ones);
  * nango_job_execute catches every ERROR and records the outcome, and a
  * query cancel (SIGINT, pg_cancel_backend) ends it as 'cancelled'.
  * SIGTERM (pg_terminate_backend, shutdown) ends the process at once; the
