@@ -20,9 +20,10 @@
  *	  job keeps between pages lives in memory contexts outside the
  *	  transaction (the worker's job context).
  *
- *	  The paging state is stored, never a request: a next URL taken from a
- *	  response is stored only when it carries none of the job's secrets (a
- *	  page whose next URL does is not checkpointed).  The config hash
+ *	  The paging state is stored, never a request with a secret: a next URL
+ *	  taken from a response is stored with the job's own secrets replaced
+ *	  by markers that the resuming job fills with its values, and a page
+ *	  whose next URL carries another secret is not checkpointed.  The config hash
  *	  makes a checkpoint of another config unusable; update_sync and
  *	  put_sync also remove it.  Jobs of run_sync neither use nor write
  *	  checkpoints; any successful job discards its sync's checkpoint.
@@ -225,6 +226,120 @@ job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config)
 			  "nango: sync \"%s\": resuming after the checkpoint at page %d", run->name, page);
 }
 
+/*
+ * A next URL is stored with each of the job's own secrets in it (the
+ * sync's secret query values, a token, as the config puts them there)
+ * replaced by a marker naming its place in the job's list of secrets, which
+ * the same config fills in the same order; the next job writes its own
+ * values back (a Pizzly token fetched anew, say).
+ */
+#define SECRET_MARKER "{nango-secret-"
+
+/* secret_at: the longest of the job's secrets that starts at s, or -1. */
+static int
+secret_at(const NangoSecrets *secrets, const char *s)
+{
+	int			best = -1;
+	size_t		bestlen = 0;
+
+	for (int i = 0; i < secrets->n; i++)
+	{
+		size_t		len = strlen(secrets->values[i]);
+
+		if (len > bestlen && strncmp(s, secrets->values[i], len) == 0)
+		{
+			best = i;
+			bestlen = len;
+		}
+	}
+	return best;
+}
+
+/*
+ * encode_url: the URL with the job's secrets replaced by markers; NULL
+ * when it would still carry a secret (a signature the API put there, a
+ * secret-looking parameter of unknown value, a secret in another form).
+ */
+static char *
+encode_url(JobRun *run, const char *url)
+{
+	StringInfoData out;
+	StringInfoData probe;
+	const char *s = url;
+
+	if (strstr(url, SECRET_MARKER) != NULL)
+		return NULL;
+	initStringInfo(&out);
+	initStringInfo(&probe);
+	while (*s)
+	{
+		int			i = secret_at(&run->secrets, s);
+
+		if (i < 0)
+		{
+			appendStringInfoChar(&out, *s);
+			appendStringInfoChar(&probe, *s++);
+			continue;
+		}
+		appendStringInfo(&out, SECRET_MARKER "%d}", i);
+		appendStringInfoString(&probe, NANGO_REDACTED);
+		s += strlen(run->secrets.values[i]);
+	}
+	/* what redaction would still change is a secret not replaced */
+	if (strcmp(nango_redact_url(probe.data, &run->secrets), probe.data) != 0)
+		return NULL;
+	return out.data;
+}
+
+/* decode_url: the stored URL with this job's secrets; NULL when one is unknown. */
+static char *
+decode_url(JobRun *run, const char *stored)
+{
+	StringInfoData out;
+	const char *s = stored;
+	const char *m;
+
+	initStringInfo(&out);
+	while ((m = strstr(s, SECRET_MARKER)) != NULL)
+	{
+		char	   *end;
+		long		i = strtol(m + strlen(SECRET_MARKER), &end, 10);
+
+		if (*end != '}' || i < 0 || i >= run->secrets.n)
+			return NULL;
+		appendBinaryStringInfo(&out, s, m - s);
+		appendStringInfoString(&out, run->secrets.values[i]);
+		s = end + 1;
+	}
+	appendStringInfoString(&out, s);
+	return out.data;
+}
+
+/*
+ * abandon_resume: the stored state cannot be used (its next URL names a
+ * secret this job does not have): the checkpoint is discarded and the job
+ * starts the pass at page 1.  SPI connected.
+ */
+static void
+abandon_resume(JobRun *run)
+{
+	NangoSavedRole saved;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	nango_log(NANGO_LOG_INFO, LOG,
+			  "nango: sync \"%s\": the checkpoint's next URL cannot be rebuilt; starting at page 1",
+			  run->name);
+	nango_push_role(nango_extension_owner(), &saved);
+	discard(run->sync_id);
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(cxt);
+	run->page = 0;
+	run->pass_fetched = 0;
+	run->ckpt->resumed_page = 0;
+	if (run->incr != NULL)
+		run->incr->highest = NULL;
+}
+
 /* paging_text: a text field of the stored paging state, or NULL. */
 static char *
 paging_text(Jsonb *paging, const char *key)
@@ -260,8 +375,15 @@ job_checkpoint_restore(JobRun *run, NangoPager *pager)
 
 	if (p == NULL)
 		return;
+	run->ckpt->paging = NULL;
+	s = paging_text(p, "next_url");
+	if (s != NULL && (s = decode_url(run, s)) == NULL)
+	{
+		abandon_resume(run);
+		return;
+	}
 	old = MemoryContextSwitchTo(pager->cxt);
-	pager->next_url = paging_text(p, "next_url");
+	pager->next_url = s ? pstrdup(s) : NULL;
 	pager->cursor = paging_text(p, "cursor");
 	pager->cursor_is_number = paging_bool(p, "cursor_is_number");
 	if ((s = paging_text(p, "offset")) != NULL)
@@ -272,7 +394,6 @@ job_checkpoint_restore(JobRun *run, NangoPager *pager)
 	if ((s = paging_text(p, "prev_page_hash")) != NULL)
 		pager->prev_page_hash = strtou64(s, NULL, 10);
 	MemoryContextSwitchTo(old);
-	run->ckpt->paging = NULL;
 }
 
 /* add_text_field: "key": "value" (a JSON string) into buf. */
@@ -284,25 +405,26 @@ add_text_field(StringInfo buf, const char *key, const char *value)
 }
 
 /*
- * paging_state: the pager's state as stored, or NULL when it cannot be
- * stored without a secret: a next URL or cursor that carries one of the
- * job's secrets (a signature, a token an API echoes).
+ * paging_state: the pager's state as stored (a next URL with the job's
+ * secrets as markers), or NULL when it cannot be stored without a secret:
+ * a next URL or cursor that carries one that is not the job's own (a
+ * signature the API put in its next URL).
  */
 static Jsonb *
 paging_state(JobRun *run, NangoPager *pager)
 {
 	StringInfoData buf;
+	char	   *next_url = NULL;
 
-	if (pager->next_url != NULL &&
-		strcmp(nango_redact_url(pager->next_url, &run->secrets), pager->next_url) != 0)
+	if (pager->next_url != NULL && (next_url = encode_url(run, pager->next_url)) == NULL)
 		return NULL;
 	if (pager->cursor != NULL &&
 		strcmp(nango_redact_text(pager->cursor, &run->secrets), pager->cursor) != 0)
 		return NULL;
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	if (pager->next_url != NULL)
-		add_text_field(&buf, "next_url", pager->next_url);
+	if (next_url != NULL)
+		add_text_field(&buf, "next_url", next_url);
 	if (pager->cursor != NULL)
 		add_text_field(&buf, "cursor", pager->cursor);
 	add_text_field(&buf, "offset", psprintf(INT64_FORMAT, pager->offset));

@@ -26,7 +26,7 @@ COMMENT ON COLUMN nango.checkpoints.job_id IS 'The job that wrote the checkpoint
 COMMENT ON COLUMN nango.checkpoints.config_hash IS 'Hash of the URL and config the pass runs with: a checkpoint of another config is not used';
 COMMENT ON COLUMN nango.checkpoints.page IS 'The last page of the pass stored and committed; the next job starts at the page after';
 COMMENT ON COLUMN nango.checkpoints.fetched IS 'Records fetched in the pass up to that page (for max_total)';
-COMMENT ON COLUMN nango.checkpoints.paging IS 'What the pager needs for the next page: cursor, offset, page number or next URL (never one that carries a secret)';
+COMMENT ON COLUMN nango.checkpoints.paging IS 'What the pager needs for the next page: cursor, offset, page number or next URL (the sync''s secrets in it replaced by markers)';
 COMMENT ON COLUMN nango.checkpoints.incremental_highest IS 'The highest incremental cursor value seen in the pass so far (stored as the sync''s state when the pass completes)';
 COMMENT ON COLUMN nango.checkpoints.saved_at IS 'When the checkpoint was committed';
 ALTER TABLE nango.checkpoints ENABLE ROW LEVEL SECURITY;

@@ -9,7 +9,13 @@ by POST /__reset.
 POST /ck/set?id=X&delay=D&extra=0|1
                                 every page of X answers after D seconds
                                 (default 0); extra as above (default 0)
-/ck/report?id=X                 {"hits": {"<page>": n, ...}}
+/ck/echo?id=X&pages=N&page=P&api_key=K
+                                the same pages, "next" the full next URL,
+                                api_key included (as APIs that echo the
+                                caller's key in their next links); a request
+                                whose api_key is not "k3y-of-ck-sync" is
+                                counted in "bad_key"
+/ck/report?id=X                 {"hits": {"<page>": n, ...}, "bad_key": n}
 POST /ck/clear?id=X             forgets the counts of X (keeps delay, extra)
 """
 from mockcore import route, on_reset, Response
@@ -23,7 +29,7 @@ def reset():
 
 
 def state(req):
-    return STATE.setdefault(req.arg('id', ''), {'hits': {}, 'delay': 0.0, 'extra': False})
+    return STATE.setdefault(req.arg('id', ''), {'hits': {}, 'delay': 0.0, 'extra': False, 'bad_key': 0})
 
 
 @route('/ck/pages')
@@ -38,6 +44,24 @@ def pages(req):
         data.append({'id': '%s-extra' % ident, 'page': p})
     body = {'data': data, 'next': str(p + 1) if p < n else None}
     return Response.json(body, delay=st['delay'])
+
+
+@route('/ck/echo')
+def echo(req):
+    st = state(req)
+    ident = req.arg('id', '')
+    n = int(req.arg('pages', '300'))
+    p = int(req.arg('page', '1'))
+    key = req.arg('api_key', '')
+    if key != 'k3y-of-ck-sync':
+        st['bad_key'] += 1
+        return Response.json({'message': 'bad key'}, status=403)
+    st['hits'][str(p)] = st['hits'].get(str(p), 0) + 1
+    data = [{'id': '%s-%d-a' % (ident, p)}, {'id': '%s-%d-b' % (ident, p)}]
+    nxt = None
+    if p < n:
+        nxt = '%s/ck/echo?id=%s&pages=%d&page=%d&api_key=%s' % (req.base_url, ident, n, p + 1, key)
+    return Response.json({'data': data, 'next': nxt}, delay=st['delay'])
 
 
 @route('/ck/set')
@@ -56,4 +80,5 @@ def clear(req):
 
 @route('/ck/report')
 def report(req):
-    return Response.json({'hits': state(req)['hits']})
+    st = state(req)
+    return Response.json({'hits': st['hits'], 'bad_key': st['bad_key']})

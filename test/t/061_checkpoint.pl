@@ -6,7 +6,9 @@
 # record ends up stored exactly once, no page up to the checkpoint is
 # fetched twice, and delete_mode deletes only after the whole pass.  A
 # config change discards the checkpoint (the next job starts at page 1), and
-# a successful run_sync, which never resumes, discards it too.
+# a successful run_sync, which never resumes, discards it too.  A next URL
+# that carries the sync's key is stored with a marker in its place and
+# rebuilt with the key when the job resumes.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -154,6 +156,35 @@ my %h = hits('c');
 is($h{1}, 1, 'page 1 was fetched again');
 is(sql("SELECT count(*) FROM nango.raw WHERE sync_id = $c AND metadata->>'v' = '2'"), '600',
 	'every record has the new config\'s metadata');
+
+# --- a next URL that carries the sync's key: stored without it, rebuilt ----
+mock_post('set?id=e&delay=0.05');
+my $ecfg = '"response_path": "data", "unique_key": "id", "paging_url_path": "next", '
+  . '"query_params": {"api_key": "k3y-of-ck-sync"}, "checkpoint": true, "frequency": "1 day"';
+my $e = sql("SELECT nango.add_sync('$mock/ck/echo?id=e&pages=300', '{$ecfg}')");
+($job, $pid) = wait_checkpoint($e, 20);
+sql("SELECT nango.pause_sync($e)");
+sql("SELECT pg_cancel_backend($pid)");
+$node->poll_query_until('postgres', "SELECT status = 'cancelled' FROM nango.jobs WHERE id = $job")
+  or die 'the job was not cancelled';
+my $paging = sql("SELECT paging->>'next_url' FROM nango.checkpoints WHERE sync_id = $e");
+like($paging, qr/api_key=\{nango-secret-\d+\}/, 'the stored next URL has a marker for the key');
+unlike(sql("SELECT to_jsonb(c)::text FROM nango.checkpoints c WHERE sync_id = $e"), qr/k3y-of-ck-sync/,
+	'and the checkpoint does not hold the key');
+mock_post('set?id=e&delay=0');
+sql("SELECT nango.resume_sync($e)");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $e AND id > $job AND status = 'succeeded'"),
+	'the next job succeeds');
+($trigger, $resumed) = split /\|/,
+  sql("SELECT trigger, resumed_at_page FROM nango.jobs WHERE sync_id = $e AND id > $job AND status = 'succeeded'");
+is($trigger, 'resume_checkpoint', 'it resumed after the checkpoint');
+cmp_ok($resumed, '>=', 21, "at page $resumed");
+my $r = `curl -s --noproxy '*' '$mock/ck/report?id=e'`;
+like($r, qr/"bad_key": 0/, 'every request carried the key (rebuilt in the resumed next URL)');
+is(sql("SELECT count(*) || '/' || count(DISTINCT unique_key) FROM nango.raw WHERE sync_id = $e"),
+	'600/600', 'every record is stored exactly once');
+check_hits('e', $resumed - 1, 'next URL with the key');
 
 # --- run_sync neither resumes nor checkpoints, and discards a checkpoint ----
 mock_post('set?id=c&delay=0.05');
