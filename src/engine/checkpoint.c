@@ -48,7 +48,8 @@
 #include "job_int.h"
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 
 /* A job's checkpointing state (JobRun.ckpt), in the job's outer context. */
