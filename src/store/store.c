@@ -687,3 +687,80 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 	MemoryContextDelete(batchcxt);
 	return deleted;
 }
+
+/* ---------------------------------------------------------------------
+ * Checkpoints (docs/config.md#checkpoint)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * nango_store_checkpoint: before the job's transaction commits at a
+ * checkpoint: the sorts of the part of the job since the last one are
+ * ended (their temporary files belong to the transaction): the classified
+ * records become counts in c, and each batch of the seen keys is handed to
+ * on_seen (which stores them for the deletes at the end of the pass).
+ */
+void
+nango_store_checkpoint(NangoStore *st, NangoCounts *c, NangoKeysCallback on_seen, void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
+	char	  **batch;
+	int			n = 0;
+	StringInfoData buf;
+
+	nango_store_count(st, c);
+	st->sync_locked = false;
+	if (st->seen == NULL)
+		return;
+	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
+	batch = palloc(sizeof(char *) * DELETE_BATCH);
+	initStringInfo(&buf);
+	tuplesort_performsort(st->seen);
+	for (;;)
+	{
+		bool		more = next_seen(st->seen, &buf);
+
+		if (more)
+			batch[n++] = MemoryContextStrdup(batchcxt, buf.data);
+		if (n > 0 && (!more || n == DELETE_BATCH))
+		{
+			on_seen(arg, n, batch);
+			MemoryContextSwitchTo(cxt);
+			MemoryContextReset(batchcxt);
+			n = 0;
+		}
+		if (!more)
+			break;
+	}
+	tuplesort_end(st->seen);
+	st->seen = NULL;
+	MemoryContextDelete(batchcxt);
+	pfree(batch);
+	pfree(buf.data);
+}
+
+/*
+ * nango_store_resume: in the transaction that follows a checkpoint: new
+ * sorts for the rest of the job (allocated in the current context, which
+ * must be the job's).
+ */
+void
+nango_store_resume(NangoStore *st, bool track_keys)
+{
+	if (st->upsert && st->classified == NULL)
+		st->classified = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid, false,
+											   CLASSIFY_SORT_KB, NULL, TUPLESORT_NONE);
+	if (track_keys && st->seen == NULL)
+		nango_store_track_keys(st);
+}
+
+/*
+ * nango_store_seen_add: a key seen by an earlier, committed part of the
+ * pass, added before nango_store_delete_unseen so that it is kept.
+ */
+void
+nango_store_seen_add(NangoStore *st, const char *key)
+{
+	tuplesort_putdatum(st->seen, CStringGetTextDatum(key), false);
+}
