@@ -38,6 +38,7 @@ bool		nango_allow_private_networks = false;
 int			nango_log_level = NANGO_LOG_INFO;
 int			nango_job_retention_s = 30 * 24 * 3600;
 int			nango_max_rate_limit_wait_s = 15 * 60;
+int			nango_checkpoint_interval_s = 30;
 
 bool		nango_preloaded = false;
 
@@ -169,6 +170,12 @@ define_settings(void)
 							"A job told to wait longer fails.",
 							&nango_max_rate_limit_wait_s, 15 * 60, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("nango.checkpoint_interval",
+							"Longest time between two checkpoints of a job of a sync with checkpoint true.",
+							"A worker job of such a sync commits what it stored and where it is at a page boundary at least this often.",
+							&nango_checkpoint_interval_s, 30, 1, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("nango");
 }

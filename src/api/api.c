@@ -33,6 +33,7 @@
 #include "credentials.h"
 #include "cron.h"
 #include "databases.h"
+#include "job.h"
 #include "mapping.h"
 #include "nango.h"
 #include "progress.h"
@@ -591,6 +592,8 @@ write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 					 "  updated_at = pg_catalog.now() "
 					 "WHERE id OPERATOR(pg_catalog.=) $1",
 					 9, types, values, nulls);
+	/* a changed config: the next job starts at page 1 (docs/config.md#checkpoint) */
+	nango_checkpoint_discard(id);
 }
 
 /*

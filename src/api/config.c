@@ -247,6 +247,7 @@ const ConfigKeyDef config_keys[NUM_CONFIG_KEYS] = {
 	[K_CONCURRENCY] = {"concurrency", NUM, "a number", read_int, F(concurrency), 0, 1, 16, "between 1 and 16"},
 	[K_RATE_LIMIT] = {"rate_limit", cJSON_Object, "an object such as {\"requests\": 100, \"per\": \"10 seconds\"}",
 	config_read_rate_limit},
+	[K_CHECKPOINT] = {"checkpoint", cJSON_True | cJSON_False, "a boolean (true or false)", read_bool, F(checkpoint)},
 };
 
 /*

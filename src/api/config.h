@@ -122,6 +122,9 @@ typedef struct NangoConfig
 	int			rate_limit_requests;
 	int64		rate_limit_per_ms;
 
+	/* checkpoint (docs/config.md): worker jobs commit as they go [false] */
+	bool		checkpoint;
+
 	/* fields and arrays (docs/mapping.md) */
 	NangoMapOptions map_options;
 

@@ -61,6 +61,7 @@ typedef enum ConfigKey
 	K_PARENT,
 	K_CONCURRENCY,
 	K_RATE_LIMIT,
+	K_CHECKPOINT,
 	NUM_CONFIG_KEYS
 } ConfigKey;
 

@@ -38,6 +38,7 @@ extern bool nango_allow_private_networks;
 extern int	nango_log_level;
 extern int	nango_job_retention_s;
 extern int	nango_max_rate_limit_wait_s;
+extern int	nango_checkpoint_interval_s;
 
 /* true when loaded through shared_preload_libraries */
 extern bool nango_preloaded;

@@ -12,7 +12,10 @@
  *	  the failure recorded on the job row (with the page, the redacted URL,
  *	  the HTTP status and a body excerpt).  nango.run_sync is create +
  *	  execute in the calling session; the background worker commits between
- *	  the two.
+ *	  the two.  A worker job of a sync with checkpoint true also commits at
+ *	  page boundaries, ending its subtransaction and transaction and going
+ *	  on in new ones (checkpoint.c); the error path then rolls back only
+ *	  what came after the last checkpoint.
  *
  *	  One job per sync at a time: a transaction-level lock on an advisory
  *	  lock tag of the sync (field4 NANGO_LOCK_FIELD4, so it never collides
@@ -125,6 +128,13 @@ sync_lock_tag(LOCKTAG *tag, int64 sync_id)
 {
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) ((uint64) sync_id >> 32),
 						 (uint32) sync_id, NANGO_LOCK_FIELD4);
+}
+
+/* job_lock_tag: see job_int.h (a checkpoint holds the lock across its commit). */
+void
+job_lock_tag(LOCKTAG *tag, int64 sync_id)
+{
+	sync_lock_tag(tag, sync_id);
 }
 
 /*
@@ -248,6 +258,9 @@ nango_job_create(int64 sync_id, int attempt, NangoJobTrigger trigger)
 		raise_busy(sync_id, &tag);
 	if (other_running_job(sync_id))
 		raise_busy(sync_id, NULL);
+	/* a job of the worker after a checkpoint resumes there */
+	if (trigger != NANGO_TRIGGER_MANUAL && nango_checkpoint_usable(sync_id))
+		trigger = NANGO_TRIGGER_RESUME_CHECKPOINT;
 	vals[0] = Int64GetDatum(sync_id);
 	vals[1] = Int32GetDatum(attempt);
 	vals[2] = Int32GetDatum(MyProcPid);
@@ -403,6 +416,7 @@ run_job(JobRun *run, SyncRow *sync)
 	}
 	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
 		nango_store_track_keys(st);
+	job_checkpoint_begin(run, sync->url, sync->config);
 	/* opening and clearing the tables may wait for their locks */
 	nango_progress_wait(NANGO_WAITING_STORE);
 	if (cfg->auto_mapping)
@@ -434,7 +448,11 @@ run_job(JobRun *run, SyncRow *sync)
 	if (run->incr != NULL)
 		job_save_incremental(run);
 	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
+	{
+		job_checkpoint_seen(run, st);
 		job_delete_unseen(run, st, mt);
+	}
+	job_checkpoint_done(run);
 
 	if (mt != NULL)
 	{
@@ -556,6 +574,8 @@ nango_job_execute(int64 job_id, bool *retryable)
 	run->job_id = job_id;
 	run->caller = GetUserId();
 	run->outercxt = oldcxt;
+	run->topowner = oldowner;
+	run->pinned = pinned;
 	if (retryable)
 		*retryable = false;
 	load_job(run, &sync, oldcxt);
@@ -576,22 +596,28 @@ nango_job_execute(int64 job_id, bool *retryable)
 		nango_current_run = NULL;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+		CurrentResourceOwner = run->topowner;
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
+		bool		kept;
+		bool		in_commit;
 
 		/* over: a second cancel must not reach the recording of the outcome */
 		if (shown)
 			nango_progress_end();
 		nango_current_run = NULL;
+		kept = job_checkpoint_failed(run, &in_commit);
+		/* between two transactions of a checkpoint: the worker's abort handles it */
+		if (in_commit)
+			PG_RE_THROW();
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+		CurrentResourceOwner = run->topowner;
 
 		status = (edata->sqlerrcode == ERRCODE_QUERY_CANCELED) ? NANGO_JOB_CANCELLED : NANGO_JOB_FAILED;
 		if (retryable)
@@ -601,10 +627,13 @@ nango_job_execute(int64 job_id, bool *retryable)
 		run->warnings_capped = false;
 		message = nango_redact_text(edata->message, &run->secrets);
 		detail = job_failure_detail(run, edata);
-		/* nothing the job wrote was kept */
-		run->counts.added = run->counts.updated = run->counts.unchanged = 0;
-		run->counts.deleted = run->counts.skipped = run->counts.mismatch = 0;
-		run->counts.duplicate = 0;
+		/* nothing the job wrote was kept, but what its checkpoints committed */
+		if (!kept)
+		{
+			run->counts.added = run->counts.updated = run->counts.unchanged = 0;
+			run->counts.deleted = run->counts.skipped = run->counts.mismatch = 0;
+			run->counts.duplicate = 0;
+		}
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -623,6 +652,7 @@ nango_job_execute(int64 job_id, bool *retryable)
 	run->pizzly = NULL;
 	run->fill = NULL;
 	job_finish(run, status, message, detail);
+	job_checkpoint_note_start(run);
 	nango_unpin_search_path(pinned);
 	return status;
 }

@@ -63,4 +63,13 @@ extern NangoJobStatus nango_job_execute(int64 job_id, bool *retryable);
 #define NANGO_MAX_WARNINGS 20
 extern void nango_job_warn(const char *fmt,...) pg_attribute_printf(1, 2);
 
+/*
+ * Checkpoints (docs/config.md#checkpoint).  nango_checkpoint_usable: the
+ * sync has a checkpoint written with its current URL and config, so its
+ * next job of the worker resumes there (SPI connected, as the extension
+ * owner).  nango_checkpoint_discard: removes it (a changed config).
+ */
+extern bool nango_checkpoint_usable(int64 sync_id);
+extern void nango_checkpoint_discard(int64 sync_id);
+
 #endif							/* NANGO_JOB_H */

@@ -14,7 +14,9 @@
 
 #include "postgres.h"
 
+#include "storage/lock.h"
 #include "utils/jsonb.h"
+#include "utils/resowner.h"
 
 #include "config.h"
 #include "credentials.h"
@@ -68,6 +70,13 @@ typedef struct JobRun
 	MemoryContext chaincxt;		/* reset for each parent record */
 	List	   *warnings;		/* distinct warning lines (outercxt) */
 	bool		warnings_capped;	/* lines past NANGO_MAX_WARNINGS dropped */
+	/* checkpoints (checkpoint.c): NULL when the job does not checkpoint */
+	struct JobCheckpoint *ckpt;
+	int64		pass_fetched;	/* records fetched by earlier jobs of the pass */
+	ResourceOwner topowner;		/* of the transaction the job's
+								 * subtransaction is in (a new one after
+								 * each checkpoint) */
+	int			pinned;			/* GUC nesting level of the search_path pin */
 	MemoryContext outercxt;		/* outlives the job's subtransaction */
 	MemoryContext jobcxt;
 	MemoryContext pagecxt;
@@ -110,6 +119,19 @@ typedef struct PageRecords
 extern void job_collect_secrets(JobRun *run);
 extern void job_set_rate_limit(JobRun *run);
 extern void job_apply_credentials(JobRun *run);
+
+/* job.c: the lock that serializes the jobs of a sync */
+extern void job_lock_tag(LOCKTAG *tag, int64 sync_id);
+
+/* checkpoint.c: checkpoints of long jobs (docs/config.md#checkpoint) */
+typedef struct JobCheckpoint JobCheckpoint;
+extern void job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config);
+extern void job_checkpoint_restore(JobRun *run, NangoPager *pager);
+extern void job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st);
+extern void job_checkpoint_seen(JobRun *run, NangoStore *st);
+extern void job_checkpoint_done(JobRun *run);
+extern bool job_checkpoint_failed(JobRun *run, bool *in_commit);
+extern void job_checkpoint_note_start(JobRun *run);
 
 /* records.c: from a response body to the page's records */
 extern Jsonb *job_parse_page(JobRun *run, const NangoResponse *resp, NangoExpMarks **marks);

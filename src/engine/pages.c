@@ -264,6 +264,7 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 					 run->chain_cfg ? run->chaincxt : run->jobcxt);
 	if (run->incr != NULL)
 		job_start_incremental(run, &pager);
+	job_checkpoint_restore(run, &pager);
 	while (!pager.done)
 	{
 		NangoResponse resp;
@@ -311,7 +312,7 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 			for (i = 0; i < pr.n; i++)
 				nango_incr_see(run->incr, pr.records[i]);
 		}
-		remaining = cfg->max_total > 0 ? cfg->max_total - run->counts.fetched : -1;
+		remaining = cfg->max_total > 0 ? cfg->max_total - run->pass_fetched - run->counts.fetched : -1;
 		/* paging sees every record received, keyless ones too */
 		nango_pager_advance(&pager, body, pr.received, pr.received > 0 ? &pr.last : NULL,
 							pr.hash, &resp, remaining);
@@ -322,6 +323,7 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
 		/* whatever the callees left current, the page's work stays in pagecxt */
 		MemoryContextSwitchTo(run->pagecxt);
+		job_checkpoint_page(run, &pager, st);
 	}
 	MemoryContextSwitchTo(run->jobcxt);
 	run->truncated |= (pager.stop == NANGO_STOP_MAX_TOTAL);

@@ -75,7 +75,7 @@ typedef struct NangoField
 	bool		has_zone;		/* NANGO_VK_TS: carries Z or an offset */
 	Jsonb	   *json;			/* NANGO_VK_JSON: the array as received */
 	int			depth;			/* path segments (0 for metadata) */
-	int			col;			/* set by mapping.c: the field's column, or -1 */
+	int			col;			/* set by mapcolumns.c: the field's column, or -1 */
 } NangoField;
 
 /* Every field of one record, in the record's (jsonb) order. */

@@ -1,22 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * rawinsert.c
- *	  Inserting a page of new rows into nango.raw directly with
- *	  table_multi_insert and the indexes' own insertion, the way COPY
- *	  does, instead of an INSERT statement; and looking up a page's keys
- *	  with probes of the key index instead of a SELECT.
+ *	  nango.raw without statements: a page of new rows inserted through
+ *	  the direct insert (directinsert.c, which says when it applies), and
+ *	  a page's keys looked up with probes of the key index instead of a
+ *	  SELECT.
  *
  *	  The INSERT's cost per row was mostly the foreign key's check of
  *	  sync_id (a query per row, run at the end of the statement) and the
  *	  executor's set-up.  The caller takes once per job the lock that
  *	  check takes (FOR KEY SHARE on the sync's row of nango.syncs), so the
- *	  rows are as safe from a concurrent delete_sync as with the check.
+ *	  rows are as safe from a concurrent delete_sync as with the check;
+ *	  that foreign key is the one this file tells the direct insert the
+ *	  caller has checked.  Both paths also require nango.raw to have
+ *	  exactly the columns nango knows.
  *
- *	  The direct path is used only when it is equivalent to the INSERT:
- *	  the table has exactly the columns nango knows, no trigger other than
- *	  foreign key checks, no rule, no row-level security that applies to
- *	  the current user, no CHECK constraint or generated column, and the
- *	  current user may insert.  Otherwise the caller runs its INSERT.
+ *	  This file knows nango.raw's columns; it must not decide when a
+ *	  direct insert is safe (directinsert.c does) nor run SQL (the caller,
+ *	  store.c, runs the statements when a direct path does not apply).
  *
  *-------------------------------------------------------------------------
  */
@@ -28,11 +29,8 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "commands/sequence.h"
-#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -42,6 +40,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 
+#include "directinsert.h"
 #include "store.h"
 #include "keyprobe.h"
 
@@ -57,9 +56,14 @@ static const char *const raw_columns[RAW_NCOLS] = {
 	"data_hash", "emitted_at", "deleted_at"
 };
 
+static const Oid raw_types[RAW_NCOLS] = {
+	INT8OID, INT8OID, INT8OID, TEXTOID, JSONBOID, JSONBOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID
+};
+
 /*
  * raw_column_positions: pos[c] = the 0-based attribute of column c; false
- * when the table has a live column nango does not know, or lacks one.
+ * when the table has a live column nango does not know, lacks one, or has
+ * one of another type.
  */
 static bool
 raw_column_positions(TupleDesc td, int *pos)
@@ -76,7 +80,7 @@ raw_column_positions(TupleDesc td, int *pos)
 		for (c = 0; c < RAW_NCOLS; c++)
 			if (strcmp(NameStr(att->attname), raw_columns[c]) == 0)
 				break;
-		if (c == RAW_NCOLS)
+		if (c == RAW_NCOLS || att->atttypid != raw_types[c])
 			return false;
 		pos[c] = a;
 	}
@@ -86,55 +90,30 @@ raw_column_positions(TupleDesc td, int *pos)
 	return true;
 }
 
-/*
- * direct_allowed: whether a direct insert into rel does what an INSERT
- * would (see the file header).
- */
-static bool
-direct_allowed(Relation rel)
+/* The page's rows, for raw_fill. */
+typedef struct RawFill
 {
-	TupleDesc	td = RelationGetDescr(rel);
-
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rules != NULL)
-		return false;
-	if (td->constr && (td->constr->num_check > 0 || td->constr->has_generated_stored))
-		return false;
-	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
-		return false;
-	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK)
-		return false;
-	if (rel->trigdesc)
-		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
-		{
-			Trigger    *t = &rel->trigdesc->triggers[i];
-
-			if (!t->tgisinternal || RI_FKey_trigger_type(t->tgfoid) != RI_TRIGGER_FK)
-				return false;
-		}
-	return true;
-}
+	const int  *pos;
+	const NangoRawRow *rows;
+} RawFill;
 
 /*
- * fill_row: the values of one new row into the slot, checking NOT NULL
- * like the executor would.
+ * raw_fill: the values of row r that the INSERT names (NangoDirectFill);
+ * id, emitted_at and deleted_at are left to their defaults.
  */
 static void
-fill_row(Relation rel, TupleTableSlot *slot, const int *pos, Oid seqid, const NangoRawRow *row)
+raw_fill(void *arg, int r, Datum *v, bool *isnull)
 {
-	TupleDesc	td = RelationGetDescr(rel);
-	Datum	   *v = slot->tts_values;
-	bool	   *isnull = slot->tts_isnull;
+	RawFill    *f = arg;
+	const int  *pos = f->pos;
+	const NangoRawRow *row = &f->rows[r];
 
-	ExecClearTuple(slot);
-	memset(isnull, true, sizeof(bool) * td->natts);
-	v[pos[RAW_ID]] = Int64GetDatum(nextval_internal(seqid, false));
 	v[pos[RAW_SYNC_ID]] = Int64GetDatum(row->sync_id);
 	v[pos[RAW_JOB_ID]] = Int64GetDatum(row->job_id);
 	v[pos[RAW_DATA]] = JsonbPGetDatum(row->data);
 	v[pos[RAW_DATA_HASH]] = CStringGetTextDatum(row->data_hash);
-	v[pos[RAW_EMITTED_AT]] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	isnull[pos[RAW_ID]] = isnull[pos[RAW_SYNC_ID]] = isnull[pos[RAW_JOB_ID]] = false;
-	isnull[pos[RAW_DATA]] = isnull[pos[RAW_DATA_HASH]] = isnull[pos[RAW_EMITTED_AT]] = false;
+	isnull[pos[RAW_SYNC_ID]] = isnull[pos[RAW_JOB_ID]] = false;
+	isnull[pos[RAW_DATA]] = isnull[pos[RAW_DATA_HASH]] = false;
 	if (row->unique_key)
 	{
 		v[pos[RAW_UNIQUE_KEY]] = CStringGetTextDatum(row->unique_key);
@@ -145,83 +124,50 @@ fill_row(Relation rel, TupleTableSlot *slot, const int *pos, Oid seqid, const Na
 		v[pos[RAW_METADATA]] = JsonbPGetDatum(row->metadata);
 		isnull[pos[RAW_METADATA]] = false;
 	}
-	for (int a = 0; a < td->natts; a++)
-		if (isnull[a] && TupleDescAttr(td, a)->attnotnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null value in column \"%s\" of relation \"nango.raw\" violates not-null constraint",
-							NameStr(TupleDescAttr(td, a)->attname))));
-	ExecStoreVirtualTuple(slot);
 }
 
 /*
- * insert_rows: the rows into rel (its indexes open in rri), with one
- * table_multi_insert, then each row's index entries.
+ * nango_raw_insert_direct: the rows through nango_direct_insert, standing
+ * in for the store's INSERT INTO nango.raw (sync_id, job_id, unique_key,
+ * data, metadata, data_hash); the foreign key of sync_id is the one the
+ * caller has locked (FOR KEY SHARE on the sync's row of nango.syncs).
  */
-static void
-insert_rows(Relation rel, ResultRelInfo *rri, EState *estate, const int *pos, Oid seqid,
-			int n, const NangoRawRow *rows)
-{
-	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * n);
-	CommandId	cid = GetCurrentCommandId(true);
-
-	/*
-	 * The slots get a copy of the descriptor, which is not reference
-	 * counted: slots of the relation's own descriptor would each pin it in
-	 * the resource owner, which cost more than the rest of the slot's work
-	 * at 1,000 rows per page.
-	 */
-	TupleDesc	sdesc = CreateTupleDescCopy(RelationGetDescr(rel));
-
-	for (int i = 0; i < n; i++)
-	{
-		slots[i] = ExecInitExtraTupleSlot(estate, sdesc, table_slot_callbacks(rel));
-		fill_row(rel, slots[i], pos, seqid, &rows[i]);
-	}
-	table_multi_insert(rel, slots, n, cid, 0, NULL);
-	for (int i = 0; i < n; i++)
-	{
-		List	   *recheck;
-
-		ResetPerTupleExprContext(estate);
-		recheck = ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
-		list_free(recheck);
-	}
-}
-
 bool
 nango_raw_insert_direct(int n, const NangoRawRow *rows)
 {
 	Oid			nsp = get_namespace_oid("nango", false);
 	Oid			relid = get_relname_relid("raw", nsp);
-	Oid			seqid = get_relname_relid("raw_id_seq", nsp);
+	Oid			syncs = get_relname_relid("syncs", nsp);
 	Relation	rel;
 	int			pos[RAW_NCOLS];
-	EState	   *estate;
-	ResultRelInfo *rri;
+	RawFill		fill = {pos, rows};
+	NangoDirectInsert di;
+	NangoDirectSource *sources;
+	bool		ok;
 
-	if (!OidIsValid(relid) || !OidIsValid(seqid))
+	if (!OidIsValid(relid) || !OidIsValid(syncs))
 		return false;
 	rel = table_open(relid, RowExclusiveLock);
-	if (!direct_allowed(rel) || !raw_column_positions(RelationGetDescr(rel), pos))
+	if (!raw_column_positions(RelationGetDescr(rel), pos))
 	{
 		table_close(rel, NoLock);
 		return false;
 	}
-	if (n > 0)
-	{
-		estate = CreateExecutorState();
-		rri = makeNode(ResultRelInfo);
-		InitResultRelInfo(rri, rel, 1, NULL, 0);
-		ExecOpenIndices(rri, false);
-		insert_rows(rel, rri, estate, pos, seqid, n, rows);
-		ExecCloseIndices(rri);
-		ExecResetTupleTable(estate->es_tupleTable, false);
-		FreeExecutorState(estate);
-		CommandCounterIncrement();
-	}
+	sources = palloc(sizeof(NangoDirectSource) * RelationGetDescr(rel)->natts);
+	for (int a = 0; a < RelationGetDescr(rel)->natts; a++)
+		sources[a] = (a == pos[RAW_ID] || a == pos[RAW_EMITTED_AT] || a == pos[RAW_DELETED_AT])
+			? NANGO_DIRECT_DEFAULT : NANGO_DIRECT_VALUE;
+	di.privileges = ACL_INSERT;
+	di.locked_att = pos[RAW_SYNC_ID] + 1;
+	di.locked_table = syncs;
+	di.locked_ref_att = get_attnum(syncs, "id");
+	di.sources = sources;
+	di.fill = raw_fill;
+	di.arg = &fill;
+	ok = nango_direct_insert(rel, n, &di);
 	table_close(rel, NoLock);
-	return true;
+	pfree(sources);
+	return ok;
 }
 
 /*

@@ -197,27 +197,30 @@ nango_store_clear(NangoStore *st)
 	return (int64) SPI_processed;
 }
 
-/* text_array / jsonb_array: parameters for unnest(). */
+/*
+ * page_array: a parameter for unnest(): the array of the n values
+ * vals[idx[i]] (vals[i] when idx is NULL), C strings made text when type
+ * is TEXTOID, Jsonb pointers when it is JSONBOID.
+ */
+static Datum
+page_array(int n, void *const *vals, const int *idx, Oid type)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		void	   *v = vals[idx ? idx[i] : i];
+
+		d[i] = type == TEXTOID ? CStringGetTextDatum((char *) v) : PointerGetDatum(v);
+	}
+	return PointerGetDatum(construct_array(d, n, type, -1, false, TYPALIGN_INT));
+}
+
+/* text_array: page_array of C strings. */
 static Datum
 text_array(int n, char **vals, const int *idx)
 {
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(vals[idx ? idx[i] : i]);
-	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-static Datum
-jsonb_array(int n, Jsonb **vals, const int *idx)
-{
-	Datum	   *d = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		d[i] = JsonbPGetDatum(vals[idx ? idx[i] : i]);
-	return PointerGetDatum(construct_array(d, n, JSONBOID, -1, false, TYPALIGN_INT));
+	return page_array(n, (void *const *) vals, idx, TEXTOID);
 }
 
 /*
@@ -302,7 +305,7 @@ write_rows(NangoStore *st, SPIPlanPtr plan, int n, const int *idx, Jsonb **recor
 		memset(dn, true, sizeof(bool) * n);
 		v[3] = PointerGetDatum(construct_md_array(d, dn, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 	}
-	v[4] = jsonb_array(n, records, idx);
+	v[4] = page_array(n, (void *const *) records, idx, JSONBOID);
 	v[5] = text_array(n, hashes, idx);
 	if (SPI_execute_plan(plan, v, nulls, false, 0) != expect)
 		elog(ERROR, "could not write to nango.raw");
@@ -683,4 +686,81 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 	st->seen = NULL;
 	MemoryContextDelete(batchcxt);
 	return deleted;
+}
+
+/* ---------------------------------------------------------------------
+ * Checkpoints (docs/config.md#checkpoint)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * nango_store_checkpoint: before the job's transaction commits at a
+ * checkpoint: the sorts of the part of the job since the last one are
+ * ended (their temporary files belong to the transaction): the classified
+ * records become counts in c, and each batch of the seen keys is handed to
+ * on_seen (which stores them for the deletes at the end of the pass).
+ */
+void
+nango_store_checkpoint(NangoStore *st, NangoCounts *c, NangoKeysCallback on_seen, void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
+	char	  **batch;
+	int			n = 0;
+	StringInfoData buf;
+
+	nango_store_count(st, c);
+	st->sync_locked = false;
+	if (st->seen == NULL)
+		return;
+	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
+	batch = palloc(sizeof(char *) * DELETE_BATCH);
+	initStringInfo(&buf);
+	tuplesort_performsort(st->seen);
+	for (;;)
+	{
+		bool		more = next_seen(st->seen, &buf);
+
+		if (more)
+			batch[n++] = MemoryContextStrdup(batchcxt, buf.data);
+		if (n > 0 && (!more || n == DELETE_BATCH))
+		{
+			on_seen(arg, n, batch);
+			MemoryContextSwitchTo(cxt);
+			MemoryContextReset(batchcxt);
+			n = 0;
+		}
+		if (!more)
+			break;
+	}
+	tuplesort_end(st->seen);
+	st->seen = NULL;
+	MemoryContextDelete(batchcxt);
+	pfree(batch);
+	pfree(buf.data);
+}
+
+/*
+ * nango_store_resume: in the transaction that follows a checkpoint: new
+ * sorts for the rest of the job (allocated in the current context, which
+ * must be the job's).
+ */
+void
+nango_store_resume(NangoStore *st, bool track_keys)
+{
+	if (st->upsert && st->classified == NULL)
+		st->classified = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid, false,
+											   CLASSIFY_SORT_KB, NULL, TUPLESORT_NONE);
+	if (track_keys && st->seen == NULL)
+		nango_store_track_keys(st);
+}
+
+/*
+ * nango_store_seen_add: a key seen by an earlier, committed part of the
+ * pass, added before nango_store_delete_unseen so that it is kept.
+ */
+void
+nango_store_seen_add(NangoStore *st, const char *key)
+{
+	tuplesort_putdatum(st->seen, CStringGetTextDatum(key), false);
 }

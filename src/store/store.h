@@ -83,6 +83,20 @@ extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,
 									   NangoKeysCallback on_keys, void *arg);
 
 /*
+ * Checkpoints (docs/config.md#checkpoint).  nango_store_checkpoint, before
+ * a job's transaction commits mid-way: the counts of the records classified
+ * since the last checkpoint are added to counts, and the keys seen since
+ * are handed to on_seen in batches; nango_store_resume, in the transaction
+ * that follows, starts the job's sorts again.  nango_store_seen_add puts a
+ * key seen by an earlier part of the pass among the seen keys before
+ * nango_store_delete_unseen.
+ */
+extern void nango_store_checkpoint(NangoStore *st, NangoCounts *counts,
+								   NangoKeysCallback on_seen, void *arg);
+extern void nango_store_resume(NangoStore *st, bool track_keys);
+extern void nango_store_seen_add(NangoStore *st, const char *key);
+
+/*
  * nango_data_hash: the content hash stored in nango.raw.data_hash: 128 bits
  * (two seeded 64-bit hash_bytes_extended) of the record's binary jsonb,
  * which is canonical (object keys sorted, duplicates removed), so it does
@@ -121,10 +135,10 @@ typedef struct NangoRawRow
 
 /*
  * nango_raw_insert_direct: inserts the rows into nango.raw without an
- * INSERT statement (heap and index insertion as COPY does, no foreign key
- * check: the caller holds FOR KEY SHARE on the sync's row).  Returns false,
- * having written nothing, when the table is not one this is equivalent for
- * (then the caller runs its INSERT).
+ * INSERT statement (nango_direct_insert: heap and index insertion as COPY
+ * does; sync_id's foreign key is not checked, the caller holds FOR KEY
+ * SHARE on the sync's row).  Returns false, having written nothing, when
+ * that would not do what the INSERT does (then the caller runs it).
  */
 extern bool nango_raw_insert_direct(int n, const NangoRawRow *rows);
 

@@ -8,7 +8,8 @@
  *
  * The job row is created and committed in a first transaction, so that a
  * crash or a kill during the job leaves a visible 'running' row for the
- * launcher to mark failed.  The job itself runs in a second transaction;
+ * launcher to mark failed.  The job itself runs in a second transaction
+ * (a job with checkpoints commits it on the way and goes on in new ones);
  * nango_job_execute catches every ERROR and records the outcome, and a
  * query cancel (SIGINT, pg_cancel_backend) ends it as 'cancelled'.
  * SIGTERM (pg_terminate_backend, shutdown) ends the process at once; the
@@ -226,12 +227,17 @@ job_log_context(void *arg)
 /*
  * execute_job: second transaction: run the job and commit its outcome;
  * *retryable tells whether a failure may pass (for the launcher's retry).
+ * A job with checkpoints commits on the way and goes on in new
+ * transactions (docs/config.md#checkpoint): what it keeps between pages
+ * lives in a memory context of its own, outside the transaction.
  */
 static NangoJobStatus
 execute_job(int64 job_id, JobOrder *order, bool *retryable)
 {
 	NangoJobStatus status;
 	ErrorContextCallback context;
+	MemoryContext jobcxt = AllocSetContextCreate(TopMemoryContext, "nango job worker",
+												 ALLOCSET_DEFAULT_SIZES);
 
 	context.callback = job_log_context;
 	context.arg = order;
@@ -240,10 +246,12 @@ execute_job(int64 job_id, JobOrder *order, bool *retryable)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(jobcxt);
 	status = nango_job_execute(job_id, retryable);
 	if (ActiveSnapshotSet())
 		PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextDelete(jobcxt);
 	error_context_stack = context.previous;
 	return status;
 }
@@ -260,6 +268,7 @@ run_order(JobOrder *order, int idx)
 	NangoJobStatus status;
 	bool		retryable = false;
 	char		activity[BGW_MAXLEN + 16];
+	MemoryContext cxt = CurrentMemoryContext;
 
 	snprintf(activity, sizeof(activity), "nango job: %s", order->label);
 	pgstat_report_appname(activity);
@@ -275,6 +284,7 @@ run_order(JobOrder *order, int idx)
 			  (long long) job_id, order->label, order->attempt, MyProcPid);
 
 	status = execute_job(job_id, order, &retryable);
+	MemoryContextSwitchTo(cxt);
 	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	nango_slot(idx)->retryable = retryable;
 	LWLockRelease(nango_shared->lock);

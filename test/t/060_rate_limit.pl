@@ -86,11 +86,18 @@ ok($seen_wait, 'a job was seen waiting for the rate limit in nango.job_progress'
 my @ta = report('a');
 my @tb = report('b');
 is(scalar(@ta) + scalar(@tb), 70, 'the mock got the 70 requests');
-# arrival times jitter a little around send times: windows of 0.95 s
-my $max = max_in_window(0.95, @ta, @tb);
+# The budget is shared while both jobs run: once the first (10 per second)
+# has ended, the second's own limit (100 per second) applies, which a slow
+# machine can reach; so only the second's requests up to the first's last
+# one count.  Arrival times jitter a little around send times: windows of
+# 0.95 s.
+my $a_end = (sort { $a <=> $b } @ta)[-1];
+my @shared = sort { $a <=> $b } (@ta, grep { $_ <= $a_end } @tb);
+my $max = max_in_window(0.95, @shared);
 cmp_ok($max, '<=', 10, "at most 10 requests of the two syncs in any second (max $max)");
-my @all = sort { $a <=> $b } (@ta, @tb);
-cmp_ok($all[-1] - $all[0], '>=', 5.5, 'the 70 requests took 6 seconds at least');
+my $min_span = (scalar(@shared) - 10) / 10 - 0.5;
+cmp_ok($shared[-1] - $shared[0], '>=', $min_span,
+	'the ' . scalar(@shared) . " requests sent while both jobs ran took $min_span seconds at least");
 # the two jobs really overlapped (else the test proves nothing about sharing)
 my ($ea, $sb) = ((sort { $a <=> $b } @ta)[-1], (sort { $a <=> $b } @tb)[0]);
 my ($eb, $sa) = ((sort { $a <=> $b } @tb)[-1], (sort { $a <=> $b } @ta)[0]);

@@ -1,0 +1,708 @@
+/*-------------------------------------------------------------------------
+ *
+ * checkpoint.c
+ *	  Checkpoints of long jobs (docs/config.md#checkpoint): a job run by the
+ *	  worker for a sync with "checkpoint": true commits, at a page boundary
+ *	  and at least every nango.checkpoint_interval, what it has stored, its
+ *	  counts and its paging state; the next job of the sync resumes after
+ *	  the last checkpoint.
+ *
+ *	  A job runs in a subtransaction of its worker's transaction
+ *	  (job.c).  A checkpoint writes its row of nango.checkpoints (and the
+ *	  unique keys seen since the last one, for the deletes at the end of
+ *	  the pass, into nango.checkpoint_keys) in that subtransaction, releases
+ *	  it, commits the worker's transaction and starts a new one in which the
+ *	  job goes on: the sync's lock is held across the commit as a session
+ *	  lock, the search_path pin and the subtransaction are made again at
+ *	  the same GUC nesting levels, SPI is connected again, the job's progress
+ *	  is published again, and the store's sorts (whose temporary files
+ *	  belong to a transaction) are ended before and begun after.  What the
+ *	  job keeps between pages lives in memory contexts outside the
+ *	  transaction (the worker's job context).
+ *
+ *	  The paging state is stored, never a request with a secret: a next URL
+ *	  taken from a response is stored with the job's own secrets replaced
+ *	  by markers that the resuming job fills with its values, and a page
+ *	  whose next URL carries another secret is not checkpointed.  The config hash
+ *	  makes a checkpoint of another config unusable; update_sync and
+ *	  put_sync also remove it.  Jobs of run_sync neither use nor write
+ *	  checkpoints; any successful job discards its sync's checkpoint.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "job_int.h"
+#include "nango.h"
+#include "progress.h"
+#include "extinfo.h"
+#include "roles.h"
+#include "worker.h"
+
+/* A job's checkpointing state (JobRun.ckpt), in the job's outer context. */
+struct JobCheckpoint
+{
+	char	   *config_hash;	/* of the sync's URL and config */
+	bool		track_keys;		/* delete_mode: keys go to checkpoint_keys */
+	TimestampTz last;			/* start of the job or last checkpoint */
+	Jsonb	   *paging;			/* loaded paging state to restore, or NULL */
+	int			resumed_page;	/* first page of this job in its pass, 0: 1 */
+	bool		written;		/* a checkpoint of this job was committed */
+	NangoCounts saved;			/* the job's counts at that checkpoint */
+	bool		in_commit;		/* between releasing and beginning again */
+	bool		secret_noted;	/* a next URL with a secret was not stored */
+};
+
+/* checkpoints_installed: false before ALTER EXTENSION nango UPDATE to 0.3. */
+static bool
+checkpoints_installed(void)
+{
+	return nango_has_column("jobs", "resumed_at_page");
+}
+
+/* config_hash: the hash that ties a checkpoint to the URL and config. */
+static char *
+config_hash(const char *url, Jsonb *config)
+{
+	uint64		h = hash_bytes_extended((const unsigned char *) url, strlen(url),
+										UINT64CONST(0x636b7074));
+
+	return psprintf("%s%016llx", nango_data_hash(config), (unsigned long long) h);
+}
+
+/*
+ * read_checkpoint: the sync's checkpoint row (SPI connected, as the
+ * extension owner); false when there is none.  Values are copied to cxt.
+ */
+static bool
+read_checkpoint(int64 sync_id, char **hash, int *page, int64 *fetched,
+				Jsonb **paging, Jsonb **highest, MemoryContext cxt)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(sync_id)};
+	HeapTuple	tup;
+	TupleDesc	td;
+	bool		isnull;
+	MemoryContext old;
+	Datum		d;
+
+	if (SPI_execute_with_args("SELECT config_hash, page, fetched, paging, incremental_highest "
+							  "FROM nango.checkpoints WHERE sync_id OPERATOR(pg_catalog.=) $1",
+							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.checkpoints");
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	td = SPI_tuptable->tupdesc;
+	old = MemoryContextSwitchTo(cxt);
+	*hash = SPI_getvalue(tup, td, 1);
+	*page = DatumGetInt32(SPI_getbinval(tup, td, 2, &isnull));
+	*fetched = DatumGetInt64(SPI_getbinval(tup, td, 3, &isnull));
+	*paging = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 4, &isnull));
+	d = SPI_getbinval(tup, td, 5, &isnull);
+	*highest = isnull ? NULL : DatumGetJsonbPCopy(d);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* discard: removes the sync's checkpoint and its keys (SPI connected). */
+static void
+discard(int64 sync_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(sync_id)};
+
+	if (SPI_execute_with_args("DELETE FROM nango.checkpoints WHERE sync_id OPERATOR(pg_catalog.=) $1",
+							  1, types, vals, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from nango.checkpoints");
+}
+
+/*
+ * nango_checkpoint_discard: any change of a sync's config (update_sync,
+ * put_sync) discards its checkpoint: the next job starts at page 1.
+ * Runs as the extension owner inside the API's scope.
+ */
+void
+nango_checkpoint_discard(int64 sync_id)
+{
+	if (!checkpoints_installed())
+		return;
+	SPI_connect();
+	discard(sync_id);
+	SPI_finish();
+}
+
+/*
+ * nango_checkpoint_usable: whether the next job of the sync resumes after
+ * a checkpoint (its trigger is then resume_checkpoint): there is one, and
+ * it was written with the sync's current URL and config.  SPI connected,
+ * as the extension owner.
+ */
+bool
+nango_checkpoint_usable(int64 sync_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(sync_id)};
+	bool		isnull;
+	char	   *stored;
+	char	   *url;
+	Jsonb	   *config;
+
+	if (!checkpoints_installed())
+		return false;
+	if (SPI_execute_with_args("SELECT c.config_hash, s.url, s.config FROM nango.checkpoints c "
+							  "JOIN nango.syncs s ON s.id OPERATOR(pg_catalog.=) c.sync_id "
+							  "WHERE c.sync_id OPERATOR(pg_catalog.=) $1",
+							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.checkpoints");
+	if (SPI_processed == 0)
+		return false;
+	stored = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	url = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	config = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	return strcmp(stored, config_hash(url, config)) == 0;
+}
+
+/*
+ * job_checkpoint_begin: at the start of a job (SPI connected, the store
+ * open, the incremental state set up).  A job of the worker for a sync
+ * with checkpoint true checkpoints; when its sync has a checkpoint of the
+ * same config, the job resumes after it (the pager is restored by
+ * job_checkpoint_restore), else an old checkpoint is discarded.
+ */
+void
+job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config)
+{
+	JobCheckpoint *ck;
+	NangoSavedRole saved;
+	char	   *hash = NULL;
+	int			page = 0;
+	int64		fetched = 0;
+	Jsonb	   *paging = NULL;
+	Jsonb	   *highest = NULL;
+	bool		found;
+
+	if (run->manual || !run->cfg->checkpoint || !checkpoints_installed())
+		return;
+	ck = MemoryContextAllocZero(run->outercxt, sizeof(JobCheckpoint));
+	ck->config_hash = MemoryContextStrdup(run->outercxt, config_hash(url, config));
+	ck->track_keys = (run->cfg->delete_mode != NANGO_DELETE_NONE && run->incr == NULL);
+	ck->last = GetCurrentTimestamp();
+	run->ckpt = ck;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	found = read_checkpoint(run->sync_id, &hash, &page, &fetched, &paging, &highest, run->jobcxt);
+	if (found && strcmp(hash, ck->config_hash) != 0)
+	{
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": the config changed since the last checkpoint; starting at page 1",
+				  run->name);
+		discard(run->sync_id);
+		found = false;
+	}
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
+	if (!found)
+		return;
+	ck->paging = paging;
+	ck->resumed_page = page + 1;
+	run->page = page;
+	run->pass_fetched = fetched;
+	if (run->incr != NULL && highest != NULL)
+		run->incr->highest = highest;
+	nango_log(NANGO_LOG_INFO, LOG,
+			  "nango: sync \"%s\": resuming after the checkpoint at page %d", run->name, page);
+}
+
+/*
+ * A next URL is stored with each of the job's own secrets in it (the
+ * sync's secret query values, a token, as the config puts them there)
+ * replaced by a marker naming its place in the job's list of secrets, which
+ * the same config fills in the same order; the next job writes its own
+ * values back (a Pizzly token fetched anew, say).
+ */
+#define SECRET_MARKER "{nango-secret-"
+
+/* secret_at: the longest of the job's secrets that starts at s, or -1. */
+static int
+secret_at(const NangoSecrets *secrets, const char *s)
+{
+	int			best = -1;
+	size_t		bestlen = 0;
+
+	for (int i = 0; i < secrets->n; i++)
+	{
+		size_t		len = strlen(secrets->values[i]);
+
+		if (len > bestlen && strncmp(s, secrets->values[i], len) == 0)
+		{
+			best = i;
+			bestlen = len;
+		}
+	}
+	return best;
+}
+
+/*
+ * encode_url: the URL with the job's secrets replaced by markers; NULL
+ * when it would still carry a secret (a signature the API put there, a
+ * secret-looking parameter of unknown value, a secret in another form).
+ */
+static char *
+encode_url(JobRun *run, const char *url)
+{
+	StringInfoData out;
+	StringInfoData probe;
+	const char *s = url;
+
+	if (strstr(url, SECRET_MARKER) != NULL)
+		return NULL;
+	initStringInfo(&out);
+	initStringInfo(&probe);
+	while (*s)
+	{
+		int			i = secret_at(&run->secrets, s);
+
+		if (i < 0)
+		{
+			appendStringInfoChar(&out, *s);
+			appendStringInfoChar(&probe, *s++);
+			continue;
+		}
+		appendStringInfo(&out, SECRET_MARKER "%d}", i);
+		appendStringInfoString(&probe, NANGO_REDACTED);
+		s += strlen(run->secrets.values[i]);
+	}
+	/* what redaction would still change is a secret not replaced */
+	if (strcmp(nango_redact_url(probe.data, &run->secrets), probe.data) != 0)
+		return NULL;
+	return out.data;
+}
+
+/* decode_url: the stored URL with this job's secrets; NULL when one is unknown. */
+static char *
+decode_url(JobRun *run, const char *stored)
+{
+	StringInfoData out;
+	const char *s = stored;
+	const char *m;
+
+	initStringInfo(&out);
+	while ((m = strstr(s, SECRET_MARKER)) != NULL)
+	{
+		char	   *end;
+		long		i = strtol(m + strlen(SECRET_MARKER), &end, 10);
+
+		if (*end != '}' || i < 0 || i >= run->secrets.n)
+			return NULL;
+		appendBinaryStringInfo(&out, s, m - s);
+		appendStringInfoString(&out, run->secrets.values[i]);
+		s = end + 1;
+	}
+	appendStringInfoString(&out, s);
+	return out.data;
+}
+
+/*
+ * abandon_resume: the stored state cannot be used (its next URL names a
+ * secret this job does not have): the checkpoint is discarded and the job
+ * starts the pass at page 1.  SPI connected.
+ */
+static void
+abandon_resume(JobRun *run)
+{
+	NangoSavedRole saved;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	nango_log(NANGO_LOG_INFO, LOG,
+			  "nango: sync \"%s\": the checkpoint's next URL cannot be rebuilt; starting at page 1",
+			  run->name);
+	nango_push_role(nango_extension_owner(), &saved);
+	discard(run->sync_id);
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(cxt);
+	run->page = 0;
+	run->pass_fetched = 0;
+	run->ckpt->resumed_page = 0;
+	if (run->incr != NULL)
+		run->incr->highest = NULL;
+}
+
+/* paging_text: a text field of the stored paging state, or NULL. */
+static char *
+paging_text(Jsonb *paging, const char *key)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(&paging->root, key, strlen(key), &v) == NULL ||
+		v.type != jbvString)
+		return NULL;
+	return pnstrdup(v.val.string.val, v.val.string.len);
+}
+
+/* paging_bool: a boolean field of the stored paging state. */
+static bool
+paging_bool(Jsonb *paging, const char *key)
+{
+	JsonbValue	v;
+
+	return getKeyJsonValueFromContainer(&paging->root, key, strlen(key), &v) != NULL &&
+		v.type == jbvBool && v.val.boolean;
+}
+
+/*
+ * job_checkpoint_restore: after the pager of a resumed job is set up: it
+ * goes on from the stored state (allocations in the pager's context).
+ */
+void
+job_checkpoint_restore(JobRun *run, NangoPager *pager)
+{
+	Jsonb	   *p = run->ckpt ? run->ckpt->paging : NULL;
+	MemoryContext old;
+	char	   *s;
+
+	if (p == NULL)
+		return;
+	run->ckpt->paging = NULL;
+	s = paging_text(p, "next_url");
+	if (s != NULL && (s = decode_url(run, s)) == NULL)
+	{
+		abandon_resume(run);
+		return;
+	}
+	old = MemoryContextSwitchTo(pager->cxt);
+	pager->next_url = s ? pstrdup(s) : NULL;
+	pager->cursor = paging_text(p, "cursor");
+	pager->cursor_is_number = paging_bool(p, "cursor_is_number");
+	if ((s = paging_text(p, "offset")) != NULL)
+		pager->offset = pg_strtoint64(s);
+	if ((s = paging_text(p, "page_number")) != NULL)
+		pager->page_number = pg_strtoint64(s);
+	pager->have_prev_page = paging_bool(p, "have_prev_page");
+	if ((s = paging_text(p, "prev_page_hash")) != NULL)
+		pager->prev_page_hash = strtou64(s, NULL, 10);
+	MemoryContextSwitchTo(old);
+}
+
+/* add_text_field: "key": "value" (a JSON string) into buf. */
+static void
+add_text_field(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, "%s\"%s\": ", buf->len > 1 ? ", " : "", key);
+	escape_json(buf, value);
+}
+
+/*
+ * paging_state: the pager's state as stored (a next URL with the job's
+ * secrets as markers), or NULL when it cannot be stored without a secret:
+ * a next URL or cursor that carries one that is not the job's own (a
+ * signature the API put in its next URL).
+ */
+static Jsonb *
+paging_state(JobRun *run, NangoPager *pager)
+{
+	StringInfoData buf;
+	char	   *next_url = NULL;
+
+	if (pager->next_url != NULL && (next_url = encode_url(run, pager->next_url)) == NULL)
+		return NULL;
+	if (pager->cursor != NULL &&
+		strcmp(nango_redact_text(pager->cursor, &run->secrets), pager->cursor) != 0)
+		return NULL;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	if (next_url != NULL)
+		add_text_field(&buf, "next_url", next_url);
+	if (pager->cursor != NULL)
+		add_text_field(&buf, "cursor", pager->cursor);
+	add_text_field(&buf, "offset", psprintf(INT64_FORMAT, pager->offset));
+	add_text_field(&buf, "page_number", psprintf(INT64_FORMAT, pager->page_number));
+	add_text_field(&buf, "prev_page_hash", psprintf(UINT64_FORMAT, pager->prev_page_hash));
+	appendStringInfo(&buf, ", \"cursor_is_number\": %s, \"have_prev_page\": %s}",
+					 pager->cursor_is_number ? "true" : "false",
+					 pager->have_prev_page ? "true" : "false");
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/* store_keys: NangoKeysCallback: one batch of seen keys into checkpoint_keys. */
+static void
+store_keys(void *arg, int n, char **keys)
+{
+	JobRun	   *run = (JobRun *) arg;
+	Oid			types[2] = {INT8OID, TEXTARRAYOID};
+	Datum		vals[2];
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+
+	for (int i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(keys[i]);
+	vals[0] = Int64GetDatum(run->sync_id);
+	vals[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+	if (SPI_execute_with_args("INSERT INTO nango.checkpoint_keys (sync_id, unique_key) "
+							  "SELECT $1, k FROM pg_catalog.unnest($2::pg_catalog.text[]) AS k "
+							  "ON CONFLICT DO NOTHING",
+							  2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write nango.checkpoint_keys");
+}
+
+/*
+ * write_checkpoint: the checkpoint row, the keys seen since the last one
+ * and the job row's counts, in the job's subtransaction (as the extension
+ * owner).  The store's counts of the part since the last checkpoint are
+ * added to the job's first.
+ */
+static void
+write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
+{
+	JobCheckpoint *ck = run->ckpt;
+	NangoSavedRole saved;
+	Oid			types[8] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT8OID, JSONBOID, JSONBOID, INT4OID};
+	Datum		v[8];
+	char		nulls[8] = "        ";
+	Oid			jtypes[10] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, INT4OID};
+	Datum		jv[10];
+	char		jnulls[10] = "          ";
+	NangoCounts *c = &run->counts;
+
+	nango_push_role(nango_extension_owner(), &saved);
+	v[0] = Int64GetDatum(run->sync_id);
+	v[1] = Int64GetDatum(run->job_id);
+	v[2] = CStringGetTextDatum(ck->config_hash);
+	v[3] = Int32GetDatum(run->page);
+	v[4] = Int64GetDatum(run->pass_fetched + c->fetched);
+	v[5] = JsonbPGetDatum(paging);
+	v[6] = (run->incr && run->incr->highest) ? JsonbPGetDatum(run->incr->highest) : (Datum) 0;
+	nulls[6] = (run->incr && run->incr->highest) ? ' ' : 'n';
+	if (SPI_execute_with_args("INSERT INTO nango.checkpoints AS c (sync_id, job_id, config_hash, page, fetched, "
+							  "paging, incremental_highest) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+							  "ON CONFLICT (sync_id) DO UPDATE SET job_id = excluded.job_id, "
+							  "config_hash = excluded.config_hash, page = excluded.page, "
+							  "fetched = excluded.fetched, paging = excluded.paging, "
+							  "incremental_highest = excluded.incremental_highest, saved_at = pg_catalog.now()",
+							  7, types, v, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write nango.checkpoints");
+	nango_store_checkpoint(st, c, ck->track_keys ? store_keys : NULL, run);
+
+	jv[0] = Int64GetDatum(run->job_id);
+	jv[1] = Int64GetDatum(c->pages);
+	jv[2] = Int64GetDatum(c->fetched);
+	jv[3] = Int64GetDatum(c->added);
+	jv[4] = Int64GetDatum(c->updated);
+	jv[5] = Int64GetDatum(c->unchanged);
+	jv[6] = Int64GetDatum(c->skipped);
+	jv[7] = Int64GetDatum(c->mismatch);
+	jv[8] = Int64GetDatum(c->duplicate);
+	jv[9] = Int32GetDatum(ck->resumed_page);
+	jnulls[9] = ck->resumed_page > 0 ? ' ' : 'n';
+	if (SPI_execute_with_args("UPDATE nango.jobs SET page_count = $2, fetched_count = $3, added_count = $4, "
+							  "updated_count = $5, unchanged_count = $6, skipped_count = $7, "
+							  "mismatch_count = $8, duplicate_count = $9, resumed_at_page = $10 "
+							  "WHERE id OPERATOR(pg_catalog.=) $1",
+							  10, jtypes, jv, jnulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update nango.jobs");
+	nango_pop_role(&saved);
+	ck->saved = *c;
+	ck->written = true;
+}
+
+/*
+ * commit_and_begin: commits the job's work so far and goes on in a new
+ * transaction, in the state the job had: the sync's lock (held across the
+ * commit as a session lock, so that no other job of the sync can start
+ * in between), the pinned search_path and the subtransaction at the GUC
+ * nesting levels nango_job_execute made them, SPI connected, the progress
+ * published.  The current memory context is the job's page context
+ * again on return.
+ */
+static void
+commit_and_begin(JobRun *run, NangoStore *st)
+{
+	LOCKTAG		tag;
+	int			pinned;
+
+	run->ckpt->in_commit = true;
+	job_lock_tag(&tag, run->sync_id);
+	SPI_finish();
+	ReleaseCurrentSubTransaction();
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	if (ActiveSnapshotSet())
+		PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	run->topowner = CurrentResourceOwner;
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	LockRelease(&tag, ExclusiveLock, true);
+	pinned = nango_pin_search_path();
+	if (pinned != run->pinned)
+		elog(ERROR, "unexpected GUC nesting level %d after a checkpoint (expected %d)",
+			 pinned, run->pinned);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(run->jobcxt);
+	SPI_connect();
+	MemoryContextSwitchTo(run->jobcxt);
+	nango_store_resume(st, run->ckpt->track_keys);
+	run->ckpt->in_commit = false;
+	(void) nango_progress_begin(run->job_id, run->sync_id, run->owner, run->trigger, run->started_at);
+	nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
+	MemoryContextSwitchTo(run->pagecxt);
+}
+
+/*
+ * job_checkpoint_page: after a page was stored: when checkpoint_interval
+ * has passed since the job started or last checkpointed, and paging goes
+ * on, a checkpoint is committed.  A page whose paging state cannot be
+ * stored without a secret is passed over (the next page may be stored).
+ */
+void
+job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st)
+{
+	JobCheckpoint *ck = run->ckpt;
+	Jsonb	   *paging;
+
+	if (ck == NULL || pager->done ||
+		!TimestampDifferenceExceeds(ck->last, GetCurrentTimestamp(),
+									nango_checkpoint_interval_s * 1000))
+		return;
+	paging = paging_state(run, pager);
+	if (paging == NULL)
+	{
+		if (!ck->secret_noted)
+			nango_log(NANGO_LOG_INFO, LOG,
+					  "nango: sync \"%s\": no checkpoint after page %d: the next request carries a secret",
+					  run->name, run->page);
+		ck->secret_noted = true;
+		return;
+	}
+	write_checkpoint(run, st, paging);
+	commit_and_begin(run, st);
+	ck->last = GetCurrentTimestamp();
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": checkpoint after page %d",
+			  run->name, run->page);
+}
+
+/*
+ * job_checkpoint_seen: before the deletes at the end of a pass that was
+ * resumed or checkpointed: the keys its committed parts saw join the
+ * store's seen keys, so that only keys the whole pass did not see are
+ * deleted.  SPI connected; as the extension owner.
+ */
+void
+job_checkpoint_seen(JobRun *run, NangoStore *st)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(run->sync_id)};
+	NangoSavedRole saved;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
+
+	if (run->ckpt == NULL || !run->ckpt->track_keys ||
+		(run->ckpt->resumed_page == 0 && !run->ckpt->written))
+		return;
+	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
+	nango_push_role(nango_extension_owner(), &saved);
+	plan = SPI_prepare("SELECT unique_key FROM nango.checkpoint_keys "
+					   "WHERE sync_id OPERATOR(pg_catalog.=) $1", 1, types);
+	if (plan == NULL)
+		elog(ERROR, "could not read nango.checkpoint_keys");
+	portal = SPI_cursor_open(NULL, plan, vals, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 1000);
+		MemoryContextSwitchTo(batchcxt);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+			nango_store_seen_add(st, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(batchcxt);
+	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(batchcxt);
+}
+
+/*
+ * job_checkpoint_done: at the end of a successful job (SPI connected):
+ * its pass is complete, so the sync's checkpoint, if any, is discarded,
+ * whatever ran the job (a successful run_sync discards it too).
+ */
+void
+job_checkpoint_done(JobRun *run)
+{
+	NangoSavedRole saved;
+
+	if (!checkpoints_installed())
+		return;
+	nango_push_role(nango_extension_owner(), &saved);
+	discard(run->sync_id);
+	nango_pop_role(&saved);
+	MemoryContextSwitchTo(run->jobcxt);
+}
+
+/*
+ * job_checkpoint_failed: after a job failed: true when it had committed a
+ * checkpoint, whose counts then become the job's (what the job stored up to
+ * there is kept); in_commit is set when the failure came between two
+ * transactions of the job, which the caller cannot record.
+ */
+bool
+job_checkpoint_failed(JobRun *run, bool *in_commit)
+{
+	JobCheckpoint *ck = run->ckpt;
+
+	*in_commit = ck != NULL && ck->in_commit;
+	if (ck == NULL || !ck->written)
+		return false;
+	run->counts.added = ck->saved.added;
+	run->counts.updated = ck->saved.updated;
+	run->counts.unchanged = ck->saved.unchanged;
+	run->counts.deleted = 0;
+	run->counts.skipped = ck->saved.skipped;
+	run->counts.mismatch = ck->saved.mismatch;
+	run->counts.duplicate = ck->saved.duplicate;
+	return true;
+}
+
+/*
+ * job_checkpoint_note_start: after the job's outcome was recorded: the
+ * page of its pass a resumed job started at (nango.jobs.resumed_at_page).
+ */
+void
+job_checkpoint_note_start(JobRun *run)
+{
+	NangoSavedRole saved;
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		vals[2];
+
+	if (run->ckpt == NULL || run->ckpt->resumed_page == 0)
+		return;
+	vals[0] = Int64GetDatum(run->job_id);
+	vals[1] = Int32GetDatum(run->ckpt->resumed_page);
+	nango_push_role(nango_extension_owner(), &saved);
+	SPI_connect();
+	if (SPI_execute_with_args("UPDATE nango.jobs SET resumed_at_page = $2 WHERE id OPERATOR(pg_catalog.=) $1",
+							  2, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update nango.jobs");
+	SPI_finish();
+	nango_pop_role(&saved);
+}
