@@ -275,6 +275,8 @@ run_order(JobOrder *order, int idx)
 	pgstat_report_activity(STATE_RUNNING, activity);
 
 	job_id = create_job(order, idx);
+	/* transactions end in TopMemoryContext: this job's allocations go to cxt */
+	MemoryContextSwitchTo(cxt);
 	if (job_id == 0)
 		return;
 	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
