@@ -8,7 +8,8 @@
  *	  functions here instead of writing SQL on these tables; pg_cron keeps
  *	  its job_metadata.c the same way.  It also holds the one row struct of
  *	  a sync (SyncRow) and the one rule of who may manage a sync
- *	  (catalog_may_manage).
+ *	  (catalog_may_manage).  The launcher's statements are in
+ *	  catalog_worker.c, the same module in a second file.
  *
  *	  What it owns: the text of each statement (schema-qualified, every
  *	  value an SPI parameter, operators of pg_catalog), the columns a

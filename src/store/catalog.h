@@ -94,4 +94,40 @@ extern bool catalog_job_owner(int64 job_id, Oid *owner);
 extern bool catalog_parent_first_record(int64 parent_id, const char *parent_name, Oid owner,
 										char **key, Jsonb **record, MemoryContext cxt);
 
+/* A due sync as catalog_due_syncs reads it. */
+typedef struct DueSyncRow
+{
+	int64		id;
+	Oid			owner;
+	char	   *friendly_name;	/* NULL: none */
+	bool		owner_exists;
+	bool		owner_can_login;
+	bool		owner_can_connect;
+	bool		scheduled;		/* next_run_at <= now() and active */
+	bool		retry_due;		/* retry_at <= now() and active */
+	TimestampTz due_at;			/* next_run_at (0: null) */
+	int			retry_attempt;
+	bool		has_trigger;
+	TimestampTz triggered_at;
+	bool		resumed;
+	TimestampTz resumed_at;
+	bool		after_parent;	/* a child sync without a schedule of its own */
+} DueSyncRow;
+
+/* nango.syncs and nango.jobs, for the worker's launcher */
+extern DueSyncRow *catalog_due_syncs(const int64 *busy, int nbusy, int limit, int *count,
+									 MemoryContext cxt);
+extern TimestampTz catalog_next_due(void);
+extern void catalog_mark_started(int64 sync_id, bool has_trigger, TimestampTz triggered_at,
+								 bool resumed, TimestampTz resumed_at);
+extern char *catalog_lock_sync_cron(int64 sync_id, bool *found);
+extern TimestampTz catalog_advance_next_run(int64 sync_id, bool scheduled, TimestampTz due_at,
+											bool has_cron, TimestampTz cron_next);
+extern void catalog_set_retry(int64 sync_id, int retry, TimestampTz retry_at);
+extern bool catalog_fail_dead_job(int64 *job_id, const char *message, int64 sync_id, int pid);
+extern char *catalog_job_status(int64 job_id);
+extern int	catalog_recover_jobs(Datum live_pids, const char *message);
+extern void catalog_copy_progress(Datum ids, Datum pages, Datum fetched);
+extern uint64 catalog_delete_old_jobs(double older_than_s);
+
 #endif							/* NANGO_CATALOG_H */
