@@ -9,7 +9,10 @@
  *	  its job_metadata.c the same way.  It also holds the one row struct of
  *	  a sync (SyncRow) and the one rule of who may manage a sync
  *	  (catalog_may_manage).  The launcher's statements are in
- *	  catalog_worker.c, the same module in a second file.
+ *	  catalog_worker.c, the same module in a second file.  nango's other
+ *	  tables have one module each as well: nango.raw the store's (store.c,
+ *	  rawinsert.c), nango.secret_values secrets.c, nango.connection_grants
+ *	  grants.c.
  *
  *	  What it owns: the text of each statement (schema-qualified, every
  *	  value an SPI parameter, operators of pg_catalog), the columns a
