@@ -234,6 +234,23 @@ check_parent(NangoConfig *cfg, Oid owner, int64 self_id)
 }
 
 /*
+ * sync_columns: the columns of nango.syncs that a validated config (and
+ * its mapped table, NULL: none) gives, in *cols.
+ */
+static const SyncConfigColumns *
+sync_columns(const NangoConfig *cfg, const char *mapped, SyncConfigColumns *cols)
+{
+	cols->url = cfg->url;
+	cols->config = cfg->normalized;
+	cols->friendly_name = cfg->friendly_name;
+	cols->frequency = cfg->frequency;
+	cols->cron = cfg->cron;
+	cols->mapped_table = mapped;
+	cols->incremental = (cfg->incremental_cursor_path != NULL);
+	return cols;
+}
+
+/*
  * insert_sync: stores a new sync of the current user (read before
  * api_begin: owner) from a validated config and returns its id.  Runs
  * inside an api_begin scope; its first run is due now.
@@ -243,6 +260,7 @@ insert_sync(NangoConfig *cfg, Oid owner)
 {
 	int64		id;
 	char	   *mapped;
+	SyncConfigColumns cols;
 
 	if (cfg->friendly_name)
 		check_name_free(owner, cfg->friendly_name, 0);
@@ -250,7 +268,7 @@ insert_sync(NangoConfig *cfg, Oid owner)
 	mapped = nango_config_mapped_table(cfg, id);
 	if (mapped)
 		nango_map_check_owner(id, mapped, owner);
-	catalog_insert_sync(id, owner, cfg, mapped);
+	catalog_insert_sync(id, owner, sync_columns(cfg, mapped, &cols));
 	return id;
 }
 
@@ -381,6 +399,7 @@ write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 {
 	char	   *mapped = nango_config_mapped_table(cfg, id);
 	TimestampTz first_run;
+	SyncConfigColumns cols;
 
 	if (mapped)
 		nango_map_check_owner(id, mapped, owner);
@@ -393,7 +412,7 @@ write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 															TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 															IntervalPGetDatum(cfg->frequency)));
 
-	catalog_write_sync_config(id, cfg, mapped, first_run);
+	catalog_write_sync_config(id, sync_columns(cfg, mapped, &cols), first_run);
 }
 
 /*

@@ -170,10 +170,12 @@ job_finish(JobRun *run, NangoJobStatus status, const char *message, const char *
 	NangoCounts *c = &run->counts;
 	const char *sname = job_status_name(status);
 	Datum		warnings = warnings_array(run, &isnull);
+	int64		counts[CATALOG_JOB_NCOUNTS] = {c->pages, c->fetched, c->added, c->updated,
+	c->deleted, c->unchanged, c->skipped, c->mismatch, c->duplicate};
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	catalog_finish_job(run->job_id, sname, message, detail, c, warnings, isnull);
+	catalog_finish_job(run->job_id, sname, message, detail, counts, warnings, isnull);
 	if (status == NANGO_JOB_SUCCEEDED)
 		run_after_parent(run->sync_id);
 	SPI_finish();

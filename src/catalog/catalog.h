@@ -22,9 +22,6 @@
 #include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
-#include "config.h"
-#include "store.h"
-
 /* A sync's row of nango.syncs. */
 typedef struct SyncRow
 {
@@ -49,6 +46,28 @@ typedef enum SyncLock
 	SYNC_LOCK_DELETE
 } SyncLock;
 
+/*
+ * A sync's config columns, as add_sync, update_sync and put_sync write
+ * them from a validated config.
+ */
+typedef struct SyncConfigColumns
+{
+	const char *url;
+	Jsonb	   *config;			/* the normalized config */
+	const char *friendly_name;	/* NULL: none */
+	Interval   *frequency;		/* NULL: none */
+	const char *cron;			/* NULL: none */
+	const char *mapped_table;	/* NULL: not mapped */
+	bool		incremental;	/* the config has an incremental cursor */
+} SyncConfigColumns;
+
+/*
+ * The counts of a finished job, in the order of their columns in
+ * nango.jobs: pages, fetched, added, updated, deleted, unchanged, skipped,
+ * mismatch, duplicate.
+ */
+#define CATALOG_JOB_NCOUNTS 9
+
 /* The changes of state of pause_sync, resume_sync and trigger_sync. */
 typedef enum SyncStateChange
 {
@@ -68,9 +87,8 @@ extern void catalog_chain_depths(int64 parent_id, int64 self_id, int *ancestors,
 								 int *height);
 extern bool catalog_lock_parent(int64 id, Oid owner, bool *has_key);
 extern int64 catalog_next_sync_id(void);
-extern void catalog_insert_sync(int64 id, Oid owner, const NangoConfig *cfg, const char *mapped);
-extern void catalog_write_sync_config(int64 id, const NangoConfig *cfg, const char *mapped,
-									  TimestampTz first_run);
+extern void catalog_insert_sync(int64 id, Oid owner, const SyncConfigColumns *cols);
+extern void catalog_write_sync_config(int64 id, const SyncConfigColumns *cols, TimestampTz first_run);
 extern void catalog_set_sync_state(int64 id, SyncStateChange change);
 extern void catalog_delete_sync(int64 id);
 extern char *catalog_syncs_using(Oid owner, const char *needle);
@@ -86,7 +104,7 @@ extern bool catalog_claim_job(int64 job_id, int pid, int64 *sync_id, char **trig
 extern bool catalog_job_failure(int64 job_id, char **name, char **message, char **detail,
 								MemoryContext cxt);
 extern void catalog_finish_job(int64 job_id, const char *status, const char *message,
-							   const char *detail, const NangoCounts *c, Datum warnings,
+							   const char *detail, const int64 *counts, Datum warnings,
 							   bool warnings_null);
 extern uint64 catalog_children_due_now(int64 sync_id);
 extern void catalog_save_incremental(int64 sync_id, Jsonb *state);

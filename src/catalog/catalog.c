@@ -14,6 +14,11 @@
  *	  rawinsert.c), nango.secret_values secrets.c, nango.connection_grants
  *	  grants.c.
  *
+ *	  It has a folder of its own, below the four that use it (src/api,
+ *	  src/engine, src/store for mapped tables, src/worker), and uses only
+ *	  src/common: the worker, which writes no records, and the store, which
+ *	  reads no config, need no other folder to reach it.
+ *
  *	  What it owns: the text of each statement (schema-qualified, every
  *	  value an SPI parameter, operators of pg_catalog), the columns a
  *	  statement reads and how it locks, and the checks for columns that a
@@ -227,7 +232,7 @@ catalog_next_sync_id(void)
  * parent's next job.
  */
 void
-catalog_insert_sync(int64 id, Oid owner, const NangoConfig *cfg, const char *mapped)
+catalog_insert_sync(int64 id, Oid owner, const SyncConfigColumns *cols)
 {
 	Datum		values[8];
 	char		nulls[8];
@@ -237,16 +242,16 @@ catalog_insert_sync(int64 id, Oid owner, const NangoConfig *cfg, const char *map
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(id);
 	values[1] = ObjectIdGetDatum(owner);
-	values[2] = CStringGetTextDatum(cfg->url);
-	values[3] = JsonbPGetDatum(cfg->normalized);
-	values[4] = cfg->friendly_name ? CStringGetTextDatum(cfg->friendly_name) : (Datum) 0;
-	nulls[4] = cfg->friendly_name ? ' ' : 'n';
-	values[5] = cfg->frequency ? IntervalPGetDatum(cfg->frequency) : (Datum) 0;
-	nulls[5] = cfg->frequency ? ' ' : 'n';
-	values[6] = cfg->cron ? CStringGetTextDatum(cfg->cron) : (Datum) 0;
-	nulls[6] = cfg->cron ? ' ' : 'n';
-	values[7] = mapped ? CStringGetTextDatum(mapped) : (Datum) 0;
-	nulls[7] = mapped ? ' ' : 'n';
+	values[2] = CStringGetTextDatum(cols->url);
+	values[3] = JsonbPGetDatum(cols->config);
+	values[4] = cols->friendly_name ? CStringGetTextDatum(cols->friendly_name) : (Datum) 0;
+	nulls[4] = cols->friendly_name ? ' ' : 'n';
+	values[5] = cols->frequency ? IntervalPGetDatum(cols->frequency) : (Datum) 0;
+	nulls[5] = cols->frequency ? ' ' : 'n';
+	values[6] = cols->cron ? CStringGetTextDatum(cols->cron) : (Datum) 0;
+	nulls[6] = cols->cron ? ' ' : 'n';
+	values[7] = cols->mapped_table ? CStringGetTextDatum(cols->mapped_table) : (Datum) 0;
+	nulls[7] = cols->mapped_table ? ' ' : 'n';
 	if (SPI_execute_with_args("INSERT INTO nango.syncs (id, owner, url, config, friendly_name, frequency, cron, "
 							  "mapped_table, next_run_at) "
 							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
@@ -263,7 +268,7 @@ catalog_insert_sync(int64 id, Oid owner, const NangoConfig *cfg, const char *map
  * changes.
  */
 void
-catalog_write_sync_config(int64 id, const NangoConfig *cfg, const char *mapped, TimestampTz first_run)
+catalog_write_sync_config(int64 id, const SyncConfigColumns *cols, TimestampTz first_run)
 {
 	Oid			types[9] = {INT8OID, JSONBOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
 	Datum		values[9];
@@ -271,18 +276,18 @@ catalog_write_sync_config(int64 id, const NangoConfig *cfg, const char *mapped, 
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(id);
-	values[1] = JsonbPGetDatum(cfg->normalized);
-	values[2] = cfg->friendly_name ? CStringGetTextDatum(cfg->friendly_name) : (Datum) 0;
-	nulls[2] = cfg->friendly_name ? ' ' : 'n';
-	values[3] = cfg->frequency ? IntervalPGetDatum(cfg->frequency) : (Datum) 0;
-	nulls[3] = cfg->frequency ? ' ' : 'n';
-	values[4] = cfg->cron ? CStringGetTextDatum(cfg->cron) : (Datum) 0;
-	nulls[4] = cfg->cron ? ' ' : 'n';
-	values[5] = mapped ? CStringGetTextDatum(mapped) : (Datum) 0;
-	nulls[5] = mapped ? ' ' : 'n';
+	values[1] = JsonbPGetDatum(cols->config);
+	values[2] = cols->friendly_name ? CStringGetTextDatum(cols->friendly_name) : (Datum) 0;
+	nulls[2] = cols->friendly_name ? ' ' : 'n';
+	values[3] = cols->frequency ? IntervalPGetDatum(cols->frequency) : (Datum) 0;
+	nulls[3] = cols->frequency ? ' ' : 'n';
+	values[4] = cols->cron ? CStringGetTextDatum(cols->cron) : (Datum) 0;
+	nulls[4] = cols->cron ? ' ' : 'n';
+	values[5] = cols->mapped_table ? CStringGetTextDatum(cols->mapped_table) : (Datum) 0;
+	nulls[5] = cols->mapped_table ? ' ' : 'n';
 	values[6] = TimestampTzGetDatum(first_run);
-	values[7] = BoolGetDatum(cfg->incremental_cursor_path != NULL);
-	values[8] = CStringGetTextDatum(cfg->url);
+	values[7] = BoolGetDatum(cols->incremental);
+	values[8] = CStringGetTextDatum(cols->url);
 	if (SPI_execute_with_args("UPDATE nango.syncs SET "
 							  "  next_run_at = CASE WHEN frequency IS NOT DISTINCT FROM $4 AND cron IS NOT DISTINCT FROM $5 "
 							  "                     THEN next_run_at "
@@ -558,13 +563,13 @@ catalog_job_failure(int64 job_id, char **name, char **message, char **detail, Me
 
 /*
  * catalog_finish_job: the outcome of job_id on its row: status, end time,
- * error message and detail (NULL: none), counts and warning lines (a
- * text[]).  duplicate_count and warnings are new in 0.3 (see
+ * error message and detail (NULL: none), counts (CATALOG_JOB_NCOUNTS of
+ * them, in column order) and warning lines (a text[]).  duplicate_count and warnings are new in 0.3 (see
  * nango_has_column).
  */
 void
 catalog_finish_job(int64 job_id, const char *status, const char *message, const char *detail,
-				   const NangoCounts *c, Datum warnings, bool warnings_null)
+				   const int64 *counts, Datum warnings, bool warnings_null)
 {
 	Oid			types[14] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
 	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTARRAYOID};
@@ -580,15 +585,8 @@ catalog_finish_job(int64 job_id, const char *status, const char *message, const 
 		nulls[2] = 'n';
 	if (!detail)
 		nulls[3] = 'n';
-	v[4] = Int64GetDatum(c->pages);
-	v[5] = Int64GetDatum(c->fetched);
-	v[6] = Int64GetDatum(c->added);
-	v[7] = Int64GetDatum(c->updated);
-	v[8] = Int64GetDatum(c->deleted);
-	v[9] = Int64GetDatum(c->unchanged);
-	v[10] = Int64GetDatum(c->skipped);
-	v[11] = Int64GetDatum(c->mismatch);
-	v[12] = Int64GetDatum(c->duplicate);
+	for (int i = 0; i < CATALOG_JOB_NCOUNTS; i++)
+		v[4 + i] = Int64GetDatum(counts[i]);
 	v[13] = warnings;
 	if (warnings_null)
 		nulls[13] = 'n';
