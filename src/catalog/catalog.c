@@ -631,6 +631,23 @@ catalog_save_incremental(int64 sync_id, Jsonb *state)
 }
 
 /*
+ * catalog_lock_sync_key: takes on sync_id's row the lock that the foreign
+ * key check of a row referencing it takes (FOR KEY SHARE), held to the end
+ * of the transaction; false when the sync no longer exists.
+ */
+bool
+catalog_lock_sync_key(int64 sync_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		v[1] = {Int64GetDatum(sync_id)};
+
+	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE",
+							  1, types, v, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock sync " INT64_FORMAT, sync_id);
+	return SPI_processed == 1;
+}
+
+/*
  * catalog_job_owner: the owner of the sync of job_id, read from the job's
  * committed row (read-only); false when there is none.
  */

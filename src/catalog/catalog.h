@@ -108,6 +108,7 @@ extern void catalog_finish_job(int64 job_id, const char *status, const char *mes
 							   bool warnings_null);
 extern uint64 catalog_children_due_now(int64 sync_id);
 extern void catalog_save_incremental(int64 sync_id, Jsonb *state);
+extern bool catalog_lock_sync_key(int64 sync_id);
 extern bool catalog_job_owner(int64 job_id, Oid *owner);
 extern bool catalog_parent_first_record(int64 parent_id, const char *parent_name, Oid owner,
 										char **key, Jsonb **record, MemoryContext cxt);

@@ -96,8 +96,10 @@ catalog_due_syncs(const int64 *busy, int nbusy, int limit, int *count, MemoryCon
 							  "  s.next_run_at, s.retry_attempt, s.triggered_at, %s,"
 							  "  s.config ? 'parent' AND s.frequency IS NULL AND s.cron IS NULL"
 							  " FROM nango.syncs s LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.owner::oid"
-							  " WHERE ((s.status = 'active' AND (s.next_run_at <= pg_catalog.now()"
-							  "        OR s.retry_at <= pg_catalog.now())) OR s.triggered_at IS NOT NULL)"
+							  /* three arms, one partial index each: no scan of every sync */
+							  " WHERE ((s.status = 'active' AND s.next_run_at <= pg_catalog.now())"
+							  "        OR (s.status = 'active' AND s.retry_at <= pg_catalog.now())"
+							  "        OR s.triggered_at IS NOT NULL)"
 							  "   AND s.id <> ALL ($1)"
 							  "   AND NOT EXISTS (SELECT 1 FROM nango.jobs j"
 							  "                   WHERE j.sync_id = s.id AND j.status = 'running'"
@@ -119,7 +121,9 @@ catalog_due_syncs(const int64 *busy, int nbusy, int limit, int *count, MemoryCon
 
 /*
  * catalog_next_due: the earliest future next_run_at or retry_at of an
- * active sync; 0 when there is none (or it cannot be read).
+ * active sync; 0 when there is none (or it cannot be read).  Each minimum
+ * is read from its partial index (syncs_due_idx, syncs_retry_idx), not
+ * from a scan of every sync.
  */
 TimestampTz
 catalog_next_due(void)
@@ -127,8 +131,10 @@ catalog_next_due(void)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute("SELECT pg_catalog.min(LEAST(next_run_at, retry_at)) FROM nango.syncs"
-					" WHERE status = 'active' AND LEAST(next_run_at, retry_at) > pg_catalog.now()",
+	if (SPI_execute("SELECT LEAST((SELECT pg_catalog.min(next_run_at) FROM nango.syncs"
+					"   WHERE status = 'active' AND next_run_at > pg_catalog.now()),"
+					" (SELECT pg_catalog.min(retry_at) FROM nango.syncs"
+					"   WHERE status = 'active' AND retry_at > pg_catalog.now()))",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
