@@ -62,6 +62,7 @@
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 
+#include "catalog.h"
 #include "flatten.h"
 #include "job.h"
 #include "mapping.h"
@@ -512,19 +513,14 @@ check_table_owner(Oid relid, const char *qualname, Oid owner)
 static void
 check_name_claimed(int64 sync_id, const char *mapped_table, const char *qualname, Oid owner)
 {
-	Oid			types[2] = {TEXTOID, INT8OID};
-	Datum		values[2] = {CStringGetTextDatum(mapped_table), Int64GetDatum(sync_id)};
+	int			n;
+	Oid		   *others = catalog_mapped_table_owners(mapped_table, sync_id, &n);
 
-	if (SPI_execute_with_args("SELECT owner FROM nango.syncs WHERE mapped_table OPERATOR(pg_catalog.=) $1 "
-							  "AND id OPERATOR(pg_catalog.<>) $2",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up the syncs of mapped_table %s", qualname);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		Oid			other = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		Oid			other = others[i];
 
-		if (!isnull && !owner_may_use(owner, other))
+		if (OidIsValid(other) && !owner_may_use(owner, other))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for mapped_table %s: a sync of role \"%s\" maps into it",
@@ -1800,19 +1796,14 @@ nango_map_close(NangoMapTable *mt)
 static bool
 other_users(int64 sync_id, const char *mapped_table, const char *qualname)
 {
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		args[2];
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
 	NangoSavedRole saved;
 	bool		found;
 
 	args[0] = Int64GetDatum(sync_id);
-	args[1] = CStringGetTextDatum(mapped_table ? mapped_table : qualname);
 	nango_push_role(nango_extension_owner(), &saved);
-	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE id OPERATOR(pg_catalog.<>) $1 "
-							  "AND mapped_table OPERATOR(pg_catalog.=) $2",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read nango.syncs");
-	found = SPI_processed > 0;
+	found = catalog_mapped_table_named(mapped_table ? mapped_table : qualname, sync_id);
 	nango_pop_role(&saved);
 	if (found)
 		return true;
