@@ -3,8 +3,9 @@
  * catalog.c
  *	  nango's own catalog: the only module that runs statements on
  *	  nango.syncs and nango.jobs.  The SQL API (api.c, secrets.c), the
- *	  engine (job.c, outcome.c, pages.c, preview.c, progress.c), mapped
- *	  tables (mapping.c) and the worker (schedule.c, launcher.c) call the
+ *	  engine (job.c, outcome.c, pages.c, preview.c, progress.c), the store
+ *	  (mapping.c for mapped tables' owners, store.c for the lock on a sync's
+ *	  row) and the worker (schedule.c, launcher.c) call the
  *	  functions here instead of writing SQL on these tables; pg_cron keeps
  *	  its job_metadata.c the same way.  It also holds the one row struct of
  *	  a sync (SyncRow) and the one rule of who may manage a sync
@@ -15,12 +16,12 @@
  *	  grants.c.
  *
  *	  It has a folder of its own, below the four that use it (src/api,
- *	  src/engine, src/store for mapped tables, src/worker), and uses only
+ *	  src/engine, src/store, src/worker), and uses only
  *	  src/common: the worker, which writes no records, and the store, which
  *	  reads no config, need no other folder to reach it.
  *
  *	  What it owns: the text of each statement (schema-qualified, every
- *	  value an SPI parameter, operators of pg_catalog), the columns a
+ *	  value an SPI parameter), the columns a
  *	  statement reads and how it locks, and the checks for columns that a
  *	  database still at an older version of the extension lacks
  *	  (nango_has_column).
