@@ -24,7 +24,8 @@
 
 #include "catalog.h"
 #include "credentials.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 
 PG_FUNCTION_INFO_V1(nango_set_secret);
 PG_FUNCTION_INFO_V1(nango_drop_secret);

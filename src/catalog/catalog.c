@@ -49,7 +49,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
-#include "util.h"
+#include "extinfo.h"
 
 /* The condition "sync s is a child of the sync whose id (as text) is $1". */
 #define CHILD_OF_1 "s.config OPERATOR(pg_catalog.->) 'parent' OPERATOR(pg_catalog.->>) 'sync' OPERATOR(pg_catalog.=) $1"
@@ -533,12 +533,13 @@ catalog_claim_job(int64 job_id, int pid, int64 *sync_id, char **trigger, Timesta
 }
 
 /*
- * catalog_job_failure: what the row of job_id recorded: its sync's name
- * (friendly_name, else id), error message and detail (NULL when null),
- * allocated in cxt; false when the row cannot be read.
+ * catalog_job_failure: what the row of job_id recorded: its sync's id and
+ * friendly_name, error message and detail (NULL when null), allocated in
+ * cxt; false when the row cannot be read.
  */
 bool
-catalog_job_failure(int64 job_id, char **name, char **message, char **detail, MemoryContext cxt)
+catalog_job_failure(int64 job_id, int64 *sync_id, char **friendly_name, char **message,
+					char **detail, MemoryContext cxt)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1] = {Int64GetDatum(job_id)};
@@ -546,7 +547,7 @@ catalog_job_failure(int64 job_id, char **name, char **message, char **detail, Me
 	TupleDesc	td;
 	MemoryContext old;
 
-	if (SPI_execute_with_args("SELECT COALESCE(s.friendly_name, s.id::pg_catalog.text), "
+	if (SPI_execute_with_args("SELECT s.id, s.friendly_name, "
 							  "j.error_message, j.error_detail "
 							  "FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id WHERE j.id = $1",
 							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
@@ -555,9 +556,10 @@ catalog_job_failure(int64 job_id, char **name, char **message, char **detail, Me
 	tup = SPI_tuptable->vals[0];
 	td = SPI_tuptable->tupdesc;
 	old = MemoryContextSwitchTo(cxt);
-	*name = SPI_getvalue(tup, td, 1);
-	*message = SPI_getvalue(tup, td, 2);
-	*detail = SPI_getvalue(tup, td, 3);
+	*sync_id = first_int8(1);
+	*friendly_name = SPI_getvalue(tup, td, 2);
+	*message = SPI_getvalue(tup, td, 3);
+	*detail = SPI_getvalue(tup, td, 4);
 	MemoryContextSwitchTo(old);
 	return true;
 }

@@ -101,8 +101,8 @@ extern int *catalog_running_job_pids(int64 sync_id, int *n);
 extern int64 catalog_insert_job(int64 sync_id, int attempt, int pid, const char *trigger);
 extern bool catalog_claim_job(int64 job_id, int pid, int64 *sync_id, char **trigger,
 							  TimestampTz *started_at, MemoryContext cxt);
-extern bool catalog_job_failure(int64 job_id, char **name, char **message, char **detail,
-								MemoryContext cxt);
+extern bool catalog_job_failure(int64 job_id, int64 *sync_id, char **friendly_name,
+								char **message, char **detail, MemoryContext cxt);
 extern void catalog_finish_job(int64 job_id, const char *status, const char *message,
 							   const char *detail, const int64 *counts, Datum warnings,
 							   bool warnings_null);

@@ -25,7 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
-#include "util.h"
+#include "extinfo.h"
 
 /* ---------------------------------------------------------------------
  * nango.syncs and nango.jobs, for the worker's launcher

@@ -48,7 +48,8 @@
 #include "catalog.h"
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 #include "worker_int.h"
 

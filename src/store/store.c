@@ -43,7 +43,7 @@
 
 #include "catalog.h"
 #include "store.h"
-#include "util.h"
+#include "keyprobe.h"
 
 /*
  * How each classified record is remembered for the final counts: a 62-bit
