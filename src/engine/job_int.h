@@ -18,6 +18,7 @@
 #include "utils/jsonb.h"
 #include "utils/resowner.h"
 
+#include "catalog.h"
 #include "config.h"
 #include "credentials.h"
 #include "http.h"
@@ -82,17 +83,6 @@ typedef struct JobRun
 	MemoryContext pagecxt;
 } JobRun;
 
-
-/* The sync row as the job needs it. */
-typedef struct SyncRow
-{
-	Oid			owner;
-	char	   *url;
-	Jsonb	   *config;
-	char	   *friendly_name;
-	char	   *mapped_table;
-	Jsonb	   *incremental_state;	/* NULL: none */
-} SyncRow;
 
 /*
  * The longest usable unique key, in bytes: a btree index entry must fit in
