@@ -22,7 +22,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 . test/lib.sh
 PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null || die "build failed"
-WORK=$(mktemp -d /tmp/nango-bench-children.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nango-bench-children.XXXXXX")
 chmod 755 "$WORK"
 INST=$WORK/inst
 private_install "$INST" "$PGVER" "$PG_CONFIG" || die "install failed"
