@@ -2,7 +2,10 @@
 # Child syncs benchmark (SPEC section 13): one child job over PARENTS parent
 # records (200), each child chain two pages, the mock answering every
 # request after DELAY_MS (50) ms; the child job timed with concurrency 8
-# and with concurrency 1, REPS (3) times each, interleaved, medians shown.
+# and with concurrency 1, REPS (3) times each, interleaved, medians shown
+# with the ideal time at concurrency 8 (all requests' latency / 8), the
+# median's ratio to it (target: at most 1.3x) and the speed-up over
+# concurrency 1 (target: at least 5x).
 # Not a test: run it by hand on a quiet machine (bash bench/children.sh).
 #
 # Builds nango, installs it into a private copy of the PostgreSQL
@@ -79,8 +82,13 @@ for rep in $(seq 1 "$REPS"); do
 		times[$c]="${times[$c]:-} ${t%% *}"
 	done
 done
+declare -A med
 for c in 8 1; do
-	med=$(echo "${times[$c]}" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	echo "concurrency $c: median $med s"
+	med[$c]=$(echo "${times[$c]}" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	echo "concurrency $c: median ${med[$c]} s"
 done
+ideal=$(awk -v p="$PARENTS" -v d="$DELAY_MS" 'BEGIN {printf "%.2f", p * 2 * d / 1000 / 8}')
+awk -v m8="${med[8]}" -v m1="${med[1]}" -v i="$ideal" 'BEGIN {
+	printf "ideal at concurrency 8: %s s; concurrency 8 / ideal: %.2fx (target <= 1.3x, %s); concurrency 1 / concurrency 8: %.1fx (target >= 5x, %s)\n",
+		i, m8 / i, (m8 / i <= 1.3 ? "met" : "NOT met"), m1 / m8, (m1 / m8 >= 5 ? "met" : "NOT met") }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -62,6 +62,7 @@ typedef struct ChainPage
 	MemoryContext cxt;			/* its records */
 	PageRecords pr;
 	int			number;			/* its page number in the chain */
+	char	   *url;			/* its request, redacted (in cxt) */
 } ChainPage;
 
 /* One parent record's request chain. */
@@ -99,6 +100,9 @@ struct ChainSet
 	NangoHttp  *own;			/* the job's handle, chain 0's */
 	MemoryContext cxt;			/* the other handles and the chains */
 	MemoryContext scratch;		/* a request being built */
+	MemoryContext urlcxt;		/* url */
+	char	   *url;			/* the last request received, redacted: what
+								 * run->url shows between pages */
 };
 
 /*
@@ -280,22 +284,28 @@ chain_receive(ChainSet *cs, Chain *c)
 	MemoryContext pcxt = AllocSetContextCreate(c->cxt, "nango child page", ALLOCSET_DEFAULT_SIZES);
 	NangoResponse resp;
 	PageRecords pr;
+	bool		kept;
 
 	CHECK_FOR_INTERRUPTS();
 	chain_enter(cs, c);
 	MemoryContextSwitchTo(pcxt);
 	run->page++;
 	job_fetch_page(run, &c->pager, &resp);
-	if (chain_page(run, c, &resp, &pr))
+	kept = chain_page(run, c, &resp, &pr);
+	if (kept)
 	{
 		ChainPage  *p = &c->pages[(c->first + c->npages) % CHAIN_MAX_PAGES];
 
 		p->cxt = pcxt;
 		p->pr = pr;
 		p->number = run->page;
+		p->url = run->url;
 		c->npages++;
 	}
-	else
+	/* run->url (in pcxt) must outlive the page for the error path */
+	MemoryContextReset(cs->urlcxt);
+	cs->url = run->url = MemoryContextStrdup(cs->urlcxt, run->url);
+	if (!kept)
 		MemoryContextDelete(pcxt);
 	chain_leave(cs, c);
 	MemoryContextSwitchTo(run->jobcxt);
@@ -392,10 +402,12 @@ chain_store_page(ChainSet *cs, Chain *c, NangoStore *st, NangoMapTable *mt)
 
 	run->http = c->http;
 	run->page = p->number;
+	run->url = p->url;
 	MemoryContextSwitchTo(p->cxt);
 	job_store_page(run, st, mt, &p->pr);
 	nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
 	MemoryContextSwitchTo(run->jobcxt);
+	run->url = cs->url;
 	MemoryContextDelete(p->cxt);
 	p->cxt = NULL;
 	c->first = (c->first + 1) % CHAIN_MAX_PAGES;
@@ -472,6 +484,7 @@ chains_open(JobRun *run, int nparents, char **keys, Jsonb **records)
 	/* a child of the job's context: its handles go before the job's own */
 	cs->cxt = AllocSetContextCreate(run->jobcxt, "nango child chains", ALLOCSET_DEFAULT_SIZES);
 	cs->scratch = AllocSetContextCreate(cs->cxt, "nango child request", ALLOCSET_DEFAULT_SIZES);
+	cs->urlcxt = AllocSetContextCreate(cs->cxt, "nango child url", ALLOCSET_SMALL_SIZES);
 	cs->chains = MemoryContextAllocZero(cs->cxt, sizeof(Chain) * cs->n);
 	for (int k = 0; k < cs->n; k++)
 	{
@@ -499,6 +512,8 @@ chains_close(ChainSet *cs)
 	for (int k = 1; k < cs->n; k++)
 		run->withheld += nango_http_withheld_count(cs->chains[k].http);
 	run->http = cs->own;
+	/* the last request stays named, as after a sync's last page */
+	run->url = cs->url ? MemoryContextStrdup(run->jobcxt, cs->url) : NULL;
 	run->chain_cfg = NULL;
 	run->chain_parent = NULL;
 	run->parent_key = NULL;
