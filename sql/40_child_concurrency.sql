@@ -123,3 +123,16 @@ SELECT jsonb_array_length(r->'times') AS requests,
 
 SET client_min_messages = warning;
 DROP EXTENSION nango CASCADE;
+DROP FUNCTION add_child(bigint, jsonb, jsonb);
+DROP FUNCTION max_in_window(jsonb, float8);
+DROP FUNCTION report(text);
+DROP FUNCTION per_parent(bigint);
+DROP FUNCTION child_check(bigint);
+DROP FUNCTION job_of(bigint);
+DROP FUNCTION sync_once(text, jsonb);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION mock_requests(text, text);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock_get(text);
+DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);
