@@ -10,7 +10,7 @@ MODULE_big = nango
 
 # Sources are grouped by their step of the pipeline (see CONTRIBUTING.md).
 SRC_DIRS = common api engine net store worker
-SRCS = $(sort $(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
+SRCS = src/nango.c $(sort $(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
 OBJS = $(SRCS:.c=.o)
 
 # The install script of the current version is assembled from the ordered

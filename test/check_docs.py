@@ -3,7 +3,7 @@
 
 From the code it reads:
   - the config keys: the config_key_names array of src/api/config.c;
-  - the settings: the DefineCustom*Variable names of src/common/nango.c;
+  - the settings: the DefineCustom*Variable names of src/nango.c;
   - the SQL functions, tables, views and sequences: CREATE statements of
     src/sql/*.sql.
 It then checks, in README.md and docs/*.md:
@@ -42,8 +42,8 @@ def config_keys():
 
 
 def settings():
-    """The names given to DefineCustom*Variable in src/common/nango.c."""
-    return re.findall(r'DefineCustom\w+Variable\(\s*"nango\.([a-z_]+)"', read("src/common/nango.c"))
+    """The names given to DefineCustom*Variable in src/nango.c."""
+    return re.findall(r'DefineCustom\w+Variable\(\s*"nango\.([a-z_]+)"', read("src/nango.c"))
 
 
 def sql_objects():

@@ -6,7 +6,8 @@
 # PostgreSQL is left alone and several runs can go on side by side), starts
 # the mock API and a throwaway cluster with shared_preload_libraries =
 # 'nango', runs pg_regress (sql/, expected/) and the TAP tests (test/t/),
-# checks that the docs and the code agree (test/check_docs.py), stops
+# checks that the docs and the code agree (test/check_docs.py) and that the
+# sources keep to the module map (test/check_layers.py), stops
 # everything it started and prints "N passed, M failed" last.
 #
 # Environment: TESTS="name ..." limits pg_regress to those tests,
@@ -170,6 +171,13 @@ if python3 "$top/test/check_docs.py"; then
 	echo "docs ... ok"; passed=$((passed + 1))
 else
 	echo "docs ... FAILED"; failed=$((failed + 1))
+fi
+
+# --- 7. the sources keep to the module map of CONTRIBUTING.md ---------------
+if python3 "$top/test/check_layers.py"; then
+	echo "layers ... ok"; passed=$((passed + 1))
+else
+	echo "layers ... FAILED"; failed=$((failed + 1))
 fi
 
 echo "$passed passed, $failed failed"

@@ -96,8 +96,8 @@ chmod 644 "$VG/run.sql"
 grep -A2 'status = ' "$VG/postgres.out" | grep -E 'status|count' | paste - - | sed 's/\t/ /' || true
 grep -E "ERROR SUMMARY|definitely lost:|indirectly lost:|possibly lost:" "$VG/valgrind.log"
 # a report is nango's when its stack has nango.so or a frame resolved to
-# one of nango's source files (src/*/*.c)
-srcs=$(cd "$top/src" && ls */*.c | sed 's|.*/||; s/\.c$//' | paste -sd'|')
+# one of nango's source files (src/*.c, src/*/*.c)
+srcs=$(cd "$top/src" && ls *.c */*.c | sed 's|.*/||; s/\.c$//' | paste -sd'|')
 n=$(awk -v re="nango\\.so|\\((${srcs})\\.c:[0-9]+\\)" '/^==[0-9]+== [A-Z0-9]/{blk=""} {blk=blk"\n"$0} /^==[0-9]+== $/{if (blk ~ re) c++; blk=""} END{print c+0}' "$VG/valgrind.log")
 echo "valgrind reports whose stack mentions nango: $n (log: $VG/valgrind.log)"
 [ "$n" -eq 0 ]
