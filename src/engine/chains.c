@@ -4,16 +4,20 @@
  *	  The request chains of a child sync in flight together
  *	  (docs/config.md, "Child syncs").
  *
- *	  Up to `concurrency` parent records have a chain at once, each with an
- *	  HTTP handle of its own on one shared curl multi handle.  A chain
+ *	  A chain is one parent record's paging.  `concurrency` HTTP handles
+ *	  share one curl multi handle; a chain holds one while its request is
+ *	  out, so at most `concurrency` chains are in flight at once.  A chain
  *	  follows its own paging: as soon as an answer arrives, its page is
- *	  parsed, the chain's pager advances and its next request goes out,
- *	  whatever the other chains do.  Pages are stored in parent order, in
- *	  the job's one transaction: the chain of the parent being stored has
- *	  its pages stored as they come; the others keep theirs in memory, at
- *	  most CHAIN_MAX_PAGES each, and a chain with that many waiting pauses
- *	  (sends nothing) until its parent's turn.  A parent's chain, handle
- *	  and memory go to the next parent without a chain once its last page
+ *	  parsed, the chain's pager advances and its next request is due; free
+ *	  handles go to the due chains of the earliest parents first.  Pages
+ *	  are stored in parent order, in the job's one transaction: the chain
+ *	  of the parent being stored has its pages stored as they come; the
+ *	  others keep theirs in memory, at most CHAIN_MAX_PAGES each, and a
+ *	  chain with that many waiting pauses (sends nothing) until its
+ *	  parent's turn.  Chains exist for at most CHAIN_AHEAD x concurrency
+ *	  parents from the one being stored on, so a parent whose chain ended
+ *	  early frees its handle for a later parent while its pages wait; a
+ *	  parent's chain and memory go to the next parent once its last page
  *	  is stored.
  *
  *	  Every request passes the same rate-limit budget check (the handles
@@ -38,9 +42,13 @@
 
 /*
  * Pages a chain keeps in memory while earlier parents are stored; with
- * 16 chains at most 64 pages (each at most nango.max_response_size) wait.
+ * concurrency 16, 32 chains and at most 128 pages (each at most
+ * nango.max_response_size) wait.
  */
 #define CHAIN_MAX_PAGES 4
+
+/* Parents with a chain at once, per HTTP handle */
+#define CHAIN_AHEAD 2
 
 /* Longest wait for an answer before the chains look again (ms). */
 #define CHAIN_POLL_MS 100
@@ -50,8 +58,9 @@
 typedef enum ChainState
 {
 	CHAIN_FREE,					/* no parent record */
-	CHAIN_SENT,					/* its next request is out, or held back by
-								 * the rate limit */
+	CHAIN_DUE,					/* its next request waits for a free handle */
+	CHAIN_SENT,					/* its next request is out (it holds a
+								 * handle), or held back by the rate limit */
 	CHAIN_PAUSED,				/* CHAIN_MAX_PAGES pages wait to be stored */
 	CHAIN_DONE					/* paging ended; pages may still wait */
 } ChainState;
@@ -68,7 +77,8 @@ typedef struct ChainPage
 /* One parent record's request chain. */
 typedef struct Chain
 {
-	NangoHttp  *http;
+	NangoHttp  *http;			/* while CHAIN_SENT, else NULL */
+	NangoHttp  *last_http;		/* the handle of its last answer */
 	MemoryContext cxt;			/* the parent's requests, pager and pages */
 	int			parent;			/* the parent's index, -1: none */
 	ChainState	state;
@@ -89,8 +99,11 @@ typedef struct Chain
 struct ChainSet
 {
 	JobRun	   *run;
-	int			n;
+	int			n;				/* chains */
 	Chain	   *chains;
+	int			nhandles;		/* concurrency */
+	NangoHttp **handles;
+	int			nfree;			/* handles[0..nfree-1] are free */
 	int			nparents;
 	char	  **keys;			/* the parents' keys and records */
 	Jsonb	  **records;
@@ -129,7 +142,7 @@ chain_enter(ChainSet *cs, Chain *c)
 {
 	JobRun	   *run = cs->run;
 
-	run->http = c->http;
+	run->http = c->http ? c->http : c->last_http ? c->last_http : cs->own;
 	run->chaincxt = c->cxt;
 	run->chain_cfg = c->cfg;
 	run->chain_parent = cs->records[c->parent];
@@ -159,9 +172,9 @@ chain_leave(ChainSet *cs, Chain *c)
 }
 
 /*
- * chain_send: sends c's next request without waiting for the answer
- * (nango_http_start, after the rate limit's budget check); a request the
- * budget holds back is not sent (chains_step tries again).
+ * chain_send: sends c's next request on its handle without waiting for
+ * the answer (nango_http_start, after the rate limit's budget check); a
+ * request the budget holds back is not sent (chains_step tries again).
  */
 static void
 chain_send(ChainSet *cs, Chain *c)
@@ -186,9 +199,42 @@ chain_send(ChainSet *cs, Chain *c)
 }
 
 /*
+ * chains_dispatch: the free handles go to the due chains, earliest parent
+ * first, and their requests are sent.
+ */
+static void
+chains_dispatch(ChainSet *cs)
+{
+	while (cs->nfree > 0)
+	{
+		Chain	   *next = NULL;
+
+		for (int k = 0; k < cs->n; k++)
+			if (cs->chains[k].state == CHAIN_DUE &&
+				(next == NULL || cs->chains[k].parent < next->parent))
+				next = &cs->chains[k];
+		if (next == NULL)
+			return;
+		next->http = cs->handles[--cs->nfree];
+		chain_send(cs, next);
+	}
+}
+
+/* chain_release: c's answer is in: its handle is free for another chain. */
+static void
+chain_release(ChainSet *cs, Chain *c)
+{
+	if (c->http == NULL)
+		return;
+	c->last_http = c->http;
+	cs->handles[cs->nfree++] = c->http;
+	c->http = NULL;
+}
+
+/*
  * chain_assign: c becomes parent's chain: the parent's requests (the
  * placeholders filled from its record), a pager from the first page with
- * the parent's own incremental value, and its first request sent.  A
+ * the parent's own incremental value, and its first request due.  A
  * record without a value at a placeholder's path gets no request.
  */
 static void
@@ -205,6 +251,7 @@ chain_assign(ChainSet *cs, Chain *c, int parent)
 	c->first = c->npages = 0;
 	c->missing = NULL;
 	c->incr_stored = c->incr_highest = NULL;
+	c->http = c->last_http = NULL;
 	c->cfg = nango_parent_fill(run->cfg, cs->records[parent], &c->missing);
 	if (c->cfg == NULL)
 	{
@@ -212,7 +259,8 @@ chain_assign(ChainSet *cs, Chain *c, int parent)
 		MemoryContextSwitchTo(old);
 		return;
 	}
-	nango_pager_init(&c->pager, c->cfg, c->http, c->cxt);
+	/* the pager's handle only escapes URL parts */
+	nango_pager_init(&c->pager, c->cfg, cs->own, c->cxt);
 	if (run->incr != NULL)
 	{
 		bool		is_number;
@@ -224,7 +272,7 @@ chain_assign(ChainSet *cs, Chain *c, int parent)
 			nango_pager_add_param(&c->pager, run->cfg->incremental_request_steps, v, is_number);
 	}
 	MemoryContextSwitchTo(old);
-	chain_send(cs, c);
+	c->state = CHAIN_DUE;
 }
 
 /*
@@ -273,9 +321,10 @@ chain_page(JobRun *run, Chain *c, const NangoResponse *resp, PageRecords *pr)
 
 /*
  * chain_receive: takes c's answer (nango_http_fetch: retries, redirects
- * and a fresh Pizzly token as for any page), keeps its page for its
- * parent's turn, and sends the chain's next request at once unless the
- * chain has CHAIN_MAX_PAGES pages waiting or its paging ended.
+ * and a fresh Pizzly token as for any page), frees its handle, keeps its
+ * page for its parent's turn, and makes the chain's next request due at
+ * once unless the chain has CHAIN_MAX_PAGES pages waiting or its paging
+ * ended.
  */
 static void
 chain_receive(ChainSet *cs, Chain *c)
@@ -292,6 +341,7 @@ chain_receive(ChainSet *cs, Chain *c)
 	run->page++;
 	job_fetch_page(run, &c->pager, &resp);
 	kept = chain_page(run, c, &resp, &pr);
+	chain_release(cs, c);
 	if (kept)
 	{
 		ChainPage  *p = &c->pages[(c->first + c->npages) % CHAIN_MAX_PAGES];
@@ -316,9 +366,10 @@ chain_receive(ChainSet *cs, Chain *c)
 				  run->name, cs->keys[c->parent], c->page, nango_stop_reason_text(c->pager.stop));
 	}
 	else if (c->npages < CHAIN_MAX_PAGES)
-		chain_send(cs, c);
+		c->state = CHAIN_DUE;
 	else
 		c->state = CHAIN_PAUSED;
+	chains_dispatch(cs);
 }
 
 /*
@@ -335,6 +386,7 @@ chains_step(ChainSet *cs)
 	bool		in_flight = false;
 	bool		received = false;
 
+	chains_dispatch(cs);
 	for (int k = 0; k < cs->n; k++)
 	{
 		Chain	   *c = &cs->chains[k];
@@ -388,6 +440,7 @@ chains_refill(ChainSet *cs, int parent)
 		if (c->parent < 0 && cs->next < cs->nparents)
 			chain_assign(cs, c, cs->next++);
 	}
+	chains_dispatch(cs);
 }
 
 /*
@@ -400,7 +453,7 @@ chain_store_page(ChainSet *cs, Chain *c, NangoStore *st, NangoMapTable *mt)
 	JobRun	   *run = cs->run;
 	ChainPage  *p = &c->pages[c->first];
 
-	run->http = c->http;
+	run->http = c->last_http ? c->last_http : cs->own;
 	run->page = p->number;
 	run->url = p->url;
 	MemoryContextSwitchTo(p->cxt);
@@ -413,7 +466,10 @@ chain_store_page(ChainSet *cs, Chain *c, NangoStore *st, NangoMapTable *mt)
 	c->first = (c->first + 1) % CHAIN_MAX_PAGES;
 	c->npages--;
 	if (c->state == CHAIN_PAUSED)
-		chain_send(cs, c);
+	{
+		c->state = CHAIN_DUE;
+		chains_dispatch(cs);
+	}
 }
 
 /*
@@ -465,9 +521,10 @@ chains_store_parent(ChainSet *cs, int parent, NangoStore *st, NangoMapTable *mt,
 
 /*
  * chains_open: the chains of a child job over nparents parent records
- * (their keys and records, which must outlive the chains): concurrency of
- * them, or one with max_total; chain 0 uses the job's HTTP handle, the
- * others handles sharing its multi handle, scope and rate limit.
+ * (their keys and records, which must outlive the chains): concurrency
+ * HTTP handles (the job's own, and others sharing its multi handle, scope
+ * and rate limit) and CHAIN_AHEAD times as many chains; one of each with
+ * max_total.
  */
 ChainSet *
 chains_open(JobRun *run, int nparents, char **keys, Jsonb **records)
@@ -475,7 +532,8 @@ chains_open(JobRun *run, int nparents, char **keys, Jsonb **records)
 	ChainSet   *cs = palloc0(sizeof(ChainSet));
 
 	cs->run = run;
-	cs->n = run->cfg->max_total > 0 ? 1 : Max(1, Min(run->cfg->concurrency, nparents));
+	cs->nhandles = run->cfg->max_total > 0 ? 1 : Max(1, Min(run->cfg->concurrency, nparents));
+	cs->n = run->cfg->max_total > 0 ? 1 : Max(1, Min(CHAIN_AHEAD * cs->nhandles, nparents));
 	cs->nparents = nparents;
 	cs->keys = keys;
 	cs->records = records;
@@ -485,12 +543,16 @@ chains_open(JobRun *run, int nparents, char **keys, Jsonb **records)
 	cs->cxt = AllocSetContextCreate(run->jobcxt, "nango child chains", ALLOCSET_DEFAULT_SIZES);
 	cs->scratch = AllocSetContextCreate(cs->cxt, "nango child request", ALLOCSET_DEFAULT_SIZES);
 	cs->urlcxt = AllocSetContextCreate(cs->cxt, "nango child url", ALLOCSET_SMALL_SIZES);
+	cs->handles = MemoryContextAlloc(cs->cxt, sizeof(NangoHttp *) * cs->nhandles);
+	for (int k = 0; k < cs->nhandles; k++)
+		cs->handles[k] = k == 0 ? run->http
+			: nango_http_create_sharing(cs->cxt, &run->secrets, run->http);
+	cs->nfree = cs->nhandles;
 	cs->chains = MemoryContextAllocZero(cs->cxt, sizeof(Chain) * cs->n);
 	for (int k = 0; k < cs->n; k++)
 	{
 		Chain	   *c = &cs->chains[k];
 
-		c->http = k == 0 ? run->http : nango_http_create_sharing(cs->cxt, &run->secrets, run->http);
 		c->cxt = AllocSetContextCreate(cs->cxt, "nango child chain", ALLOCSET_DEFAULT_SIZES);
 		c->parent = -1;
 		c->state = CHAIN_FREE;
@@ -509,8 +571,9 @@ chains_close(ChainSet *cs)
 {
 	JobRun	   *run = cs->run;
 
-	for (int k = 1; k < cs->n; k++)
-		run->withheld += nango_http_withheld_count(cs->chains[k].http);
+	for (int k = 0; k < cs->nhandles; k++)
+		if (cs->handles[k] != cs->own)
+			run->withheld += nango_http_withheld_count(cs->handles[k]);
 	run->http = cs->own;
 	/* the last request stays named, as after a sync's last page */
 	run->url = cs->url ? MemoryContextStrdup(run->jobcxt, cs->url) : NULL;
