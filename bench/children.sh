@@ -10,8 +10,11 @@
 #
 # Builds nango, installs it into a private copy of the PostgreSQL
 # installation (as test/run_tests.sh does), starts the mock API
-# (test/mock_api.py, route /children/bench/...) and a throwaway cluster,
-# and stops everything it started.  KEEP=1 keeps the work directory.
+# (bench/children_mock.py: the /children/bench/... routes of
+# test/mock/children.py on asyncio, cheap per request) and a throwaway
+# cluster, and stops everything it started.  The mock's ceiling is shown
+# first: the same requests by 8 Python threads over kept-alive
+# connections.  KEEP=1 keeps the work directory.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 test/mock_api.py --port 0 --port-file "$WORK/mock.port" >"$WORK/mock.log" 2>&1 &
+python3 bench/children_mock.py --port-file "$WORK/mock.port" >"$WORK/mock.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$WORK/mock.port" ] && break; sleep 0.1; done
 MOCK="http://127.0.0.1:$(cat "$WORK/mock.port")"
@@ -71,6 +74,22 @@ child=$(psql -c "SELECT nango.add_sync('$MOCK/children/bench/items/\${parent.id}
 psql -c "SELECT nango.pause_sync($child)" >/dev/null
 
 echo "child job: $PARENTS parents x 2 pages, mock answering after $DELAY_MS ms; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$(cat "$WORK/mock.port")" "$PARENTS" "$DELAY_MS" <<'PY'
+import http.client, sys, threading, time
+port, parents, delay = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def worker(k):
+    c = http.client.HTTPConnection('127.0.0.1', port)
+    for i in range(k, parents + 1, 8):
+        for page in (1, 2):
+            c.request('GET', '/children/bench/items/%d?page=%d&delay_ms=%s' % (i, page, delay))
+            c.getresponse().read()
+t = time.time()
+threads = [threading.Thread(target=worker, args=(k,)) for k in range(1, 9)]
+for x in threads: x.start()
+for x in threads: x.join()
+print('mock ceiling: the same %d requests by 8 Python threads (kept-alive connections): %.2f s'
+      % (parents * 2, time.time() - t))
+PY
 declare -A times
 for rep in $(seq 1 "$REPS"); do
 	for c in 8 1; do

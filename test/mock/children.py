@@ -37,7 +37,8 @@ GET /children/conc/items/{id}?run=R&pages=K&page=P&step_ms=S&n=N[&gone=G][&fail=
 GET /children/conc/report?run=R
   {"times": [...], "max_in_flight": m, "max_later_in_flight": l}
 
-Benchmark (bench/children.sh):
+Benchmark (bench/children.sh serves the same two routes with
+bench/children_mock.py, which costs less per request):
 GET /children/bench/parents?n=N
   N parents {"id": i}.
 GET /children/bench/items/{id}?page=P&delay_ms=D
