@@ -437,3 +437,8 @@ ON CONFLICT DO NOTHING;
 -- nango.resume_sync, so that its job's trigger is 'resume'.
 ALTER TABLE nango.syncs ADD COLUMN resumed_at timestamptz;
 COMMENT ON COLUMN nango.syncs.resumed_at IS 'Set by nango.resume_sync: the next run (trigger resume) is asked for; cleared when it starts';
+
+-- The launcher finds due retries and triggered runs through an index, as it
+-- finds due scheduled runs (syncs_due_idx), instead of scanning every sync.
+CREATE INDEX syncs_retry_idx ON nango.syncs (retry_at) WHERE status = 'active';
+CREATE INDEX syncs_triggered_idx ON nango.syncs (triggered_at) WHERE triggered_at IS NOT NULL;

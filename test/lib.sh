@@ -27,3 +27,18 @@ private_install() {
 		cp -a "/usr/share/postgresql/$pgver" "$dest/usr/share/postgresql/" &&
 		make -s PG_CONFIG="$pg_config" install DESTDIR="$dest" >/dev/null
 }
+
+# install_optional_packages PKG...: like install_missing_packages, for
+# packages that only some tests need (pg_cron for the test that runs nango
+# beside it): a failure is reported on one line and not fatal; the tests
+# that need a missing package skip with a message.  Install them before
+# private_install, which copies the whole PostgreSQL installation (so
+# pg_cron's library and extension files come along).
+install_optional_packages() {
+	local p
+	for p in "$@"; do
+		install_missing_packages "$p" ||
+			echo "== could not install $p: the tests that need it are skipped"
+	done
+	return 0
+}

@@ -24,6 +24,8 @@ PKGS="postgresql-$PGVER postgresql-server-dev-$PGVER libcurl4-openssl-dev libcjs
 . "$top/test/lib.sh"
 # shellcheck disable=SC2086
 install_missing_packages $PKGS || { echo "package installation failed"; echo "0 passed, 1 failed"; exit 1; }
+# pg_cron: test/t/029_beside_pg_cron.pl runs nango beside it (skipped without it)
+install_optional_packages "postgresql-$PGVER-cron"
 
 PGBIN_SYS=/usr/lib/postgresql/$PGVER/bin
 export PG_CONFIG=$PGBIN_SYS/pg_config

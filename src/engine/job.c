@@ -401,6 +401,8 @@ run_job(JobRun *run, SyncRow *sync)
 	}
 	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)
 		nango_store_track_keys(st);
+	/* opening and clearing the tables may wait for their locks */
+	nango_progress_wait(NANGO_WAITING_STORE);
 	if (cfg->auto_mapping)
 	{
 		nango_push_owner(run->owner, run->caller, &saved);
@@ -418,6 +420,7 @@ run_job(JobRun *run, SyncRow *sync)
 		run->counts.deleted = nango_store_clear(st);
 		nango_pop_role(&saved);
 	}
+	nango_progress_wait(NANGO_WAITING_NONE);
 
 	if (cfg->has_parent)
 		job_run_children(run, st, mt, metadata);

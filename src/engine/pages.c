@@ -248,9 +248,11 @@ job_delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	t.owner = run->owner;
 	t.caller = run->caller;
 	t.soft = (run->cfg->delete_mode == NANGO_DELETE_SOFT);
+	nango_progress_wait(NANGO_WAITING_STORE);
 	nango_push_role(nango_extension_owner(), &saved);
 	run->counts.deleted = nango_store_delete_unseen(st, t.soft, map_delete_keys, &t);
 	nango_pop_role(&saved);
+	nango_progress_wait(NANGO_WAITING_NONE);
 	MemoryContextSwitchTo(run->jobcxt);
 }
 

@@ -28,6 +28,7 @@ CREATE TABLE nango.syncs (
 );
 ALTER SEQUENCE nango.syncs_id_seq OWNED BY nango.syncs.id;
 CREATE INDEX syncs_due_idx ON nango.syncs (next_run_at) WHERE status = 'active';
+CREATE INDEX syncs_triggered_idx ON nango.syncs (triggered_at) WHERE triggered_at IS NOT NULL;
 CREATE INDEX syncs_owner_idx ON nango.syncs (owner);
 CREATE UNIQUE INDEX syncs_owner_name_idx ON nango.syncs (owner, friendly_name)
     WHERE friendly_name IS NOT NULL;

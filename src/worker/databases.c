@@ -24,6 +24,10 @@
  * database never keeps another database's due sync waiting more than one
  * job's turn.
  *
+ * Owns: the settings that choose databases and the shared table of served
+ * databases (under nango_shared->lock).  Must not: connect to a database,
+ * run SQL, or start processes (the supervisor and the launchers do).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -44,7 +48,7 @@
 #include "nango.h"
 #include "worker_int.h"
 
-/* The shared table; entries are protected by nango_shared->mutex. */
+/* The shared table; entries are protected by nango_shared->lock. */
 #define CREATED_RING 16
 
 typedef struct NangoDbTable
@@ -236,7 +240,7 @@ nango_db_entry(int i)
 	return &db_table->entries[i];
 }
 
-/* nango_db_find_locked: the entry of dboid, or NULL (mutex held). */
+/* nango_db_find_locked: the entry of dboid, or NULL (lock held, any mode). */
 NangoDbEntry *
 nango_db_find_locked(Oid dboid)
 {
@@ -248,7 +252,7 @@ nango_db_find_locked(Oid dboid)
 
 /*
  * nango_db_add_locked: the entry of dboid, created (cleared) in a free
- * place when it has none; NULL when the table is full (mutex held).
+ * place when it has none; NULL when the table is full (lock held exclusively).
  */
 NangoDbEntry *
 nango_db_add_locked(Oid dboid)
@@ -284,11 +288,11 @@ nango_wake_launcher_of(Oid dboid)
 
 	if (nango_shared == NULL || db_table == NULL)
 		return;
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	e = nango_db_find_locked(dboid);
 	if (e != NULL)
 		procno = e->launcher_procno;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	wake_procno(procno);
 }
 
@@ -304,13 +308,13 @@ nango_db_extension_created(Oid dboid)
 
 	if (nango_shared == NULL || db_table == NULL)
 		return;
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	e = nango_db_find_locked(dboid);
 	if (e != NULL)
 		e->ext_created = true;
 	db_table->created[db_table->created_count % CREATED_RING] = dboid;
 	db_table->created_count++;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	nango_wake_supervisor();
 	nango_wake_launcher_of(dboid);
 }
@@ -326,12 +330,12 @@ nango_db_created_since(uint64 *seen, Oid *oids, int *n, int max)
 	bool		all_known;
 
 	*n = 0;
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	all_known = (db_table->created_count - *seen <= Min(CREATED_RING, max));
 	for (uint64 c = *seen; all_known && c < db_table->created_count; c++)
 		oids[(*n)++] = db_table->created[c % CREATED_RING];
 	*seen = db_table->created_count;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	return all_known;
 }
 
@@ -339,7 +343,7 @@ nango_db_created_since(uint64 *seen, Oid *oids, int *n, int max)
  * nango_db_take_turn_locked: may dboid's launcher start one more job now?
  * Yes when fewer than cap job slots are in use and the free ones are not
  * all owed to databases that wait for one and were served before it; the
- * grant then takes the next number (mutex held).
+ * grant then takes the next number (lock held exclusively).
  */
 bool
 nango_db_take_turn_locked(Oid dboid, int cap)
@@ -382,14 +386,14 @@ nango_db_set_wants(Oid dboid, int wants)
 
 	if (db_table == NULL)
 		return;
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	e = nango_db_find_locked(dboid);
 	if (e != NULL)
 	{
 		e->wants = wants;
 		e->wants_at = GetCurrentTimestamp();
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 }
 
 /*
@@ -405,7 +409,7 @@ nango_db_wake_waiting(void)
 	if (db_table == NULL)
 		return;
 	procnos = palloc(sizeof(int) * Max(nango_db_count(), 1));
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < nango_db_count(); i++)
 	{
 		NangoDbEntry *e = &db_table->entries[i];
@@ -414,7 +418,7 @@ nango_db_wake_waiting(void)
 			e->dboid != MyDatabaseId)
 			procnos[n++] = e->launcher_procno;
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	for (int i = 0; i < n; i++)
 		wake_procno(procnos[i]);
 	pfree(procnos);
@@ -426,10 +430,10 @@ nango_db_running_count(Oid dboid)
 {
 	int			n = 0;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	for (int i = 0; i < nango_shared->nslots; i++)
 		if (nango_slot(i)->in_use && nango_slot(i)->dboid == dboid)
 			n++;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	return n;
 }

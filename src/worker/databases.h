@@ -15,7 +15,7 @@
 
 #include "datatype/timestamp.h"
 
-/* One served (or probed) database; protected by nango_shared->mutex. */
+/* One served (or probed) database; protected by nango_shared->lock. */
 typedef struct NangoDbEntry
 {
 	Oid			dboid;			/* InvalidOid: the entry is free */

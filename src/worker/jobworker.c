@@ -12,6 +12,10 @@
  * SIGTERM (pg_terminate_backend, shutdown) ends the process at once; the
  * job's changes roll back and the launcher marks the job failed.
  *
+ * Owns: the job worker process, from its slot to its exit.  Must not:
+ * start other workers, touch other slots, or run anything but the one job
+ * its slot describes (the job itself is job.c's).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -50,9 +54,9 @@ job_worker_exit(int code, Datum arg)
 {
 	NangoJobSlot *slot = nango_slot(DatumGetInt32(arg));
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	slot->exited = true;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	nango_wake_launcher();
 }
 
@@ -71,7 +75,7 @@ claim_slot(int idx, JobOrder *order)
 	bool		blocked = false;
 
 	memcpy(&generation, MyBgworkerEntry->bgw_extra, sizeof(generation));
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	claimed = slot->in_use && !slot->exited && slot->generation == generation &&
 		slot->pid == 0;
 	if (claimed)
@@ -86,7 +90,7 @@ claim_slot(int idx, JobOrder *order)
 		strlcpy(order->label, slot->label, sizeof(order->label));
 		blocked = (nango_shared->blocked_dboid == slot->dboid);
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	if (!claimed)
 		return false;
 	/* From now on the slot is ours: say so when we exit, however we exit. */
@@ -154,9 +158,9 @@ create_job(const JobOrder *order, int idx)
 			PG_RE_THROW();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		SpinLockAcquire(&nango_shared->mutex);
+		LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 		nango_slot(idx)->busy = true;
-		SpinLockRelease(&nango_shared->mutex);
+		LWLockRelease(nango_shared->lock);
 		nango_log(NANGO_LOG_INFO, LOG, "nango: %s is already running in another session; this run is skipped",
 				  order->label);
 		return 0;
@@ -236,17 +240,17 @@ nango_job_worker_main(Datum arg)
 	job_id = create_job(&order, idx);
 	if (job_id == 0)
 		proc_exit(0);
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	nango_slot(idx)->job_id = job_id;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s started (attempt %d)",
 			  (long long) job_id, order.label, order.attempt);
 
 	status = execute_job(job_id, &order, &retryable);
 	/* before we exit: the launcher reads it when it sees us gone */
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	nango_slot(idx)->retryable = retryable;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s ended (%s)",
 			  (long long) job_id, order.label,
 			  status == NANGO_JOB_SUCCEEDED ? "succeeded" :

@@ -20,6 +20,13 @@
  * Then it sleeps on its latch, which add/update/resume/trigger set at
  * commit and job workers set when they exit, at most nango.poll_interval.
  *
+ * Owns: the loop, the launcher's state (LauncherState, passed by pointer
+ * to every step), its place in the table of served databases, and the
+ * housekeeping steps (extension check, recovery of jobs left running,
+ * progress copies, retention).  Must not: decide what runs or when
+ * (schedule.c does), fetch from an API, or be called from schedule.c or
+ * launchstep.c (see launcher.h).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -28,7 +35,6 @@
 #include <errno.h>
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
@@ -40,7 +46,6 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
@@ -57,99 +62,6 @@
 #include "worker.h"
 #include "worker_int.h"
 
-LauncherState L;
-
-/*
- * nango_launcher_tx_begin: start a short transaction with SPI, shown in
- * pg_stat_activity as what, holding the locks on nango.syncs and
- * nango.jobs that the launcher's statements need.  They are taken without
- * waiting: when someone else holds a conflicting lock (DROP EXTENSION,
- * TRUNCATE, VACUUM FULL, ...) the transaction is abandoned and false
- * returned, so the launcher never waits inside a transaction for a lock a
- * DDL command could be waiting for in turn (no deadlock, no blocking).
- */
-bool
-nango_launcher_tx_begin(const char *what)
-{
-	Oid			nsp;
-	Oid			syncs = InvalidOid;
-	Oid			jobs = InvalidOid;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	nsp = get_namespace_oid("nango", true);
-	if (OidIsValid(nsp))
-	{
-		syncs = get_relname_relid("syncs", nsp);
-		jobs = get_relname_relid("jobs", nsp);
-	}
-	if (!OidIsValid(syncs) || !OidIsValid(jobs) ||
-		!ConditionalLockRelationOid(syncs, RowExclusiveLock) ||
-		!ConditionalLockRelationOid(jobs, RowExclusiveLock))
-	{
-		PopActiveSnapshot();
-		AbortCurrentTransaction();
-		MemoryContextSwitchTo(L.loop_cxt);
-		return false;
-	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	pgstat_report_activity(STATE_RUNNING, what);
-	return true;
-}
-
-/* nango_launcher_tx_commit: end the transaction begun above. */
-void
-nango_launcher_tx_commit(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(L.loop_cxt);
-	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
-/*
- * nango_launcher_run_step: run fn(arg); an ERROR is logged, its
- * transaction rolled back, and false returned, so one bad row or a
- * concurrent DROP EXTENSION never stops the launcher.
- */
-bool
-nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what)
-{
-	volatile bool ok = true;
-
-	PG_TRY();
-	{
-		fn(arg);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(L.loop_cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		MemoryContextSwitchTo(L.loop_cxt);
-		pgstat_report_activity(STATE_IDLE, NULL);
-		/* Expected while DROP EXTENSION runs: say it only when debugging. */
-		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-			edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE)
-			nango_log(NANGO_LOG_DEBUG, LOG, "nango launcher in database \"%s\": %s failed: %s",
-					  L.dbname, what, edata->message);
-		else
-			nango_log(NANGO_LOG_WARNING, WARNING, "nango launcher in database \"%s\": %s failed: %s",
-					  L.dbname, what, edata->message);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
-}
-
 /*
  * live_job_pids: the pids of job workers of this database that are still
  * alive, as an int4[] Datum.
@@ -160,7 +72,7 @@ live_job_pids(void)
 	Datum	   *elems = palloc(sizeof(Datum) * Max(nango_shared->nslots, 1));
 	int			n = 0;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	for (int i = 0; i < nango_shared->nslots; i++)
 	{
 		NangoJobSlot *slot = nango_slot(i);
@@ -168,7 +80,7 @@ live_job_pids(void)
 		if (slot->in_use && !slot->exited && slot->pid != 0 && slot->dboid == MyDatabaseId)
 			elems[n++] = Int32GetDatum(slot->pid);
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
 }
 
@@ -180,7 +92,7 @@ live_job_pids(void)
  * schedule), so the launcher never waits for them.
  */
 static void
-recover(void *arg)
+recover(LauncherState *ls, void *arg)
 {
 	bool	   *done = (bool *) arg;
 
@@ -189,10 +101,10 @@ recover(void *arg)
 	int			n;
 
 	values[0] = live_job_pids();
-	values[1] = CStringGetTextDatum(L.ext_oid == InvalidOid ?
+	values[1] = CStringGetTextDatum(ls->ext_oid == InvalidOid ?
 									"server restarted while the job was running" :
 									"the job's process ended before the job did");
-	if (!nango_launcher_tx_begin("nango launcher: recovery"))
+	if (!nango_launcher_tx_begin(ls, "nango launcher: recovery"))
 		return;
 	if (SPI_execute_with_args(
 							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
@@ -212,12 +124,12 @@ recover(void *arg)
 							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not recover jobs left running");
 	n = SPI_processed;
-	nango_launcher_tx_commit();
+	nango_launcher_tx_commit(ls);
 	*done = true;
 	if (n > 0)
 		nango_log(NANGO_LOG_INFO, LOG,
 				  "nango: %d job(s) of database \"%s\" left running by a process that is gone were marked failed; their syncs run again",
-				  n, L.dbname);
+				  n, ls->dbname);
 }
 
 /*
@@ -225,7 +137,7 @@ recover(void *arg)
  * it is not; recover when it (re)appears.
  */
 static void
-step_extension(void *arg)
+step_extension(LauncherState *ls, void *arg)
 {
 	Oid			ext;
 
@@ -233,41 +145,41 @@ step_extension(void *arg)
 	StartTransactionCommand();
 	ext = get_extension_oid("nango", true);
 	CommitTransactionCommand();
-	MemoryContextSwitchTo(L.loop_cxt);
+	MemoryContextSwitchTo(ls->loop_cxt);
 
 	if (!OidIsValid(ext))
 	{
 		/* With '*', a database without the extension is not waited in. */
 		if (nango_serve_all())
 		{
-			if (OidIsValid(L.ext_oid))
+			if (OidIsValid(ls->ext_oid))
 				nango_log(NANGO_LOG_INFO, LOG,
 						  "nango: extension \"nango\" was dropped in database \"%s\"; its launcher leaves",
-						  L.dbname);
-			L.ext_oid = InvalidOid;
-			L.leave = (nango_db_running_count(MyDatabaseId) == 0);
+						  ls->dbname);
+			ls->ext_oid = InvalidOid;
+			ls->leave = (nango_db_running_count(MyDatabaseId) == 0);
 			return;
 		}
-		if (!L.ext_missing_logged)
+		if (!ls->ext_missing_logged)
 			nango_log(NANGO_LOG_INFO, LOG,
 					  "nango: extension \"nango\" is not installed in database \"%s\"; the launcher waits for CREATE EXTENSION nango",
-					  L.dbname);
-		L.ext_missing_logged = true;
-		L.ext_oid = InvalidOid;
+					  ls->dbname);
+		ls->ext_missing_logged = true;
+		ls->ext_oid = InvalidOid;
 		return;
 	}
-	L.ext_missing_logged = false;
-	if (ext != L.ext_oid)
+	ls->ext_missing_logged = false;
+	if (ext != ls->ext_oid)
 	{
 		bool		recovered = false;
 
-		recover(&recovered);
+		recover(ls, &recovered);
 		if (!recovered)
 			return;				/* tables locked: try again next turn */
-		if (!OidIsValid(L.ext_oid))
-			nango_log(NANGO_LOG_INFO, LOG, "nango launcher started in database \"%s\"", L.dbname);
-		L.ext_oid = ext;
-		L.last_retention = 0;
+		if (!OidIsValid(ls->ext_oid))
+			nango_log(NANGO_LOG_INFO, LOG, "nango launcher started in database \"%s\"", ls->dbname);
+		ls->ext_oid = ext;
+		ls->last_retention = 0;
 	}
 }
 
@@ -277,7 +189,7 @@ step_extension(void *arg)
  * writing its final state) are skipped rather than waited for.
  */
 static void
-step_progress(void *arg)
+step_progress(LauncherState *ls, void *arg)
 {
 	int			n = 0;
 	int			np = nango_shared->nprogress;
@@ -303,7 +215,7 @@ step_progress(void *arg)
 		db = p->dboid;
 		SpinLockRelease(&p->mutex);
 		if (job == 0 || db != MyDatabaseId ||
-			(L.copied_job[i] == job && L.copied_pages[i] == pg && L.copied_fetched[i] == f))
+			(ls->copied_job[i] == job && ls->copied_pages[i] == pg && ls->copied_fetched[i] == f))
 			continue;
 		ids[n] = Int64GetDatum(job);
 		pages[n] = Int64GetDatum(pg);
@@ -316,7 +228,7 @@ step_progress(void *arg)
 	values[1] = PointerGetDatum(construct_array(pages, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[2] = PointerGetDatum(construct_array(fetched, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	if (!nango_launcher_tx_begin("nango launcher: job progress"))
+	if (!nango_launcher_tx_begin(ls, "nango launcher: job progress"))
 		return;
 	if (SPI_execute_with_args(
 							  "UPDATE nango.jobs j SET page_count = GREATEST(j.page_count, v.p),"
@@ -326,12 +238,12 @@ step_progress(void *arg)
 							  "   WHERE id = ANY ($1) AND status = 'running' FOR UPDATE SKIP LOCKED)",
 							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update job progress");
-	nango_launcher_tx_commit();
+	nango_launcher_tx_commit(ls);
 	for (int k = 0; k < n; k++)
 	{
-		L.copied_job[which[k]] = DatumGetInt64(ids[k]);
-		L.copied_pages[which[k]] = DatumGetInt64(pages[k]);
-		L.copied_fetched[which[k]] = DatumGetInt64(fetched[k]);
+		ls->copied_job[which[k]] = DatumGetInt64(ids[k]);
+		ls->copied_pages[which[k]] = DatumGetInt64(pages[k]);
+		ls->copied_fetched[which[k]] = DatumGetInt64(fetched[k]);
 	}
 }
 
@@ -340,7 +252,7 @@ step_progress(void *arg)
  * (those a user's transaction holds, at a later turn).
  */
 static void
-step_retention(void *arg)
+step_retention(LauncherState *ls, void *arg)
 {
 	Oid			types[1] = {FLOAT8OID};
 	Datum		values[1];
@@ -348,7 +260,7 @@ step_retention(void *arg)
 	if (nango_job_retention_s <= 0)
 		return;
 	values[0] = Float8GetDatum((double) nango_job_retention_s);
-	if (!nango_launcher_tx_begin("nango launcher: job retention"))
+	if (!nango_launcher_tx_begin(ls, "nango launcher: job retention"))
 		return;
 	if (SPI_execute_with_args(
 							  "DELETE FROM nango.jobs WHERE id IN (SELECT id FROM nango.jobs"
@@ -359,7 +271,7 @@ step_retention(void *arg)
 	if (SPI_processed > 0)
 		nango_log(NANGO_LOG_DEBUG, LOG, "nango: deleted %llu job(s) older than nango.job_retention",
 				  (unsigned long long) SPI_processed);
-	nango_launcher_tx_commit();
+	nango_launcher_tx_commit(ls);
 }
 
 /*
@@ -369,18 +281,19 @@ step_retention(void *arg)
 static void
 launcher_exit(int code, Datum arg)
 {
+	LauncherState *ls = (LauncherState *) DatumGetPointer(arg);
 	NangoDbEntry *e;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	e = nango_db_find_locked(MyDatabaseId);
 	if (e != NULL && e->launcher_pid == MyProcPid)
 	{
 		e->launcher_pid = 0;
 		e->launcher_procno = -1;
 		e->wants = 0;
-		e->no_extension = L.leave;
+		e->no_extension = ls->leave;
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	nango_wake_supervisor();
 }
 
@@ -395,7 +308,7 @@ claim_launcher(Oid dboid)
 	bool		ok;
 	NangoDbEntry *e;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	e = nango_db_find_locked(dboid);
 	ok = e != NULL &&
 		(e->launcher_pid == 0 || (kill(e->launcher_pid, 0) != 0 && errno == ESRCH)) &&
@@ -406,7 +319,7 @@ claim_launcher(Oid dboid)
 		e->launcher_procno = MyProc->pgprocno;
 		e->wants = 0;
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	return ok;
 }
 
@@ -415,7 +328,7 @@ claim_launcher(Oid dboid)
  * the settings the launcher's own queries run with.
  */
 static void
-launcher_init(Oid dboid)
+launcher_init(LauncherState *ls, Oid dboid)
 {
 	char		appname[NAMEDATALEN];
 
@@ -425,19 +338,19 @@ launcher_init(Oid dboid)
 	strlcat(appname, "nango launcher in ", sizeof(appname));
 	strlcat(appname, get_database_name(dboid), sizeof(appname));
 	pgstat_report_appname(appname);
-	L.dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
+	ls->dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(dboid));
 	CommitTransactionCommand();
 	SetConfigOption("search_path", "pg_catalog", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("lock_timeout", "2000", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("statement_timeout", "60000", PGC_SUSET, PGC_S_OVERRIDE);
 
-	L.loop_cxt = AllocSetContextCreate(TopMemoryContext, "nango launcher loop",
+	ls->loop_cxt = AllocSetContextCreate(TopMemoryContext, "nango launcher loop",
 									   ALLOCSET_DEFAULT_SIZES);
-	L.handles = MemoryContextAllocZero(TopMemoryContext,
+	ls->handles = MemoryContextAllocZero(TopMemoryContext,
 									   sizeof(BackgroundWorkerHandle *) * Max(nango_shared->nslots, 1));
-	L.copied_job = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
-	L.copied_pages = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
-	L.copied_fetched = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
+	ls->copied_job = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
+	ls->copied_pages = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
+	ls->copied_fetched = MemoryContextAllocZero(TopMemoryContext, sizeof(int64) * nango_shared->nprogress);
 }
 
 /*
@@ -445,18 +358,18 @@ launcher_init(Oid dboid)
  * second while jobs run (progress), and no later than the next due run.
  */
 static long
-launcher_timeout(void)
+launcher_timeout(const LauncherState *ls)
 {
 	long		timeout = nango_poll_interval_ms;
 	TimestampTz now = GetCurrentTimestamp();
 
-	if (!OidIsValid(L.ext_oid))
+	if (!OidIsValid(ls->ext_oid))
 		return Max(timeout, 1000L);
-	if (nango_db_running_count(MyDatabaseId) > 0 || L.wants > 0)
+	if (nango_db_running_count(MyDatabaseId) > 0 || ls->wants > 0)
 		timeout = Min(timeout, 1000L);
-	if (L.next_due != 0 && L.next_due > now)
+	if (ls->next_due != 0 && ls->next_due > now)
 	{
-		long		ms = (long) ((L.next_due - now) / 1000) + 1;
+		long		ms = (long) ((ls->next_due - now) / 1000) + 1;
 
 		timeout = Min(timeout, ms);
 	}
@@ -472,16 +385,17 @@ void
 nango_launcher_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
+	LauncherState *ls;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	memset(&L, 0, sizeof(L));
-	L.dbname = "?";
+	ls = MemoryContextAllocZero(TopMemoryContext, sizeof(LauncherState));
+	ls->dbname = "?";
 	if (nango_shared == NULL || !claim_launcher(dboid))
 		proc_exit(0);
-	before_shmem_exit(launcher_exit, (Datum) 0);
-	launcher_init(dboid);
+	before_shmem_exit(launcher_exit, PointerGetDatum(ls));
+	launcher_init(ls, dboid);
 
 	for (;;)
 	{
@@ -492,35 +406,35 @@ nango_launcher_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			L.last_retention = 0;	/* apply a new nango.job_retention now */
+			ls->last_retention = 0;	/* apply a new nango.job_retention now */
 		}
-		MemoryContextReset(L.loop_cxt);
-		MemoryContextSwitchTo(L.loop_cxt);
+		MemoryContextReset(ls->loop_cxt);
+		MemoryContextSwitchTo(ls->loop_cxt);
 
-		nango_launcher_run_step(step_extension, NULL, "checking the extension");
-		nango_launcher_reap();
-		if (L.leave)
+		nango_launcher_run_step(ls, step_extension, NULL, "checking the extension");
+		nango_schedule_reap(ls);
+		if (ls->leave)
 			proc_exit(0);		/* no extension here ('*' mode) */
 		now = GetCurrentTimestamp();
-		if (OidIsValid(L.ext_oid))
+		if (OidIsValid(ls->ext_oid))
 		{
-			if (TimestampDifferenceExceeds(L.last_progress, now, 900))
+			if (TimestampDifferenceExceeds(ls->last_progress, now, 900))
 			{
-				L.last_progress = now;
-				nango_launcher_run_step(step_progress, NULL, "copying job progress");
+				ls->last_progress = now;
+				nango_launcher_run_step(ls, step_progress, NULL, "copying job progress");
 			}
-			if (TimestampDifferenceExceeds(L.last_retention, now, 60000))
+			if (TimestampDifferenceExceeds(ls->last_retention, now, 60000))
 			{
 				bool		swept = false;
 
-				L.last_retention = now;
-				nango_launcher_run_step(step_retention, NULL, "deleting old jobs");
-				nango_launcher_run_step(recover, &swept, "sweeping jobs left running");
+				ls->last_retention = now;
+				nango_launcher_run_step(ls, step_retention, NULL, "deleting old jobs");
+				nango_launcher_run_step(ls, recover, &swept, "sweeping jobs left running");
 			}
-			nango_launcher_run_step(nango_launcher_start_due, NULL, "starting due syncs");
+			nango_launcher_run_step(ls, nango_schedule_start_due, NULL, "starting due syncs");
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 launcher_timeout(), PG_WAIT_EXTENSION);
+						 launcher_timeout(ls), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }

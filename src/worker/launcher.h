@@ -1,9 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * launcher.h
- *	  State and steps of the launcher, shared by launcher.c (the loop) and
- *	  schedule.c (starting due syncs, reaping job workers, computing the
- *	  next run).
+ *	  The launcher's state and the interface of its parts.  The calls go
+ *	  one way: launcher.c (the loop and its housekeeping) calls
+ *	  schedule.c (due syncs, job workers, next runs), and both run their
+ *	  statements through launchstep.c (short transactions that never wait
+ *	  for a lock, steps whose ERROR never stops the loop).  Neither
+ *	  schedule.c nor launchstep.c calls launcher.c.
+ *
+ * The state belongs to nango_launcher_main and is passed by pointer; it is
+ * process-local (never in shared memory).
  *
  *-------------------------------------------------------------------------
  */
@@ -36,15 +42,17 @@ typedef struct LauncherState
 	int			maxwarned;
 } LauncherState;
 
-extern LauncherState L;
+/* A step of the launcher: runs in its own transaction(s); see launchstep.c. */
+typedef void (*LauncherStepFn) (LauncherState *ls, void *arg);
 
-extern bool nango_launcher_tx_begin(const char *what);
-extern void nango_launcher_tx_commit(void);
-extern bool nango_launcher_run_step(void (*fn) (void *), void *arg, const char *what);
+/* launchstep.c */
+extern bool nango_launcher_tx_begin(LauncherState *ls, const char *what);
+extern void nango_launcher_tx_commit(LauncherState *ls);
+extern bool nango_launcher_run_step(LauncherState *ls, LauncherStepFn fn, void *arg,
+									const char *what);
 
 /* schedule.c */
-extern int	nango_launcher_running_count(void);
-extern void nango_launcher_reap(void);
-extern void nango_launcher_start_due(void *arg);
+extern void nango_schedule_reap(LauncherState *ls);
+extern void nango_schedule_start_due(LauncherState *ls, void *arg);
 
 #endif							/* NANGO_LAUNCHER_H */

@@ -20,6 +20,11 @@
  *	- resumed_at: set by resume_sync, so the run it asks for is reported
  *	  as trigger 'resume'; cleared when the run starts, like triggered_at.
  *
+ * Owns: due syncs, the job slots and job workers this launcher starts and
+ * reaps, next runs and retries.  Must not: call launcher.c (the launcher
+ * calls it, with its state), loop or sleep, run a job or fetch from an
+ * API (job workers do), or hold the shared lock while running SQL.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -82,32 +87,32 @@ typedef struct RunEnd
  * name: log lines of a job name its sync and its database.
  */
 static void
-make_label(char *dst, int64 id, const char *friendly)
+make_label(const LauncherState *ls, char *dst, int64 id, const char *friendly)
 {
-	int			dblen = pg_mbcliplen(L.dbname, strlen(L.dbname), 30);
+	int			dblen = pg_mbcliplen(ls->dbname, strlen(ls->dbname), 30);
 
 	if (friendly == NULL || friendly[0] == '\0')
-		snprintf(dst, BGW_MAXLEN, "sync %lld in %.*s", (long long) id, dblen, L.dbname);
+		snprintf(dst, BGW_MAXLEN, "sync %lld in %.*s", (long long) id, dblen, ls->dbname);
 	else
 	{
 		int			len = pg_mbcliplen(friendly, strlen(friendly), 40);
 
 		snprintf(dst, BGW_MAXLEN, "sync %lld (%.*s) in %.*s", (long long) id, len, friendly,
-				 dblen, L.dbname);
+				 dblen, ls->dbname);
 	}
 }
 
-/* nango_launcher_running_count: job slots in use (starting or running). */
-int
-nango_launcher_running_count(void)
+/* running_count: job slots in use (starting or running), all databases. */
+static int
+running_count(void)
 {
 	int			n = 0;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	for (int i = 0; i < nango_shared->nslots; i++)
 		if (nango_slot(i)->in_use)
 			n++;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	return n;
 }
 
@@ -117,12 +122,12 @@ nango_launcher_running_count(void)
  * the flag they set at exit and their pid.
  */
 static bool
-slot_done(int i, const NangoJobSlot *copy)
+slot_done(const LauncherState *ls, int i, const NangoJobSlot *copy)
 {
 	pid_t		pid;
 
-	if (L.handles[i] != NULL)
-		return GetBackgroundWorkerPid(L.handles[i], &pid) == BGWH_STOPPED;
+	if (ls->handles[i] != NULL)
+		return GetBackgroundWorkerPid(ls->handles[i], &pid) == BGWH_STOPPED;
 	if (copy->exited)
 		return true;
 	if (copy->pid != 0)
@@ -281,7 +286,7 @@ close_dead_job(const NangoJobSlot *s, bool *closed)
  * next run (arg is a RunEnd).
  */
 static void
-finish_run(void *arg)
+finish_run(LauncherState *ls, void *arg)
 {
 	RunEnd	   *end = (RunEnd *) arg;
 	NangoJobSlot *s = &end->slot;
@@ -292,7 +297,7 @@ finish_run(void *arg)
 	TimestampTz next_run;
 
 	end->recorded = false;
-	if (!nango_launcher_tx_begin("nango launcher: finishing a job"))
+	if (!nango_launcher_tx_begin(ls, "nango launcher: finishing a job"))
 		return;
 	status = close_dead_job(s, &closed);
 	if (status == NULL && !s->busy)
@@ -305,47 +310,48 @@ finish_run(void *arg)
 	next_run = advance_schedule(s->sync_id, s->scheduled, s->due_at, &found);
 	if (found)
 		schedule_retry(s->sync_id, s->attempt, end->failed, retryable, next_run, s->label);
-	nango_launcher_tx_commit();
+	nango_launcher_tx_commit(ls);
 	end->recorded = true;
 }
 
 /* free_slot: the launcher is done with job slot i. */
 static void
-free_slot(int i)
+free_slot(LauncherState *ls, int i)
 {
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	nango_slot(i)->in_use = false;
-	SpinLockRelease(&nango_shared->mutex);
-	if (L.handles[i] != NULL)
-		pfree(L.handles[i]);
-	L.handles[i] = NULL;
+	LWLockRelease(nango_shared->lock);
+	if (ls->handles[i] != NULL)
+		pfree(ls->handles[i]);
+	ls->handles[i] = NULL;
 	nango_db_wake_waiting();
 }
 
 /*
- * nango_launcher_reap: handle every job worker that has ended.  Without the extension there is nothing to record; the slot is
+ * nango_schedule_reap: handle every job worker of this database that has
+ * ended.  Without the extension there is nothing to record; the slot is
  * just freed.  When recording fails (a lock timeout), it is tried again on
  * the next turn.
  */
 void
-nango_launcher_reap(void)
+nango_schedule_reap(LauncherState *ls)
 {
 	for (int i = 0; i < nango_shared->nslots; i++)
 	{
 		RunEnd		end;
 
-		SpinLockAcquire(&nango_shared->mutex);
+		LWLockAcquire(nango_shared->lock, LW_SHARED);
 		end.slot = *nango_slot(i);
-		SpinLockRelease(&nango_shared->mutex);
+		LWLockRelease(nango_shared->lock);
 		/* Other databases' workers are their launchers' (or dropped). */
 		if (!end.slot.in_use || end.slot.dboid != MyDatabaseId ||
-			!slot_done(i, &end.slot))
+			!slot_done(ls, i, &end.slot))
 			continue;
-		if (OidIsValid(L.ext_oid) &&
-			(!nango_launcher_run_step(finish_run, &end, "recording the end of a job") ||
+		if (OidIsValid(ls->ext_oid) &&
+			(!nango_launcher_run_step(ls, finish_run, &end, "recording the end of a job") ||
 			 !end.recorded))
 			continue;
-		free_slot(i);
+		free_slot(ls, i);
 	}
 }
 
@@ -357,20 +363,20 @@ nango_launcher_reap(void)
  * this round (SKIP LOCKED), so it never holds up the other syncs.
  */
 static DueSync *
-fetch_due(int limit, int *count)
+fetch_due(LauncherState *ls, int limit, int *count)
 {
 	Oid			types[2] = {INT8ARRAYOID, INT4OID};
 	Datum		values[2];
 	Datum	   *busy = palloc(sizeof(Datum) * Max(nango_shared->nslots, 1));
 	int			nbusy = 0;
 	DueSync    *due;
-	MemoryContext cxt = L.loop_cxt;
+	MemoryContext cxt = ls->loop_cxt;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	for (int i = 0; i < nango_shared->nslots; i++)
 		if (nango_slot(i)->in_use && nango_slot(i)->dboid == MyDatabaseId)
 			busy[nbusy++] = Int64GetDatum(nango_slot(i)->sync_id);
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	values[0] = PointerGetDatum(construct_array(busy, nbusy, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = Int32GetDatum(limit);
 
@@ -385,8 +391,10 @@ fetch_due(int limit, int *count)
 							  "  s.next_run_at, s.retry_attempt, s.triggered_at, %s,"
 							  "  s.config ? 'parent' AND s.frequency IS NULL AND s.cron IS NULL"
 							  " FROM nango.syncs s LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.owner::oid"
-							  " WHERE ((s.status = 'active' AND (s.next_run_at <= pg_catalog.now()"
-							  "        OR s.retry_at <= pg_catalog.now())) OR s.triggered_at IS NOT NULL)"
+							  /* three arms, one partial index each: no scan of every sync */
+							  " WHERE ((s.status = 'active' AND s.next_run_at <= pg_catalog.now())"
+							  "        OR (s.status = 'active' AND s.retry_at <= pg_catalog.now())"
+							  "        OR s.triggered_at IS NOT NULL)"
 							  "   AND s.id <> ALL ($1)"
 							  "   AND NOT EXISTS (SELECT 1 FROM nango.jobs j"
 							  "                   WHERE j.sync_id = s.id AND j.status = 'running'"
@@ -409,7 +417,7 @@ fetch_due(int limit, int *count)
 
 		due[r].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		due[r].owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		make_label(due[r].label, due[r].id, SPI_getvalue(tup, desc, 3));
+		make_label(ls, due[r].label, due[r].id, SPI_getvalue(tup, desc, 3));
 		due[r].owner_exists = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 		due[r].owner_can_login = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 		d = SPI_getbinval(tup, desc, 6, &isnull);
@@ -435,22 +443,26 @@ fetch_due(int limit, int *count)
 
 /*
  * fetch_next_due: the earliest future next_run_at or retry_at of an
- * active sync, to sleep no longer than that.
+ * active sync, to sleep no longer than that.  Each minimum is read from
+ * its partial index (syncs_due_idx, syncs_retry_idx), not from a scan of
+ * every sync.
  */
 static void
-fetch_next_due(void)
+fetch_next_due(LauncherState *ls)
 {
 	bool		isnull;
 	Datum		d;
 
-	L.next_due = 0;
-	if (SPI_execute("SELECT pg_catalog.min(LEAST(next_run_at, retry_at)) FROM nango.syncs"
-					" WHERE status = 'active' AND LEAST(next_run_at, retry_at) > pg_catalog.now()",
+	ls->next_due = 0;
+	if (SPI_execute("SELECT LEAST((SELECT pg_catalog.min(next_run_at) FROM nango.syncs"
+					"   WHERE status = 'active' AND next_run_at > pg_catalog.now()),"
+					" (SELECT pg_catalog.min(retry_at) FROM nango.syncs"
+					"   WHERE status = 'active' AND retry_at > pg_catalog.now()))",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		return;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
-		L.next_due = DatumGetTimestampTz(d);
+		ls->next_due = DatumGetTimestampTz(d);
 }
 
 /*
@@ -487,24 +499,24 @@ mark_started(const DueSync *d)
  * schedule on as if it had run, so it does not come back every second.
  */
 static void
-skip_sync(const DueSync *d, const char *why)
+skip_sync(LauncherState *ls, const DueSync *d, const char *why)
 {
 	bool		found;
 	bool		warned = false;
 
-	for (int i = 0; i < L.nwarned; i++)
-		warned |= (L.warned[i] == d->id);
+	for (int i = 0; i < ls->nwarned; i++)
+		warned |= (ls->warned[i] == d->id);
 	if (!warned)
 	{
 		nango_log(NANGO_LOG_WARNING, WARNING, "nango: %s skipped: %s", d->label, why);
-		if (L.nwarned == L.maxwarned)
+		if (ls->nwarned == ls->maxwarned)
 		{
-			L.maxwarned = Max(16, L.maxwarned * 2);
-			L.warned = L.warned == NULL ?
-				MemoryContextAlloc(TopMemoryContext, sizeof(int64) * L.maxwarned) :
-				repalloc(L.warned, sizeof(int64) * L.maxwarned);
+			ls->maxwarned = Max(16, ls->maxwarned * 2);
+			ls->warned = ls->warned == NULL ?
+				MemoryContextAlloc(TopMemoryContext, sizeof(int64) * ls->maxwarned) :
+				repalloc(ls->warned, sizeof(int64) * ls->maxwarned);
 		}
-		L.warned[L.nwarned++] = d->id;
+		ls->warned[ls->nwarned++] = d->id;
 	}
 	mark_started(d);
 	(void) advance_schedule(d->id, d->scheduled, d->due_at, &found);
@@ -541,10 +553,10 @@ claim_slot(const DueSync *d, int attempt)
 	int			idx = -1;
 	int			cap = Min(nango_max_workers, nango_shared->nslots);
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	if (!nango_db_take_turn_locked(MyDatabaseId, cap))
 	{
-		SpinLockRelease(&nango_shared->mutex);
+		LWLockRelease(nango_shared->lock);
 		return -1;
 	}
 	for (int i = 0; i < nango_shared->nslots && idx < 0; i++)
@@ -572,7 +584,7 @@ claim_slot(const DueSync *d, int attempt)
 		s->job_id = 0;
 		strlcpy(s->label, d->label, sizeof(s->label));
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	return idx;
 }
 
@@ -581,7 +593,7 @@ claim_slot(const DueSync *d, int attempt)
  * be started (no free slot): the sync stays due and is tried again.
  */
 static bool
-launch(const DueSync *d)
+launch(LauncherState *ls, const DueSync *d)
 {
 	BackgroundWorker w;
 	int			attempt = d->scheduled ? 1 : (d->retry_due ? d->retry_attempt + 1 : 1);
@@ -606,20 +618,20 @@ launch(const DueSync *d)
 	w.bgw_notify_pid = MyProcPid;
 
 	old = MemoryContextSwitchTo(TopMemoryContext);
-	registered = RegisterDynamicBackgroundWorker(&w, &L.handles[idx]);
+	registered = RegisterDynamicBackgroundWorker(&w, &ls->handles[idx]);
 	MemoryContextSwitchTo(old);
 	if (!registered)
 	{
-		L.handles[idx] = NULL;
-		free_slot(idx);
-		if (!L.no_slot_logged)
+		ls->handles[idx] = NULL;
+		free_slot(ls, idx);
+		if (!ls->no_slot_logged)
 			nango_log(NANGO_LOG_WARNING, WARNING,
 					  "nango: could not start a job worker for %s: no free background worker slot",
 					  d->label);
-		L.no_slot_logged = true;
+		ls->no_slot_logged = true;
 		return false;
 	}
-	L.no_slot_logged = false;
+	ls->no_slot_logged = false;
 	mark_started(d);
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: starting a job of %s (attempt %d)", d->label, attempt);
 	return true;
@@ -630,50 +642,50 @@ launch(const DueSync *d)
  * slot, so other databases' launchers let it have its turn.
  */
 static void
-set_wants(int wants)
+set_wants(LauncherState *ls, int wants)
 {
-	if (wants == L.wants && wants == 0)
+	if (wants == ls->wants && wants == 0)
 		return;
-	L.wants = wants;
+	ls->wants = wants;
 	nango_db_set_wants(MyDatabaseId, wants);
 }
 
 /*
- * nango_launcher_start_due: start a job worker for each due sync, as many
+ * nango_schedule_start_due: start a job worker for each due sync, as many
  * as nango.max_workers (and free job slots) allow.
  */
 void
-nango_launcher_start_due(void *arg)
+nango_schedule_start_due(LauncherState *ls, void *arg)
 {
 	int			cap = Min(nango_max_workers, nango_shared->nslots);
-	int			free_n = cap - nango_launcher_running_count();
+	int			free_n = cap - running_count();
 	int			n = 0;
 	int			i;
 	DueSync    *due;
 	bool		no_jobs;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	no_jobs = (nango_shared->no_jobs_dboid == MyDatabaseId);
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	if (no_jobs)
 	{
-		set_wants(0);
+		set_wants(ls, 0);
 		return;					/* DROP EXTENSION nango in progress */
 	}
-	if (!nango_launcher_tx_begin("nango launcher: looking for due syncs"))
+	if (!nango_launcher_tx_begin(ls, "nango launcher: looking for due syncs"))
 		return;
 	/* With no free slot, one due sync still says this database waits. */
-	due = fetch_due(Max(free_n, 1), &n);
+	due = fetch_due(ls, Max(free_n, 1), &n);
 	for (i = 0; i < n; i++)
 	{
 		if (!due[i].owner_exists)
-			skip_sync(&due[i], psprintf("its owner role (oid %u) no longer exists", due[i].owner));
+			skip_sync(ls, &due[i], psprintf("its owner role (oid %u) no longer exists", due[i].owner));
 		else if (!due[i].owner_can_connect)
-			skip_sync(&due[i], "its owner may not connect to this database (CONNECT privilege)");
-		else if (!launch(&due[i]))
+			skip_sync(ls, &due[i], "its owner may not connect to this database (CONNECT privilege)");
+		else if (!launch(ls, &due[i]))
 			break;
 	}
-	fetch_next_due();
-	nango_launcher_tx_commit();
-	set_wants(n - i);
+	fetch_next_due(ls);
+	nango_launcher_tx_commit(ls);
+	set_wants(ls, n - i);
 }

@@ -18,6 +18,11 @@
  * A database named explicitly that is missing or refuses connections is
  * said once in the log.
  *
+ * Owns: registering the background worker when nango is preloaded (the
+ * hooks of shmem.c, databases.c and ddlguard.c, and the supervisor
+ * itself, a static worker) and starting launchers.  Must not: connect to
+ * a database, run SQL, or start job workers (launchers do).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -272,13 +277,13 @@ forget_entry(NangoDbEntry *e, Oid dboid)
 {
 	bool		freed = false;
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	if (e->dboid == dboid && e->launcher_pid == 0 && e->no_extension && !e->ext_created)
 	{
 		e->dboid = InvalidOid;
 		freed = true;
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	if (freed)
 		noext_add(dboid);
 	return freed;
@@ -307,7 +312,7 @@ ensure_launcher(const DbRow *row)
 		return false;
 	noext_remove(row->oid);
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	e = nango_db_add_locked(row->oid);
 	if (e != NULL)
 	{
@@ -315,7 +320,7 @@ ensure_launcher(const DbRow *row)
 		blocked = (nango_shared->blocked_dboid == row->oid);
 		left = e->no_extension && !e->ext_created;
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	if (e == NULL)
 	{
 		if (!full_said)
@@ -347,10 +352,10 @@ ensure_launcher(const DbRow *row)
 		return false;
 	if (!TimestampDifferenceExceeds(sd->last_start, now, LAUNCHER_RESTART_MS))
 		return true;
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	e->no_extension = false;
 	e->ext_created = false;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	sd->last_start = now;
 	sd->handle = start_launcher(row);
 	return false;
@@ -367,7 +372,7 @@ release_gone(const Oid *served, int nserved, const DbRow *rows, int nrows)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < nango_db_count(); i++)
 	{
 		NangoDbEntry *e = nango_db_entry(i);
@@ -394,16 +399,16 @@ release_gone(const Oid *served, int nserved, const DbRow *rows, int nrows)
 						 TimestampDifferenceExceeds(slot->launched_at, now, 60000))))
 			slot->in_use = false;
 	}
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 }
 
 /* supervisor_exit: forget our latch in shared memory. */
 static void
 supervisor_exit(int code, Datum arg)
 {
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	nango_shared->supervisor_procno = -1;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 }
 
 /*
@@ -504,9 +509,9 @@ nango_supervisor_main(Datum arg)
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("nango supervisor");
 
-	SpinLockAcquire(&nango_shared->mutex);
+	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	nango_shared->supervisor_procno = MyProc->pgprocno;
-	SpinLockRelease(&nango_shared->mutex);
+	LWLockRelease(nango_shared->lock);
 	before_shmem_exit(supervisor_exit, (Datum) 0);
 	sup = MemoryContextAllocZero(TopMemoryContext, sizeof(SupDb) * Max(nango_db_count(), 1));
 	tick_cxt = AllocSetContextCreate(TopMemoryContext, "nango supervisor tick",
@@ -529,4 +534,30 @@ nango_supervisor_main(Datum arg)
 						 soon ? 1000L : RESCAN_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
+}
+
+/*
+ * nango_worker_register: called from _PG_init while shared_preload_libraries
+ * is processed (never in a binary upgrade).  Installs the hooks and
+ * registers the supervisor, restarted by the postmaster 5 seconds after it
+ * ends abnormally.
+ */
+void
+nango_worker_register(void)
+{
+	BackgroundWorker w;
+
+	nango_shmem_install_hooks();
+	nango_ddlguard_install_hook();
+	nango_databases_install_hooks();
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 5;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "nango");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "nango_supervisor_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "nango supervisor");
+	snprintf(w.bgw_type, BGW_MAXLEN, "nango supervisor");
+	RegisterBackgroundWorker(&w);
 }

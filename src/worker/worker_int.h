@@ -2,8 +2,9 @@
  *
  * worker_int.h
  *	  Internals shared by the background worker's parts: the shared memory
- *	  state (shmem.c), the supervisor and launcher (launcher.c) and the job
- *	  workers (jobworker.c).
+ *	  state (shmem.c), the supervisor (supervisor.c), the launchers
+ *	  (launcher.c, schedule.c, launchstep.c), the job workers (jobworker.c)
+ *	  and the DDL guard (ddlguard.c).
  *
  * Three kinds of processes:
  *	- the supervisor ("nango supervisor"), a static background worker that
@@ -28,6 +29,7 @@
 
 #include "datatype/timestamp.h"
 #include "postmaster/bgworker.h"
+#include "storage/lwlock.h"
 #include "storage/spin.h"
 
 #include "job.h"
@@ -82,9 +84,15 @@ typedef struct NangoProgress
 	char		request[NANGO_PROGRESS_REQUEST_LEN];	/* method and redacted URL */
 } NangoProgress;
 
+/*
+ * The header of the shared state.  lock (an LWLock of the "nango" tranche)
+ * protects everything but progress[], and the table of served databases
+ * (databases.c): shared to read, exclusive to change.  It is never held
+ * while running SQL, waiting, or starting a process.
+ */
 typedef struct NangoShared
 {
-	slock_t		mutex;			/* protects everything but progress[] */
+	LWLock	   *lock;			/* protects everything but progress[] */
 	int			supervisor_procno;	/* -1 when not running */
 	Oid			blocked_dboid;	/* DROP/RENAME DATABASE in progress */
 	Oid			no_jobs_dboid;	/* DROP EXTENSION in progress: start no job */
@@ -102,8 +110,9 @@ extern NangoProgress *nango_progress_entry(int i);
 extern void nango_wake_launcher(void);
 extern void nango_wake_supervisor(void);
 
-/* Shared memory hooks and the DROP DATABASE guard, installed by register. */
+/* Hooks installed when preloaded: shared memory (shmem.c), DDL guard (ddlguard.c). */
 extern void nango_shmem_install_hooks(void);
+extern void nango_ddlguard_install_hook(void);
 
 /* Entry points of the workers (named in bgw_function_name). */
 extern PGDLLEXPORT void nango_supervisor_main(Datum arg);

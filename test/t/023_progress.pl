@@ -1,7 +1,7 @@
 # Running jobs seen and stopped from other sessions: nango.job_progress shows
 # a run_sync job of another session (whose job row is not committed yet) and
 # a worker's job, with page_count advancing, the current request (secrets
-# redacted) and what the job waits for, each role seeing only its own;
+# redacted) and what the job waits for (the API, a retry's backoff, storing), each role seeing only its own;
 # nango.sync_status shows them running; nango.cancel_job ends a run_sync job
 # and a worker job as cancelled; a session that dies leaves no row behind;
 # nango.delete_sync of a sync whose job runs (in the worker or in run_sync)
@@ -123,6 +123,30 @@ $job = sql("SELECT job_id FROM nango.job_progress WHERE sync_id = $f");
 is(sql("SELECT nango.cancel_job($job)"), 't', 'a superuser cancels it');
 $h->finish;
 is(sql("SELECT status FROM nango.jobs WHERE id = $job"), 'cancelled', 'it ended as cancelled');
+
+# --- waiting_for store, while a page's rows wait for a lock on the table -----
+my $w = add_paused('alice', '/worker/pages?pages=5',
+	qq({"mapped_table": "store_wait", $pages}));
+sql("SELECT nango.run_sync($w)");
+my ($lo, $le) = ('', '');
+my $locker = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c',
+	  'BEGIN; LOCK TABLE nango.store_wait IN SHARE MODE; SELECT pg_sleep(60) AS store_lock; COMMIT;' ],
+	'>', \$lo, '2>', \$le);
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%AS store_lock%' AND state = 'active'
+	   AND pid <> pg_backend_pid()"),
+	'another session holds a lock that blocks writes to the mapped table');
+($h, $out, $err, $pid) = start_run_sync('alice', $w);
+ok($node->poll_query_until('postgres',
+	"SELECT waiting_for = 'store' FROM nango.job_progress WHERE sync_id = $w"),
+	'waiting_for is store while the page waits to be written');
+sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%AS store_lock%'
+	AND pid <> pg_backend_pid()");
+$locker->finish;
+$h->finish;
+is(sql("SELECT status || ' ' || added_count FROM nango.jobs WHERE sync_id = $w ORDER BY id DESC LIMIT 1"),
+	'succeeded 15', 'once the lock is gone the job stores its pages and succeeds');
 
 # --- a session that dies while its job runs leaves no row behind ---------------
 my $d = add_paused('alice', '/worker/pages?delay=1&pages=30', qq({$pages}));
