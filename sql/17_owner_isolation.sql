@@ -12,6 +12,8 @@
 --     caller's session changed and every trap stayed shut.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS nango;
+-- job warnings name syncs by id: this file's ids start at 1701
+SELECT pg_catalog.setval('nango.syncs_id_seq', 1700) IS NOT NULL;
 DROP ROLE IF EXISTS oi_mallory;
 DROP ROLE IF EXISTS oi_member;
 RESET client_min_messages;

@@ -5,6 +5,8 @@
 -- with no privileges for others.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS nango;
+-- job warnings name syncs by id: this file's ids start at 1801
+SELECT pg_catalog.setval('nango.syncs_id_seq', 1800) IS NOT NULL;
 DROP ROLE IF EXISTS mto_mallory;
 DROP ROLE IF EXISTS mto_alice;
 DROP ROLE IF EXISTS mto_team;

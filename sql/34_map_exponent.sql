@@ -5,6 +5,8 @@
 -- pages and runs).
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS nango;
+-- job warnings name syncs by id: this file's ids start at 3401
+SELECT pg_catalog.setval('nango.syncs_id_seq', 3400) IS NOT NULL;
 DROP TABLE IF EXISTS nango.exp34;
 RESET client_min_messages;
 SET nango.log_level = warning;

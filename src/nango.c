@@ -10,11 +10,13 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <cjson/cJSON.h>
 
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "api.h"
 #include "databases.h"
@@ -172,13 +174,38 @@ define_settings(void)
 }
 
 /*
- * _PG_init: define settings; when preloaded (and not in a binary upgrade),
- * register the launcher.
+ * cjson_alloc, cjson_free: cJSON's allocator (installed by _PG_init).
+ * cJSON memory is palloc'd in the current memory context, so a tree is
+ * released with its context even when an ERROR skips cJSON_Delete, and
+ * running out of memory raises an ERROR instead of giving a NULL that
+ * would read as "not JSON".  Sizes above 1 GB are allowed, as with malloc.
+ * Every cJSON tree of nango is parsed, read and deleted within one
+ * function; none outlives the context it was made in.
+ */
+static void *
+cjson_alloc(size_t size)
+{
+	return MemoryContextAllocHuge(CurrentMemoryContext, size);
+}
+
+static void
+cjson_free(void *ptr)
+{
+	if (ptr != NULL)
+		pfree(ptr);
+}
+
+/*
+ * _PG_init: define settings, give cJSON PostgreSQL's allocator; when
+ * preloaded (and not in a binary upgrade), register the launcher.
  */
 void
 _PG_init(void)
 {
+	cJSON_Hooks hooks = {cjson_alloc, cjson_free};
+
 	define_settings();
+	cJSON_InitHooks(&hooks);
 
 	if (!process_shared_preload_libraries_in_progress)
 	{

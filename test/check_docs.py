@@ -2,7 +2,7 @@
 """Checks that the user documentation and the code agree (run by `make test`).
 
 From the code it reads:
-  - the config keys: the config_key_names array of src/api/config.c;
+  - the config keys: the config_keys table of src/api/config.c;
   - the settings: the DefineCustom*Variable names of src/nango.c;
   - the SQL functions, tables, views and sequences: CREATE statements of
     src/sql/*.sql.
@@ -33,12 +33,13 @@ def read(path):
 
 
 def config_keys():
-    """The names of the config_key_names array of src/api/config.c."""
+    """The names of the config_keys table of src/api/config.c: the first
+    string of each row ([K_...] = {"name", ...})."""
     src = read("src/api/config.c")
-    m = re.search(r"config_key_names\[[A-Z_]*\]\s*=\s*\{(.*?)\};", src, re.S)
+    m = re.search(r"config_keys\[[A-Z_]*\]\s*=\s*\{(.*?)\n\};", src, re.S)
     if not m:
-        sys.exit("check_docs: config_key_names not found in src/api/config.c")
-    return re.findall(r'"([a-z_]+)"', m.group(1))
+        sys.exit("check_docs: config_keys not found in src/api/config.c")
+    return re.findall(r'\[K_[A-Z_]+\]\s*=\s*\{\s*"([a-z_]+)"', m.group(1))
 
 
 def settings():

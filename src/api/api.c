@@ -36,7 +36,8 @@
 #include "mapping.h"
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 
 PG_FUNCTION_INFO_V1(nango_add_sync);

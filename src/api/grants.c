@@ -24,7 +24,8 @@
 #include "utils/lsyscache.h"
 
 #include "credentials.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 
 PG_FUNCTION_INFO_V1(nango_grant_connection);
 PG_FUNCTION_INFO_V1(nango_revoke_connection);

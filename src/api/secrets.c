@@ -23,7 +23,8 @@
 #include "utils/builtins.h"
 
 #include "credentials.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 
 PG_FUNCTION_INFO_V1(nango_set_secret);
 PG_FUNCTION_INFO_V1(nango_drop_secret);

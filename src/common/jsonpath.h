@@ -24,6 +24,14 @@ typedef struct NangoPathStep
 	int			index;			/* array index, or -1: an object key only */
 } NangoPathStep;
 
+/* One segment of a path inside a record: an object key, or (key NULL) an array index. */
+typedef struct NangoPathSeg
+{
+	const char *key;
+	int			keylen;
+	int			index;
+} NangoPathSeg;
+
 /*
  * A path compiled from either form docs/config.md allows: a dot path
  * ("paging.next") or a JSON array of steps (["@odata.nextLink"],

@@ -55,4 +55,16 @@ extern bool nango_preloaded;
 			ereport((elevel), errmsg_internal(__VA_ARGS__), errhidestmt(true)); \
 	} while (0)
 
+/*
+ * nango_sync_label: how every message names a sync: "12 (My Sync)", or "12"
+ * when it has no friendly name (used as "sync %s").
+ */
+static inline char *
+nango_sync_label(int64 id, const char *friendly_name)
+{
+	if (friendly_name != NULL)
+		return psprintf(INT64_FORMAT " (%s)", id, friendly_name);
+	return psprintf(INT64_FORMAT, id);
+}
+
 #endif							/* NANGO_H */

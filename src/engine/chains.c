@@ -362,7 +362,7 @@ chain_receive(ChainSet *cs, Chain *c)
 	if (c->pager.done)
 	{
 		c->state = CHAIN_DONE;
-		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": parent record %s: paging ended after page %d: %s",
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: parent record %s: paging ended after page %d: %s",
 				  run->name, cs->keys[c->parent], c->page, nango_stop_reason_text(c->pager.stop));
 	}
 	else if (c->npages < CHAIN_MAX_PAGES)

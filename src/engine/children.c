@@ -16,7 +16,8 @@
 
 #include "job_int.h"
 #include "nango.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 
 /* The live records of a child sync's parent, in key order. */
 typedef struct ParentRecords
@@ -89,7 +90,7 @@ skip_parent(JobRun *run, const char *key, const char *why)
 {
 	run->counts.skipped++;
 	run->skipped_parents++;
-	nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": parent record %s skipped: %s",
+	nango_log(NANGO_LOG_WARNING, LOG, "nango: sync %s: parent record %s skipped: %s",
 			  run->name, key, why);
 	nango_job_warn("parent record %s skipped: %s", key, why);
 }
@@ -154,6 +155,6 @@ job_run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
 	MemoryContextSwitchTo(run->jobcxt);
 	if (run->incr != NULL)
 		run->incr->highest = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(state.data)));
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": %d parent records, " INT64_FORMAT " skipped",
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: %d parent records, " INT64_FORMAT " skipped",
 			  run->name, parents.n, run->skipped_parents);
 }

@@ -35,7 +35,9 @@
 #include "job_int.h"
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
+#include "text.h"
 
 #define NANGO_LOCK_FIELD4 0x6e67
 
@@ -444,14 +446,14 @@ run_job(JobRun *run, SyncRow *sync)
 	MemoryContextSwitchTo(run->jobcxt);
 	if (run->nul_replaced > 0)
 		nango_log(NANGO_LOG_INFO, LOG,
-				  "nango: sync \"%s\": replaced " INT64_FORMAT " \\u0000 escapes by U+FFFD",
+				  "nango: sync %s: replaced " INT64_FORMAT " \\u0000 escapes by U+FFFD",
 				  run->name, run->nul_replaced);
 	job_note_outcome(run);
 	run->withheld += nango_http_withheld_count(run->http);
 	if (run->withheld > 0)
 	{
 		nango_log(NANGO_LOG_WARNING, LOG,
-				  "nango: sync \"%s\": " INT64_FORMAT " requests went to another origin without the sync's credentials",
+				  "nango: sync %s: " INT64_FORMAT " requests went to another origin without the sync's credentials",
 				  run->name, run->withheld);
 		nango_job_warn(INT64_FORMAT " request(s) went to another origin (a next URL, Link or redirect) "
 					   "without the sync's credentials; list that host in credential_hosts if it should get them",
@@ -560,7 +562,7 @@ nango_job_execute(int64 job_id, bool *retryable)
 	run->owner = sync.owner;
 	/* from now on the job shows in nango.job_progress and can be cancelled */
 	shown = nango_progress_begin(job_id, run->sync_id, run->owner, run->trigger, run->started_at);
-	run->name = sync.friendly_name ? sync.friendly_name : psprintf(INT64_FORMAT, run->sync_id);
+	run->name = nango_sync_label(run->sync_id, sync.friendly_name);
 
 	run->jobcxt = AllocSetContextCreate(oldcxt, "nango job", ALLOCSET_DEFAULT_SIZES);
 	run->pagecxt = AllocSetContextCreate(run->jobcxt, "nango page", ALLOCSET_DEFAULT_SIZES);
@@ -660,7 +662,7 @@ check_run_allowed(int64 sync_id)
 
 /*
  * warn_failed_job: the WARNING run_sync gives for a failed or cancelled
- * job, from what the job row recorded (no ids, so outputs are stable).
+ * job, from what the job row recorded.
  */
 static void
 warn_failed_job(int64 job_id, NangoJobStatus status)
@@ -675,7 +677,7 @@ warn_failed_job(int64 job_id, NangoJobStatus status)
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT COALESCE(s.friendly_name, s.id::pg_catalog.text), "
+	if (SPI_execute_with_args("SELECT s.id, s.friendly_name, "
 							  "j.error_message, j.error_detail "
 							  "FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id WHERE j.id = $1",
 							  1, types, vals, NULL, false, 1) == SPI_OK_SELECT &&
@@ -685,16 +687,19 @@ warn_failed_job(int64 job_id, NangoJobStatus status)
 		TupleDesc	td = SPI_tuptable->tupdesc;
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
-		name = SPI_getvalue(tup, td, 1);
-		msg = SPI_getvalue(tup, td, 2);
-		detail = SPI_getvalue(tup, td, 3);
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+
+		name = nango_sync_label(id, SPI_getvalue(tup, td, 2));
+		msg = SPI_getvalue(tup, td, 3);
+		detail = SPI_getvalue(tup, td, 4);
 		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
 	nango_pop_role(&saved);
 	ereport(WARNING,
 			(errcode(status == NANGO_JOB_CANCELLED ? ERRCODE_QUERY_CANCELED : ERRCODE_WARNING),
-			 errmsg("sync \"%s\": job %s: %s", name ? name : "?", job_status_name(status),
+			 errmsg("sync %s: job %s: %s", name ? name : "?", job_status_name(status),
 					msg ? msg : "unknown error"),
 			 detail ? errdetail("%s", detail) : 0));
 }

@@ -36,7 +36,7 @@ typedef struct JobRun
 	Oid			owner;
 	Oid			caller;			/* the role the job runs for: see
 								 * nango_push_owner */
-	char	   *name;			/* friendly name, or the id */
+	char	   *name;			/* "12 (My Sync)" or "12": see nango_sync_label */
 	const NangoConfig *cfg;
 	NangoSecrets secrets;
 	NangoHttp  *http;

@@ -10,7 +10,7 @@
 
 #include "utils/jsonb.h"
 
-#include "flatten.h"
+#include "jsonpath.h"
 
 /* Where a number written with an exponent and an integral value (1e3) is. */
 typedef struct NangoExpPath

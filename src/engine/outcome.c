@@ -15,7 +15,8 @@
 
 #include "job_int.h"
 #include "nango.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 
 /*
@@ -158,10 +159,10 @@ report_warnings(JobRun *run)
 		if (run->manual)
 			ereport(WARNING,
 					(errcode(ERRCODE_WARNING),
-					 errmsg("sync \"%s\": %s", run->name, line),
+					 errmsg("sync %s: %s", run->name, line),
 					 errhint("The job succeeded; its row in nango.jobs lists this in \"warnings\".")));
 		else
-			nango_log(NANGO_LOG_WARNING, WARNING, "nango: sync \"%s\": job " INT64_FORMAT ": %s",
+			nango_log(NANGO_LOG_WARNING, WARNING, "nango: sync %s: job " INT64_FORMAT ": %s",
 					  run->name, run->job_id, line);
 	}
 }
@@ -231,14 +232,14 @@ job_finish(JobRun *run, NangoJobStatus status, const char *message, const char *
 
 	if (status == NANGO_JOB_SUCCEEDED)
 		nango_log(NANGO_LOG_INFO, LOG,
-				  "nango: sync \"%s\": job " INT64_FORMAT " succeeded: " INT64_FORMAT " pages, "
+				  "nango: sync %s: job " INT64_FORMAT " succeeded: " INT64_FORMAT " pages, "
 				  INT64_FORMAT " fetched, " INT64_FORMAT " added, " INT64_FORMAT " updated, "
 				  INT64_FORMAT " unchanged, " INT64_FORMAT " deleted, " INT64_FORMAT " skipped, "
 				  INT64_FORMAT " duplicate",
 				  run->name, run->job_id, c->pages, c->fetched, c->added, c->updated,
 				  c->unchanged, c->deleted, c->skipped, c->duplicate);
 	else
-		nango_log(NANGO_LOG_WARNING, LOG, "nango: sync \"%s\": job " INT64_FORMAT " %s: %s (%s)",
+		nango_log(NANGO_LOG_WARNING, LOG, "nango: sync %s: job " INT64_FORMAT " %s: %s (%s)",
 				  run->name, run->job_id, sname, message ? message : "", detail ? detail : "");
 	if (status == NANGO_JOB_SUCCEEDED)
 		report_warnings(run);

@@ -17,7 +17,8 @@
 #include "job_int.h"
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 
 /*
@@ -135,7 +136,7 @@ job_fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 		MemoryContextSwitchTo(cur);
 		run->url = nango_redact_url(req.url, &run->secrets);
 		nango_progress_request(req.method, run->url);
-		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": fetching page %d: %s %s",
+		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: fetching page %d: %s %s",
 				  run->name, run->page, req.method, run->url);
 		nango_http_fetch(run->http, &req, resp);
 		if (resp->status != 401 || !req.return_401)
@@ -177,7 +178,7 @@ job_start_incremental(JobRun *run, NangoPager *pager)
 
 	if (v != NULL)
 		nango_pager_add_param(pager, run->cfg->incremental_request_steps, v, is_number);
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": incremental from %s",
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: incremental from %s",
 			  run->name, v ? v : "the beginning");
 }
 
@@ -241,7 +242,7 @@ job_delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	if (run->truncated)
 	{
 		nango_log(NANGO_LOG_INFO, LOG,
-				  "nango: sync \"%s\": max_total cut the job short, no rows deleted", run->name);
+				  "nango: sync %s: max_total cut the job short, no rows deleted", run->name);
 		return;
 	}
 	t.mt = mt;
@@ -331,6 +332,6 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	}
 	MemoryContextSwitchTo(run->jobcxt);
 	run->truncated |= (pager.stop == NANGO_STOP_MAX_TOTAL);
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": paging ended after page %d: %s",
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: paging ended after page %d: %s",
 			  run->name, run->page, nango_stop_reason_text(pager.stop));
 }

@@ -25,6 +25,7 @@
 #include "nango.h"
 #include "paging.h"
 #include "redact.h"
+#include "text.h"
 
 /* The values one request carries, overriding same-named query parameters. */
 typedef struct ReqValues

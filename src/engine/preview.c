@@ -15,7 +15,8 @@
 #include "utils/builtins.h"
 
 #include "job_int.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 
 PG_FUNCTION_INFO_V1(nango_preview);
 

@@ -47,7 +47,8 @@
 
 #include "nango.h"
 #include "progress.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 #include "worker.h"
 #include "worker_int.h"
 

@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "catalog/pg_collation.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
@@ -19,7 +21,6 @@
 #include "common/hashfn.h"
 
 #include "job_int.h"
-#include "util.h"
 
 /*
  * replace_nul_escapes: rewrites \u0000 escapes (which jsonb cannot store)

@@ -133,9 +133,6 @@ extern int64 nango_http_withheld_count(NangoHttp *h);
 extern long nango_http_last_status(NangoHttp *h);
 extern char *nango_http_body_excerpt(NangoHttp *h, int maxlen);
 
-/* Encode a string for a URL query (palloc'd). */
-extern char *nango_url_escape(NangoHttp *h, const char *s);
-
 /*
  * nango_url_resolve: resolves ref (absolute, relative, or query-only)
  * against base; returns a palloc'd absolute URL or NULL if invalid.

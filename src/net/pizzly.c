@@ -31,6 +31,7 @@
 #include "http.h"
 #include "nango.h"
 #include "pizzly.h"
+#include "text.h"
 
 struct NangoPizzly
 {
@@ -41,24 +42,6 @@ struct NangoPizzly
 	NangoHttp  *http;			/* a handle of its own (not the API's) */
 	bool		placeholder;	/* some placeholder found: no Bearer header */
 };
-
-char *
-nango_str_replace(const char *s, const char *from, const char *to)
-{
-	StringInfoData buf;
-	size_t		flen = strlen(from);
-	const char *hit;
-
-	initStringInfo(&buf);
-	while ((hit = strstr(s, from)) != NULL)
-	{
-		appendBinaryStringInfo(&buf, s, hit - s);
-		appendStringInfoString(&buf, to);
-		s = hit + flen;
-	}
-	appendStringInfoString(&buf, s);
-	return buf.data;
-}
 
 char *
 nango_pizzly_token_from_json(const char *body, size_t len)

@@ -44,10 +44,4 @@ extern void nango_pizzly_refresh(NangoPizzly *pz);
  */
 extern char *nango_pizzly_token_from_json(const char *body, size_t len);
 
-/*
- * nango_str_replace: a palloc'd copy of s with every occurrence of from
- * replaced by to.
- */
-extern char *nango_str_replace(const char *s, const char *from, const char *to);
-
 #endif							/* NANGO_PIZZLY_H */

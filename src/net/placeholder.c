@@ -19,9 +19,9 @@
 #include "utils/json.h"
 #include "utils/memutils.h"
 
-#include "http.h"
 #include "jsonpath.h"
 #include "placeholder.h"
+#include "text.h"
 
 /* Where a value goes, which decides how it is written there. */
 typedef enum FillPlace

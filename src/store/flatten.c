@@ -11,10 +11,12 @@
  *	    and stable names from run to run;
  *	  - its natural column name (the joined path);
  *	  - the kind of its value, from which the column type is inferred.
- *	  This file also holds the type rules (which kinds give which column
- *	  type, widening, what fits), the naming rules (reserved names,
- *	  shortening to 63 bytes with a hash suffix, collisions), and the SQL
- *	  function nango.flatten().
+ *	  The type rules (which kinds give which column type, widening, what
+ *	  fits, converted values) are in flattypes.c, the naming rules
+ *	  (reserved names, shortening to 63 bytes with a hash suffix,
+ *	  collisions) in flatnames.c, ISO dates in isodate.c, and the SQL
+ *	  function nango.flatten() in flatsql.c.  Pure functions of the record:
+ *	  no SQL, no catalog access.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,19 +26,14 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
-#include "utils/date.h"
-#include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
-#include "utils/tuplestore.h"
 
 #include "flatten.h"
+#include "isodate.h"
 #include "jsonpath.h"
 
 /* Walk state: the path so far and the fields found. */
@@ -51,239 +48,9 @@ typedef struct FlattenState
 	const NangoMapOptions *opts;	/* fields and arrays, or NULL */
 } FlattenState;
 
-static void flatten_container(FlattenState *st, JsonbContainer *jc, int depth);
-static bool iso_to_timestamptz(const char *s, TimestampTz *out);
+typedef struct FieldMatch FieldMatch;
 
-/* Column names a data key may never take. */
-static const char *const system_names[] = {
-	"_nango_id", "_nango_sync_id", "_nango_job_id", "_nango_emitted_at",
-	"_nango_unique_key", "_nango_deleted_at",
-	"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid",
-	NULL
-};
-
-/*
- * nango_name_is_system: true for the names of the mapped table's system
- * columns and of PostgreSQL's system columns.
- */
-bool
-nango_name_is_system(const char *name)
-{
-	for (int i = 0; system_names[i]; i++)
-		if (strcmp(name, system_names[i]) == 0)
-			return true;
-	return false;
-}
-
-/*
- * hash_suffix: "_" and 8 hex digits of an FNV-1a hash of str (and of round
- * when it is not 0).  Portable and stable across servers and versions.
- */
-static void
-hash_suffix(char *buf, const char *str, int round)
-{
-	uint32		h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *) str; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	for (int i = 0; i < round; i++)
-		h = (h ^ (uint32) (i + 1)) * 16777619u ^ 0x9e3779b9u;
-	snprintf(buf, 10, "_%08x", h);
-}
-
-/*
- * with_suffix: the first bytes of base (never cut inside a character) with
- * the hash suffix of (ident, round), at most NAMEDATALEN - 1 bytes in all.
- */
-static char *
-with_suffix(const char *base, const char *ident, int round)
-{
-	char		suffix[10];
-	int			keep;
-
-	hash_suffix(suffix, ident, round);
-	keep = pg_mbcliplen(base, strlen(base), NAMEDATALEN - 1 - 9);
-	return psprintf("%.*s%s", keep, base, suffix);
-}
-
-/*
- * nango_base_name: the column name a path asks for before collisions are
- * considered.  The empty name and reserved names get a '_' in front; a name
- * longer than 63 bytes is shortened with a hash of its identity.
- */
-char *
-nango_base_name(const char *natural, const char *ident)
-{
-	const char *base = natural;
-
-	if (*base == '\0' || nango_name_is_system(base))
-		base = psprintf("_%s", natural);
-	if (strlen(base) > NAMEDATALEN - 1)
-		return with_suffix(base, ident, 0);
-	return pstrdup(base);
-}
-
-/*
- * nango_pick_name: a free column name for a path: its base name when free,
- * else the base name with a hash suffix of the identity (then further
- * rounds of the hash), so that colliding paths get distinct, deterministic
- * names.
- */
-char *
-nango_pick_name(const char *natural, const char *ident,
-				NangoNameTaken taken, void *arg)
-{
-	char	   *base = nango_base_name(natural, ident);
-	char	   *name = base;
-
-	for (int round = 0; taken(name, arg) || nango_name_is_system(name); round++)
-		name = with_suffix(base, ident, round);
-	return name;
-}
-
-/* Sort item of nango_naming_order. */
-typedef struct OrderItem
-{
-	int			depth;
-	int			pos;
-} OrderItem;
-
-/* order_cmp: by depth, then by position. */
-static int
-order_cmp(const void *a, const void *b)
-{
-	const OrderItem *x = a,
-			   *y = b;
-
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
-	return x->pos < y->pos ? -1 : (x->pos > y->pos ? 1 : 0);
-}
-
-/*
- * nango_naming_order: the order in which new columns get their names:
- * metadata first, then shallower paths before deeper ones (so a key
- * spelled "a_b" keeps that name over the nested path a.b), then in record
- * order.  Returns positions into fields.
- */
-int *
-nango_naming_order(NangoField **fields, int n)
-{
-	OrderItem  *items = palloc(sizeof(OrderItem) * Max(n, 1));
-	int		   *order = palloc(sizeof(int) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-	{
-		items[i].depth = fields[i]->depth;
-		items[i].pos = i;
-	}
-	qsort(items, n, sizeof(OrderItem), order_cmp);
-	for (int i = 0; i < n; i++)
-		order[i] = items[i].pos;
-	pfree(items);
-	return order;
-}
-
-/* days_in_month: number of days of month m (1-12) in year y. */
-static int
-days_in_month(int y, int m)
-{
-	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return days[m - 1];
-}
-
-/* digits: reads n decimal digits at s into *val; false if any is not one. */
-static bool
-digits(const char *s, int n, int *val)
-{
-	*val = 0;
-	for (int i = 0; i < n; i++)
-	{
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		*val = *val * 10 + (s[i] - '0');
-	}
-	return true;
-}
-
-/* iso_zone: true when s (to its end) is Z or an offset +HH, +HHMM, +HH:MM. */
-static bool
-iso_zone(const char *s, int len)
-{
-	int			hh,
-				mm = 0;
-
-	if (len == 1 && (s[0] == 'Z' || s[0] == 'z'))
-		return true;
-	if (len < 3 || (s[0] != '+' && s[0] != '-') || !digits(s + 1, 2, &hh))
-		return false;
-	if (len == 5 && !digits(s + 3, 2, &mm))
-		return false;
-	if (len == 6 && (s[3] != ':' || !digits(s + 4, 2, &mm)))
-		return false;
-	if (len != 3 && len != 5 && len != 6)
-		return false;
-	return hh <= 14 && mm <= 59;
-}
-
-/*
- * iso_kind: NANGO_VK_DATE when s is exactly an ISO-8601 date (YYYY-MM-DD, a
- * real day), NANGO_VK_TS when exactly a timestamp (date, 'T' or ' ',
- * HH:MM[:SS[.f]] with at most 6 fraction digits so that nothing is
- * rounded, optional Z or offset), else 0.
- */
-static int
-iso_kind(const char *s, int len, bool *has_zone)
-{
-	int			y,
-				mo,
-				d,
-				hh,
-				mi,
-				ss = 0,
-				pos;
-
-	*has_zone = false;
-	if (len < 10 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-		s[7] != '-' || !digits(s + 8, 2, &d))
-		return 0;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-		return 0;
-	if (len == 10)
-		return NANGO_VK_DATE;
-	if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || len < 16 ||
-		!digits(s + 11, 2, &hh) || s[13] != ':' || !digits(s + 14, 2, &mi))
-		return 0;
-	pos = 16;
-	if (pos < len && s[pos] == ':')
-	{
-		if (pos + 3 > len || !digits(s + pos + 1, 2, &ss))
-			return 0;
-		pos += 3;
-		if (pos < len && s[pos] == '.')
-		{
-			int			nd = 0;
-
-			pos++;
-			while (pos < len && s[pos] >= '0' && s[pos] <= '9')
-				pos++, nd++;
-			if (nd < 1 || nd > 6)
-				return 0;
-		}
-	}
-	if (hh > 23 || mi > 59 || ss > 59)
-		return 0;
-	if (pos < len)
-	{
-		if (!iso_zone(s + pos, len - pos))
-			return 0;
-		*has_zone = true;
-	}
-	return NANGO_VK_TS;
-}
+static void flatten_container(FlattenState *st, JsonbContainer *jc, const FieldMatch *m);
 
 /* number_field: sets the kind, text and value of a JSON number. */
 static void
@@ -360,7 +127,7 @@ add_field(FlattenState *st, JsonbValue *v, bool sniff_dates)
 			break;
 		case jbvString:
 			f->text = pnstrdup(v->val.string.val, v->val.string.len);
-			f->kind = sniff_dates ? iso_kind(f->text, v->val.string.len, &f->has_zone) : 0;
+			f->kind = sniff_dates ? nango_iso_kind(f->text, v->val.string.len, &f->has_zone) : 0;
 			if (f->kind == 0)
 				f->kind = NANGO_VK_TEXT;
 			break;
@@ -426,50 +193,12 @@ push_segment(FlattenState *st, const char *key, int keylen, int index)
 
 /* visit: one value at the current path: a scalar field or a nested container. */
 static void
-visit(FlattenState *st, JsonbValue *v, int depth)
+visit(FlattenState *st, JsonbValue *v)
 {
 	if (v->type == jbvBinary)
-		flatten_container(st, v->val.binary.data, depth + 1);
+		flatten_container(st, v->val.binary.data, NULL);
 	else
 		add_field(st, v, true);
-}
-
-/* flatten_container: walks one object or array, recursing into children. */
-static void
-flatten_container(FlattenState *st, JsonbContainer *jc, int depth)
-{
-	JsonbIterator *it = JsonbIteratorInit(jc);
-	JsonbIteratorToken tok;
-	JsonbValue	v;
-	JsonbValue	key = {0};
-	int			index = 0;
-
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
-	while (!st->out->truncated && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		int			name_len = st->name.len;
-		int			ident_len = st->ident.len;
-
-		if (tok == WJB_KEY)
-		{
-			key = v;
-			continue;
-		}
-		if (tok != WJB_VALUE && tok != WJB_ELEM)
-			continue;
-		if (tok == WJB_VALUE)
-			push_segment(st, key.val.string.val, key.val.string.len, 0);
-		else
-			push_segment(st, NULL, 0, index++);
-		st->depth++;
-		visit(st, &v, depth);
-		st->depth--;
-		st->name.len = name_len;
-		st->name.data[name_len] = '\0';
-		st->ident.len = ident_len;
-		st->ident.data[ident_len] = '\0';
-	}
 }
 
 /* ---------------------------------------------------------------------
@@ -483,12 +212,12 @@ flatten_container(FlattenState *st, JsonbContainer *jc, int depth)
  * otherwise live[0..nlive) are the entries whose first steps are the
  * path (the walk goes on only towards them).
  */
-typedef struct FieldMatch
+struct FieldMatch
 {
 	bool		covered;
 	int			nlive;
 	int		   *live;
-} FieldMatch;
+};
 
 /* step_matches: does step d of entry e name this key or index? */
 static inline bool
@@ -552,8 +281,6 @@ add_json_field(FlattenState *st, JsonbValue *v)
 	f->text = NULL;
 }
 
-static void flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m);
-
 /*
  * visit_filtered: one value at the current path under the options: a
  * scalar is a field when covered; an array under arrays: jsonb is one
@@ -571,15 +298,16 @@ visit_filtered(FlattenState *st, JsonbValue *v, const FieldMatch *m)
 	if (m->covered && st->opts->arrays_jsonb && JsonContainerIsArray(v->val.binary.data))
 		add_json_field(st, v);
 	else
-		flatten_filtered(st, v->val.binary.data, m);
+		flatten_container(st, v->val.binary.data, m);
 }
 
 /*
- * flatten_filtered: flatten_container with the mapping options: children
- * that no `fields` entry leads to are not even visited.
+ * flatten_container: walks one object or array, recursing into children.
+ * With m (the mapping options' `fields`), children that no entry leads to
+ * are not even visited; without, every child is.
  */
 static void
-flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
+flatten_container(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
 {
 	JsonbIterator *it = JsonbIteratorInit(jc);
 	JsonbIteratorToken tok;
@@ -602,9 +330,9 @@ flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
 		}
 		if (tok != WJB_VALUE && tok != WJB_ELEM)
 			continue;
-		if (tok == WJB_VALUE
-			? !child_match(st, m, st->depth, key.val.string.val, key.val.string.len, -1, &cm)
-			: !child_match(st, m, st->depth, NULL, 0, index, &cm))
+		if (m != NULL && (tok == WJB_VALUE
+						  ? !child_match(st, m, st->depth, key.val.string.val, key.val.string.len, -1, &cm)
+						  : !child_match(st, m, st->depth, NULL, 0, index, &cm)))
 		{
 			index++;
 			continue;
@@ -614,13 +342,16 @@ flatten_filtered(FlattenState *st, JsonbContainer *jc, const FieldMatch *m)
 		else
 			push_segment(st, NULL, 0, index++);
 		st->depth++;
-		visit_filtered(st, &v, &cm);
+		if (m == NULL)
+			visit(st, &v);
+		else
+			visit_filtered(st, &v, &cm);
 		st->depth--;
 		st->name.len = name_len;
 		st->name.data[name_len] = '\0';
 		st->ident.len = ident_len;
 		st->ident.data[ident_len] = '\0';
-		if (cm.live)
+		if (m != NULL && cm.live)
 			pfree(cm.live);
 	}
 }
@@ -666,10 +397,10 @@ nango_flatten_jsonb_opts(Jsonb *jb, const NangoMapOptions *opts, NangoFlatRecord
 			for (int i = 0; i < opts->nfields; i++)
 				m.live[i] = i;
 		}
-		flatten_filtered(&st, &jb->root, &m);
+		flatten_container(&st, &jb->root, &m);
 	}
 	else
-		flatten_container(&st, &jb->root, 0);
+		flatten_container(&st, &jb->root, NULL);
 	pfree(st.name.data);
 	pfree(st.ident.data);
 }
@@ -785,450 +516,4 @@ nango_flatten_metadata(Jsonb *jb, NangoFlatRecord *out)
 				st.out->fields[st.out->nfields - 1].ident = pstrdup(st.ident.data);
 		}
 	}
-}
-
-/*
- * nango_coltype_for_kinds: the type of a new column from the kinds of the
- * non-null values of the page that first holds one: one kind gives its
- * type, integers with decimals give numeric, dates with timestamps give
- * timestamptz, any other mix gives text; a whole array (arrays: jsonb)
- * gives jsonb, which holds any other value too.
- */
-NangoColType
-nango_coltype_for_kinds(int kinds)
-{
-	if (kinds & NANGO_VK_JSON)
-		return NANGO_COL_JSONB;
-	if (kinds == NANGO_VK_BOOL)
-		return NANGO_COL_BOOL;
-	if (kinds == NANGO_VK_INT)
-		return NANGO_COL_INT8;
-	if ((kinds & ~(NANGO_VK_INT | NANGO_VK_NUM)) == 0)
-		return NANGO_COL_NUMERIC;
-	if (kinds == NANGO_VK_DATE)
-		return NANGO_COL_DATE;
-	if ((kinds & ~(NANGO_VK_DATE | NANGO_VK_TS)) == 0)
-		return NANGO_COL_TSTZ;
-	return NANGO_COL_TEXT;
-}
-
-/*
- * nango_coltype_widen: the type an existing column must take to hold the
- * given kinds without loss: bigint -> numeric for decimals, date ->
- * timestamptz for timestamps.  Nothing else is ever widened; values that
- * still do not fit are mismatches.
- */
-NangoColType
-nango_coltype_widen(NangoColType col, int kinds)
-{
-	if (col == NANGO_COL_INT8 && (kinds & NANGO_VK_NUM))
-		return NANGO_COL_NUMERIC;
-	if (col == NANGO_COL_DATE && (kinds & NANGO_VK_TS))
-		return NANGO_COL_TSTZ;
-	return col;
-}
-
-/*
- * nango_kind_fits: true when a value of kind can be stored in a column of
- * type col: any scalar in text, anything in jsonb.
- */
-bool
-nango_kind_fits(NangoColType col, int kind)
-{
-	switch (col)
-	{
-		case NANGO_COL_JSONB:
-			return true;
-		case NANGO_COL_TEXT:
-			return kind != NANGO_VK_JSON;
-		case NANGO_COL_BOOL:
-			return kind == NANGO_VK_BOOL;
-		case NANGO_COL_INT8:
-			return kind == NANGO_VK_INT;
-		case NANGO_COL_NUMERIC:
-			return kind == NANGO_VK_INT || kind == NANGO_VK_NUM;
-		case NANGO_COL_DATE:
-			return kind == NANGO_VK_DATE;
-		case NANGO_COL_TSTZ:
-			return kind == NANGO_VK_DATE || kind == NANGO_VK_TS;
-		default:
-			return false;
-	}
-}
-
-/*
- * field_jsonb: f as a jsonb value: the array as received, or a scalar
- * (a string as a JSON string, a number as the number, a boolean).
- */
-static Jsonb *
-field_jsonb(const NangoField *f)
-{
-	JsonbValue	v;
-
-	if (f->kind == NANGO_VK_JSON)
-		return f->json;
-	if (f->kind == NANGO_VK_BOOL)
-	{
-		v.type = jbvBool;
-		v.val.boolean = strcmp(f->text, "true") == 0;
-	}
-	else if (f->kind == NANGO_VK_INT || f->kind == NANGO_VK_NUM)
-	{
-		v.type = jbvNumeric;
-		v.val.numeric = f->num;
-	}
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = f->text;
-		v.val.string.len = strlen(f->text);
-	}
-	return JsonbValueToJsonb(&v);
-}
-
-/*
- * nango_field_datum: the value of f as a Datum of column type col (which
- * it fits).  A timestamp without a zone is UTC; a date in a timestamptz
- * column is midnight UTC.
- */
-Datum
-nango_field_datum(const NangoField *f, NangoColType col)
-{
-	char	   *s;
-	TimestampTz ts;
-
-	switch (col)
-	{
-		case NANGO_COL_JSONB:
-			return JsonbPGetDatum(field_jsonb(f));
-		case NANGO_COL_TEXT:
-			return CStringGetTextDatum(f->text);
-		case NANGO_COL_BOOL:
-			return BoolGetDatum(strcmp(f->text, "true") == 0);
-		case NANGO_COL_INT8:
-			return Int64GetDatum(f->ival);
-		case NANGO_COL_NUMERIC:
-			return NumericGetDatum(f->num);
-		case NANGO_COL_DATE:
-			return DirectFunctionCall1(date_in, CStringGetDatum(f->text));
-		case NANGO_COL_TSTZ:
-			if ((f->kind == NANGO_VK_DATE || f->kind == NANGO_VK_TS) &&
-				iso_to_timestamptz(f->text, &ts))
-				return TimestampTzGetDatum(ts);
-			if (f->kind == NANGO_VK_DATE)
-				s = psprintf("%s 00:00:00+00", f->text);
-			else
-				s = f->has_zone ? f->text : psprintf("%s+00", f->text);
-			return DirectFunctionCall3(timestamptz_in, CStringGetDatum(s),
-									   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		default:
-			elog(ERROR, "cannot convert a value to column type %d", (int) col);
-	}
-	return (Datum) 0;
-}
-
-/*
- * iso_to_timestamptz: the instant of an ISO date or timestamp in the form
- * iso_kind accepts (a zoneless one read as UTC, a date as midnight UTC),
- * computed directly instead of through timestamptz_in; false when s is
- * not in that form (then the caller uses timestamptz_in).
- */
-static bool
-iso_to_timestamptz(const char *s, TimestampTz *out)
-{
-	int			len = (int) strlen(s);
-	bool		has_zone;
-	int			kind = iso_kind(s, len, &has_zone);
-	int			y,
-				mo,
-				d,
-				hh = 0,
-				mi = 0,
-				ss = 0,
-				pos = 16;
-	int64		usec = 0;
-	int64		offset = 0;
-
-	if (kind != NANGO_VK_DATE && kind != NANGO_VK_TS)
-		return false;
-	digits(s, 4, &y);
-	digits(s + 5, 2, &mo);
-	digits(s + 8, 2, &d);
-	if (kind == NANGO_VK_TS)
-	{
-		digits(s + 11, 2, &hh);
-		digits(s + 14, 2, &mi);
-		if (pos < len && s[pos] == ':')
-		{
-			digits(s + pos + 1, 2, &ss);
-			pos += 3;
-			if (pos < len && s[pos] == '.')
-			{
-				int64		scale = 100000;
-
-				for (pos++; pos < len && s[pos] >= '0' && s[pos] <= '9'; pos++, scale /= 10)
-					usec += (s[pos] - '0') * scale;
-			}
-		}
-		if (pos < len && s[pos] != 'Z' && s[pos] != 'z')
-		{
-			int			oh,
-						om = 0;
-
-			digits(s + pos + 1, 2, &oh);
-			if (len - pos == 5)
-				digits(s + pos + 3, 2, &om);
-			else if (len - pos == 6)
-				digits(s + pos + 4, 2, &om);
-			offset = ((int64) oh * 60 + om) * 60 * USECS_PER_SEC;
-			if (s[pos] == '-')
-				offset = -offset;
-		}
-	}
-	*out = (TimestampTz) (date2j(y, mo, d) - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY
-		+ (((int64) hh * 60 + mi) * 60 + ss) * USECS_PER_SEC + usec - offset;
-	return true;
-}
-
-/* nango_coltype_oid: the type oid of a column type. *//* nango_coltype_oid: the type oid of a column type. */
-Oid
-nango_coltype_oid(NangoColType col)
-{
-	switch (col)
-	{
-		case NANGO_COL_BOOL:
-			return BOOLOID;
-		case NANGO_COL_INT8:
-			return INT8OID;
-		case NANGO_COL_NUMERIC:
-			return NUMERICOID;
-		case NANGO_COL_DATE:
-			return DATEOID;
-		case NANGO_COL_TSTZ:
-			return TIMESTAMPTZOID;
-		case NANGO_COL_TEXT:
-			return TEXTOID;
-		case NANGO_COL_JSONB:
-			return JSONBOID;
-		default:
-			return InvalidOid;
-	}
-}
-
-/* nango_coltype_sql: the SQL name of a column type, as nango.flatten shows it. */
-const char *
-nango_coltype_sql(NangoColType col)
-{
-	switch (col)
-	{
-		case NANGO_COL_BOOL:
-			return "boolean";
-		case NANGO_COL_INT8:
-			return "bigint";
-		case NANGO_COL_NUMERIC:
-			return "numeric";
-		case NANGO_COL_DATE:
-			return "date";
-		case NANGO_COL_TSTZ:
-			return "timestamptz";
-		case NANGO_COL_TEXT:
-			return "text";
-		case NANGO_COL_JSONB:
-			return "jsonb";
-		default:
-			return "unknown";
-	}
-}
-
-/* nango_coltype_from_oid: the column type of an existing column's type oid. */
-NangoColType
-nango_coltype_from_oid(Oid typid)
-{
-	switch (typid)
-	{
-		case BOOLOID:
-			return NANGO_COL_BOOL;
-		case INT8OID:
-			return NANGO_COL_INT8;
-		case NUMERICOID:
-			return NANGO_COL_NUMERIC;
-		case DATEOID:
-			return NANGO_COL_DATE;
-		case TIMESTAMPTZOID:
-			return NANGO_COL_TSTZ;
-		case TEXTOID:
-			return NANGO_COL_TEXT;
-		case JSONBOID:
-			return NANGO_COL_JSONB;
-		default:
-			return NANGO_COL_UNKNOWN;
-	}
-}
-
-/* Names already given by nango.flatten to earlier fields of the record. */
-typedef struct FlatNames
-{
-	char	  **names;
-	int			n;
-} FlatNames;
-
-/* flat_name_taken: NangoNameTaken over a FlatNames list. */
-static bool
-flat_name_taken(const char *name, void *arg)
-{
-	FlatNames  *fn = (FlatNames *) arg;
-
-	for (int i = 0; i < fn->n; i++)
-		if (strcmp(fn->names[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* flat_value: the value as the mapped table would show it, as text. */
-static char *
-flat_value(NangoField *f, NangoColType col)
-{
-	if (f->kind == NANGO_VK_JSON)
-		return JsonbToCString(NULL, &f->json->root, VARSIZE(f->json));
-	if (col == NANGO_COL_TSTZ && !f->has_zone)
-		return psprintf("%s+00", f->text);
-	return f->text;
-}
-
-PG_FUNCTION_INFO_V1(nango_flatten);
-
-/*
- * nango_flatten: SQL function nango.flatten(record jsonb): the mapping of
- * one record with the default options (see nango_flatten_srf).
- */
-Datum
-nango_flatten(PG_FUNCTION_ARGS)
-{
-	return nango_flatten_srf(fcinfo, NULL);
-}
-
-/*
- * nango_flatten_srf: the rows of nango.flatten: the columns, types and values a sync would produce for this
- * record in an empty table (names resolved in the record's jsonb key
- * order, at most NANGO_MAX_DATA_COLUMNS of them), under the mapping
- * options "fields" and "arrays" when given (opts, or NULL).
- */
-Datum
-nango_flatten_srf(FunctionCallInfo fcinfo, const NangoMapOptions *opts)
-{
-	Jsonb	   *jb;
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	NangoFlatRecord rec;
-	FlatNames	fn;
-	NangoField **ptrs;
-	char	  **names;
-	int		   *order;
-	int			nfields;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		return (Datum) 0;
-	jb = PG_GETARG_JSONB_P(0);
-	nango_flatten_jsonb_opts(jb, opts, &rec);
-	nfields = Min(rec.nfields, NANGO_MAX_DATA_COLUMNS);
-	ptrs = palloc(sizeof(NangoField *) * Max(nfields, 1));
-	names = palloc0(sizeof(char *) * Max(nfields, 1));
-	for (int i = 0; i < nfields; i++)
-		ptrs[i] = &rec.fields[i];
-	order = nango_naming_order(ptrs, nfields);
-	fn.names = palloc(sizeof(char *) * Max(nfields, 1));
-	fn.n = 0;
-	for (int i = 0; i < nfields; i++)
-	{
-		NangoField *f = ptrs[order[i]];
-
-		names[order[i]] = nango_pick_name(f->natural, f->ident, flat_name_taken, &fn);
-		fn.names[fn.n++] = names[order[i]];
-	}
-	for (int i = 0; i < nfields; i++)
-	{
-		NangoField *f = ptrs[i];
-		NangoColType col = nango_coltype_for_kinds(f->kind);
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
-
-		values[0] = CStringGetTextDatum(names[i]);
-		values[1] = CStringGetTextDatum(nango_coltype_sql(col));
-		values[2] = CStringGetTextDatum(flat_value(f, col));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
-}
-
-/*
- * nango_flatten_columns: the columns auto-mapping would create in an empty
- * table from records, as a JSON object text {"column": "type", ...} in
- * naming order: the fields of all records together, each field's type
- * from the kinds of all its values (as one page's records give a new
- * column its type), names resolved as nango.flatten resolves them, at most
- * NANGO_MAX_DATA_COLUMNS; opts are the sync's fields and arrays options
- * (NULL: none).  Used by nango.preview.
- */
-char *
-nango_flatten_columns(Jsonb **records, int n, const NangoMapOptions *opts)
-{
-	NangoField **fields = NULL;
-	int		   *kinds = NULL;
-	int			nfields = 0;
-	int			cap = 0;
-	int		   *order;
-	FlatNames	fn;
-	char	  **names;
-	StringInfoData buf;
-
-	for (int r = 0; r < n; r++)
-	{
-		NangoFlatRecord rec;
-
-		nango_flatten_jsonb_opts(records[r], opts, &rec);
-		for (int i = 0; i < rec.nfields; i++)
-		{
-			int			j;
-
-			for (j = 0; j < nfields; j++)
-				if (strcmp(fields[j]->ident, rec.fields[i].ident) == 0)
-					break;
-			if (j < nfields)
-			{
-				kinds[j] |= rec.fields[i].kind;
-				continue;
-			}
-			if (nfields == NANGO_MAX_DATA_COLUMNS)
-				continue;
-			if (nfields == cap)
-			{
-				cap = Max(16, cap * 2);
-				fields = fields ? repalloc(fields, sizeof(NangoField *) * cap) : palloc(sizeof(NangoField *) * cap);
-				kinds = kinds ? repalloc(kinds, sizeof(int) * cap) : palloc(sizeof(int) * cap);
-			}
-			fields[nfields] = &rec.fields[i];
-			kinds[nfields++] = rec.fields[i].kind;
-		}
-	}
-
-	order = nango_naming_order(fields, nfields);
-	names = palloc0(sizeof(char *) * Max(nfields, 1));
-	fn.names = palloc(sizeof(char *) * Max(nfields, 1));
-	fn.n = 0;
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < nfields; i++)
-	{
-		NangoField *f = fields[order[i]];
-
-		names[order[i]] = nango_pick_name(f->natural, f->ident, flat_name_taken, &fn);
-		fn.names[fn.n++] = names[order[i]];
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, names[order[i]]);
-		appendStringInfoString(&buf, ": ");
-		escape_json(&buf, nango_coltype_sql(nango_coltype_for_kinds(kinds[order[i]])));
-	}
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
 }

@@ -15,6 +15,8 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "jsonpath.h"
+
 /* At most this many data columns per mapped table. */
 #define NANGO_MAX_DATA_COLUMNS 500
 
@@ -93,14 +95,6 @@ extern void nango_flatten_jsonb(Jsonb *jb, NangoFlatRecord *out);
  */
 extern void nango_flatten_jsonb_opts(Jsonb *jb, const NangoMapOptions *opts,
 									 NangoFlatRecord *out);
-
-/* One segment of a path inside a record: an object key, or (key NULL) an array index. */
-typedef struct NangoPathSeg
-{
-	const char *key;
-	int			keylen;
-	int			index;
-} NangoPathSeg;
 
 /*
  * The paths of one record whose numbers were written with an exponent

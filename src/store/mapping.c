@@ -66,7 +66,9 @@
 #include "job.h"
 #include "mapping.h"
 #include "nango.h"
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
+#include "keyprobe.h"
 
 /* One column of the mapped table. */
 typedef struct MapColumn

@@ -43,7 +43,7 @@
 #include "utils/rls.h"
 
 #include "store.h"
-#include "util.h"
+#include "keyprobe.h"
 
 /* The columns of nango.raw, by name; attnum is filled per call. */
 enum

@@ -42,7 +42,7 @@
 #include "miscadmin.h"
 
 #include "store.h"
-#include "util.h"
+#include "keyprobe.h"
 
 /*
  * How each classified record is remembered for the final counts: a 62-bit

@@ -47,7 +47,7 @@
 #include "databases.h"
 #include "launcher.h"
 #include "nango.h"
-#include "util.h"
+#include "extinfo.h"
 #include "worker.h"
 #include "worker_int.h"
 

@@ -3,7 +3,7 @@
  * fuzz_pizzly.c
  *	  Fuzz target: reading the access token from a Pizzly answer
  *	  (nango_pizzly_token_from_json, pizzly.c) and the placeholder
- *	  replacement (nango_str_replace).  Input: the answer's body.
+ *	  replacement (nango_str_replace, text.c).  Input: the answer's body.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,6 +11,7 @@
 
 #include "pizzly.h"
 #include "shim.h"
+#include "text.h"
 
 typedef struct Args
 {

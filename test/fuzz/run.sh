@@ -22,10 +22,10 @@ LIBS="$libdir/libpgcommon.a $libdir/libpgport.a -lcjson -lcurl -lm"
 # target name -> nango sources it fuzzes
 declare -A SRCS=(
 	[link]="src/engine/paging.c"
-	[redact]="src/common/redact.c"
-	[pizzly]="src/net/pizzly.c"
+	[redact]="src/common/redact.c src/common/redacttext.c"
+	[pizzly]="src/net/pizzly.c src/common/text.c"
 	[credscope]="src/net/credscope.c"
-	[placeholder]="src/net/placeholder.c src/common/redact.c test/fuzz/escape.c"
+	[placeholder]="src/net/placeholder.c src/common/redact.c src/common/redacttext.c src/common/text.c test/fuzz/escape.c"
 )
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(link redact pizzly credscope placeholder records flatten)
@@ -38,7 +38,8 @@ run_backend() {
 	[ -f "$rt/libclang_rt.fuzzer_no_main-x86_64.a" ] || rt=$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux | tail -1)
 	echo "== building the backend fuzz library ($t)"
 	$CC -g -O1 -fPIC -shared -fsanitize=fuzzer-no-link -Wno-ignored-attributes $INCS -I"$inc" \
-		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/common/jsonpath.c" "$top/src/store/flatten.c" "$top/src/engine/jsonparse.c" \
+		-o "$build/nango_fuzz.so" "$here/backend_fuzz.c" "$top/src/common/jsonpath.c" "$top/src/store/flatten.c" "$top/src/store/flatnames.c" "$top/src/store/flattypes.c" \
+		"$top/src/store/flatsql.c" "$top/src/store/isodate.c" "$top/src/engine/jsonparse.c" \
 		-Wl,--whole-archive "$rt/libclang_rt.fuzzer_no_main-x86_64.a" -Wl,--no-whole-archive -lstdc++
 	work=$(mktemp -d /tmp/nango-fuzz.XXXXXX)
 	chmod 755 "$work"

@@ -7,7 +7,6 @@
 
 FUZZ_UNREACHABLE(nango_http_create)
 FUZZ_UNREACHABLE(nango_http_fetch)
-FUZZ_UNREACHABLE(nango_url_escape)
 FUZZ_UNREACHABLE(nango_redact_text)
 FUZZ_UNREACHABLE(nango_redact_url)
 FUZZ_UNREACHABLE(nango_secrets_add)

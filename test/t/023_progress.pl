@@ -108,7 +108,7 @@ is(as_role('alice', "SELECT nango.cancel_job($job)"), 't', 'the owner cancels th
 $h->finish;
 my $took = time - $t0;
 ok($took < 5, 'run_sync returns promptly (' . sprintf('%.1f', $took) . ' s)');
-like($$err, qr/WARNING:  sync "slow pages": job cancelled/, 'with a WARNING that the job was cancelled');
+like($$err, qr/WARNING:  sync \d+ \(slow pages\): job cancelled/, 'with a WARNING that the job was cancelled');
 is(sql("SELECT status FROM nango.jobs WHERE id = $job"), 'cancelled', 'the job ended as cancelled');
 is(sql('SELECT count(*) FROM nango.job_progress'), '0', 'and no longer shows as running');
 is(as_role('alice', "SELECT nango.cancel_job($job)"), 'f', 'cancelling it again: not running');

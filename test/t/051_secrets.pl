@@ -140,10 +140,10 @@ my $jobs = $node->safe_psql('sec', 'SELECT j::text FROM nango.jobs j');
 my $job_errors = $node->safe_psql('sec', "SELECT string_agg(error_message || ' ' || coalesce(error_detail, ''), E'\\n') FROM nango.jobs");
 like($job_errors, qr/REDACTED/, 'job errors show REDACTED where secrets were');
 my $log = slurp_file($node->logfile);
-like($log, qr/nango: sync "failing"/, 'the server log has nango lines');
-like($log, qr/nango: sync "cross origin": 2 requests went to another origin without the sync's credentials/,
+like($log, qr/nango: sync \d+ \(failing\)/, 'the server log has nango lines');
+like($log, qr/nango: sync \d+ \(cross origin\): 2 requests went to another origin without the sync's credentials/,
 	'the log counts the requests sent to another origin without credentials');
-like($out, qr/sync "echoing": job failed: HTTP 500/, 'the echoing job failed with a WARNING');
+like($out, qr/sync \d+ \(echoing\): job failed: HTTP 500/, 'the echoing job failed with a WARNING');
 for my $f (@forms)
 {
 	unlike($log, qr/\Q$f\E/, "server log: no echoed form $f");

@@ -1,37 +1,31 @@
 /*-------------------------------------------------------------------------
  *
- * util.c
- *	  Small helpers shared by the modules: identity switching and lookups.
+ * roles.c
+ *	  Identity switching: nango_push_role / nango_push_owner and
+ *	  nango_pop_role, the guard that keeps a sync owner's code from creating
+ *	  temporary objects in the caller's session, and the pinned search_path.
+ *	  It owns the current user and security context while nango runs SQL;
+ *	  it runs no statement of its own on nango's tables.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/objectaddress.h"
-#include "catalog/pg_extension.h"
-#include "commands/extension.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
-#include "utils/syscache.h"
-#include "access/table.h"
-#include "access/genam.h"
-#include "access/relscan.h"
-#include "access/skey.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_index.h"
-#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "util.h"
+#include "extinfo.h"
+#include "roles.h"
 
 /*
  * True while the code of a sync's owner runs for another role (between
@@ -42,52 +36,6 @@
 static bool owner_code_restricted = false;
 static bool owner_guard_installed = false;
 static object_access_hook_type prev_object_access_hook = NULL;
-
-/* The extension owner read last, and the transaction it was read in. */
-static Oid	owner_cache = InvalidOid;
-static LocalTransactionId owner_cache_lxid = InvalidLocalTransactionId;
-
-/*
- * nango_extension_owner: the owner of the nango extension, read from
- * pg_extension once per transaction (every write to nango's tables asks
- * for it, several times per page).  Only REASSIGN OWNED or a DROP and
- * CREATE EXTENSION change it, which a job does not do in the middle of its
- * transaction; the owner is a superuser either way (nango.control).
- * Errors out when the extension is not installed.
- */
-Oid
-nango_extension_owner(void)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			owner = InvalidOid;
-
-	if (OidIsValid(owner_cache) && MyProc != NULL && owner_cache_lxid == MyProc->lxid)
-		return owner_cache;
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum("nango"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"nango\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION nango.")));
-	if (MyProc != NULL)
-	{
-		owner_cache = owner;
-		owner_cache_lxid = MyProc->lxid;
-	}
-	return owner;
-}
 
 /*
  * nango_push_role: become role for the writes that follow, remembering the
@@ -213,6 +161,7 @@ nango_pop_role(NangoSavedRole *saved)
 		owner_code_restricted = saved->was_restricted;
 }
 
+/* nango_pin_search_path: see roles.h. */
 int
 nango_pin_search_path(void)
 {
@@ -224,91 +173,10 @@ nango_pin_search_path(void)
 	return nestlevel;
 }
 
+/* nango_unpin_search_path: see roles.h. */
 void
 nango_unpin_search_path(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
 }
 
-/*
- * The key filter: 1 MB whatever the number of keys (about 2% false
- * positives at 1,000,000 keys, each costing only the lookup it would have
- * cost anyway).
- */
-#define KEY_FILTER_KEYS 1000000
-#define KEY_FILTER_KB 1024
-
-/* nango_key_filter_create: see util.h. */
-bloom_filter *
-nango_key_filter_create(void)
-{
-	return bloom_create(KEY_FILTER_KEYS, KEY_FILTER_KB, UINT64CONST(0x6e616e676f6b6579));
-}
-
-/* nango_key_filter_lacks: see util.h. */
-bool
-nango_key_filter_lacks(bloom_filter *filter, const char *key)
-{
-	return filter != NULL && bloom_lacks_element(filter, (unsigned char *) key, strlen(key));
-}
-
-/* nango_key_filter_add: see util.h. */
-void
-nango_key_filter_add(bloom_filter *filter, const char *key)
-{
-	if (filter != NULL)
-		bloom_add_element(filter, (unsigned char *) key, strlen(key));
-}
-
-/* nango_key_index_open: see util.h. */
-Relation
-nango_key_index_open(Relation rel, AttrNumber sync_att, AttrNumber key_att)
-{
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	Relation	found = NULL;
-
-	foreach(lc, indexes)
-	{
-		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index fi = ind->rd_index;
-
-		if (ind->rd_rel->relam == BTREE_AM_OID && fi->indisunique && fi->indisvalid &&
-			fi->indnatts == 2 && fi->indnkeyatts == 2 &&
-			fi->indkey.values[0] == sync_att && fi->indkey.values[1] == key_att &&
-			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL))
-		{
-			found = ind;
-			break;
-		}
-		index_close(ind, AccessShareLock);
-	}
-	list_free(indexes);
-	return found;
-}
-
-/* nango_key_probe: see util.h. */
-bool
-nango_key_probe(IndexScanDesc scan, int64 sync_id, const char *key, TupleTableSlot *slot)
-{
-	Relation	ind = scan->indexRelation;
-	ScanKeyData sk[2];
-
-	ScanKeyEntryInitialize(&sk[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   ind->rd_indcollation[0], F_INT8EQ, Int64GetDatum(sync_id));
-	ScanKeyEntryInitialize(&sk[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-						   ind->rd_indcollation[1], F_TEXTEQ, CStringGetTextDatum(key));
-	index_rescan(scan, sk, 2, NULL, 0);
-	return index_getnext_slot(scan, ForwardScanDirection, slot);
-}
-
-/* nango_has_column: see util.h. */
-bool
-nango_has_column(const char *table, const char *column)
-{
-	Oid			nsp = get_namespace_oid("nango", true);
-	Oid			rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
-
-	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
-}
