@@ -68,6 +68,13 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 	nango_progress_wait(NANGO_WAITING_NONE);
 }
 
+/* job_store_page: store_page for the request chains of a child sync (chains.c). */
+void
+job_store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
+{
+	store_page(run, st, mt, pr);
+}
+
 /*
  * job_build_request: the request of the pager's next page (its strings in the
  * current memory context).
