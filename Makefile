@@ -9,7 +9,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" nango.control)
 MODULE_big = nango
 
 # Sources are grouped by their step of the pipeline (see CONTRIBUTING.md).
-SRC_DIRS = common api engine net store worker
+SRC_DIRS = common api catalog engine net store worker
 SRCS = src/nango.c $(sort $(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c)))
 OBJS = $(SRCS:.c=.o)
 

@@ -2,13 +2,19 @@
 # Child syncs benchmark (SPEC section 13): one child job over PARENTS parent
 # records (200), each child chain two pages, the mock answering every
 # request after DELAY_MS (50) ms; the child job timed with concurrency 8
-# and with concurrency 1, REPS (3) times each, interleaved, medians shown.
+# and with concurrency 1, REPS (3) times each, interleaved, medians shown
+# with the ideal time at concurrency 8 (all requests' latency / 8), the
+# median's ratio to it (target: at most 1.3x) and the speed-up over
+# concurrency 1 (target: at least 5x).
 # Not a test: run it by hand on a quiet machine (bash bench/children.sh).
 #
 # Builds nango, installs it into a private copy of the PostgreSQL
 # installation (as test/run_tests.sh does), starts the mock API
-# (test/mock_api.py, route /children/bench/...) and a throwaway cluster,
-# and stops everything it started.  KEEP=1 keeps the work directory.
+# (bench/children_mock.py: the /children/bench/... routes of
+# test/mock/children.py on asyncio, cheap per request) and a throwaway
+# cluster, and stops everything it started.  The mock's ceiling is shown
+# first: the same requests by 8 Python threads over kept-alive
+# connections.  KEEP=1 keeps the work directory.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +28,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 . test/lib.sh
 PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
 make -s PG_CONFIG="$PG_CONFIG" >/dev/null || die "build failed"
-WORK=$(mktemp -d /tmp/nango-bench-children.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nango-bench-children.XXXXXX")
 chmod 755 "$WORK"
 INST=$WORK/inst
 private_install "$INST" "$PGVER" "$PG_CONFIG" || die "install failed"
@@ -39,7 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 test/mock_api.py --port 0 --port-file "$WORK/mock.port" >"$WORK/mock.log" 2>&1 &
+python3 bench/children_mock.py --port-file "$WORK/mock.port" >"$WORK/mock.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$WORK/mock.port" ] && break; sleep 0.1; done
 MOCK="http://127.0.0.1:$(cat "$WORK/mock.port")"
@@ -68,6 +74,22 @@ child=$(psql -c "SELECT nango.add_sync('$MOCK/children/bench/items/\${parent.id}
 psql -c "SELECT nango.pause_sync($child)" >/dev/null
 
 echo "child job: $PARENTS parents x 2 pages, mock answering after $DELAY_MS ms; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$(cat "$WORK/mock.port")" "$PARENTS" "$DELAY_MS" <<'PY'
+import http.client, sys, threading, time
+port, parents, delay = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def worker(k):
+    c = http.client.HTTPConnection('127.0.0.1', port)
+    for i in range(k, parents + 1, 8):
+        for page in (1, 2):
+            c.request('GET', '/children/bench/items/%d?page=%d&delay_ms=%s' % (i, page, delay))
+            c.getresponse().read()
+t = time.time()
+threads = [threading.Thread(target=worker, args=(k,)) for k in range(1, 9)]
+for x in threads: x.start()
+for x in threads: x.join()
+print('mock ceiling: the same %d requests by 8 Python threads (kept-alive connections): %.2f s'
+      % (parents * 2, time.time() - t))
+PY
 declare -A times
 for rep in $(seq 1 "$REPS"); do
 	for c in 8 1; do
@@ -79,8 +101,13 @@ for rep in $(seq 1 "$REPS"); do
 		times[$c]="${times[$c]:-} ${t%% *}"
 	done
 done
+declare -A med
 for c in 8 1; do
-	med=$(echo "${times[$c]}" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	echo "concurrency $c: median $med s"
+	med[$c]=$(echo "${times[$c]}" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	echo "concurrency $c: median ${med[$c]} s"
 done
+ideal=$(awk -v p="$PARENTS" -v d="$DELAY_MS" 'BEGIN {printf "%.2f", p * 2 * d / 1000 / 8}')
+awk -v m8="${med[8]}" -v m1="${med[1]}" -v i="$ideal" 'BEGIN {
+	printf "ideal at concurrency 8: %s s; concurrency 8 / ideal: %.2fx (target <= 1.3x, %s); concurrency 1 / concurrency 8: %.1fx (target >= 5x, %s)\n",
+		i, m8 / i, (m8 / i <= 1.3 ? "met" : "NOT met"), m1 / m8, (m1 / m8 >= 5 ? "met" : "NOT met") }'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

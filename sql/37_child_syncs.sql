@@ -100,7 +100,8 @@ SELECT mock_get('/__reset');
 SELECT run_quiet(:msgs);
 SELECT * FROM job_of(:msgs);
 SELECT * FROM child_rows(:msgs, 'text');
-SELECT b FROM mock_requests('/children/slack/history', 'body') b;
+-- (the channels' chains run together: sorted, not in arrival order)
+SELECT b FROM mock_requests('/children/slack/history', 'body') b ORDER BY b COLLATE "C";
 
 -- preview of a child sync: the requests of the first parent record
 SELECT page, unport(request) AS request, http_status, record_count, unport(next_request) AS next_request

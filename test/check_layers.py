@@ -8,6 +8,9 @@ not do.  A header belongs to the folder it lives in.  "must not" names:
   - HTTP: no libcurl (curl/curl.h) and no header of src/net;
   - writes: no header of src/store;
   - <file>.h: that header.
+Besides, no file outside src/catalog may run a statement on nango.syncs or
+nango.jobs (a string literal naming them after FROM, INTO, UPDATE, JOIN or
+TABLE): the catalog module owns them.
 Prints each breach and exits non-zero when there is one.
 """
 import glob
@@ -68,6 +71,20 @@ def breaches(path, folder, allowed, forbidden, where):
     return out
 
 
+# The tables only src/catalog runs statements on, and the SQL that names one.
+CATALOG_SQL = re.compile(r"\b(FROM|INTO|UPDATE|JOIN|TABLE)\s+nango\.(syncs|jobs)\b", re.I)
+
+
+def catalog_breaches(path, folder):
+    """Statements on the catalog tables outside src/catalog."""
+    if folder == "catalog":
+        return []
+    src = re.sub(r"/\*.*?\*/", "", read(path), flags=re.S)
+    return ["%s runs a statement on nango.%s: only src/catalog may" % (path, m.group(2))
+            for lit in re.findall(r'"(?:[^"\\\n]|\\.)*"', src)
+            for m in [CATALOG_SQL.search(lit)] if m]
+
+
 def main():
     rules = module_map()
     where = header_folders()
@@ -85,6 +102,7 @@ def main():
             allowed = allowed & fileset[0] if fileset[0] else allowed
             forbidden = forbidden | fileset[1]
         problems += breaches(rel, folder, allowed, forbidden, where)
+        problems += catalog_breaches(rel, folder)
     for p in problems:
         print("check_layers: " + p)
     if problems:

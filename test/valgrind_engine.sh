@@ -75,6 +75,13 @@ sync() { echo "SELECT nango.run_sync(nango.add_sync('$M$1', '$2'));"; }
 	sync '/graph/v1.0/users?$top=3' '{"response_path": "value", "paging_url_path": ["@odata.nextLink"], "unique_key": ["id"]}'
 	sync '/mapping/options' '{"response_path": "data", "paging_cursor_request_path": "cursor", "paging_cursor_metadata_response_path": "next", "fields": ["id", "labels", "matrix"], "arrays": "jsonb"}'
 	sync '/outcome/issues?n=87&users=7' '{"response_path": "items", "unique_key": "user.login", "paging_cursor_request_path": "cursor", "paging_cursor_metadata_response_path": "next"}'
+	# child syncs: chains in flight together (answers out of order, pages
+	# waiting for their parent's turn), a parent answering 404, and a job
+	# failing while other chains' requests are in flight
+	sync '/children/conc/parents?n=10' '{"friendly_name": "vgp", "unique_key": "id", "auto_mapping": false}'
+	for q in 'run=vg1' 'run=vg2&gone=4' 'run=vg3&fail=6'; do
+		sync "/children/conc/items/\${parent.id}?n=10&$q" '{"parent": {"sync": "vgp"}, "unique_key": "n", "paging_header_link_rel": "next", "concurrency": 8, "retries": 0, "query_params": {"pages": "${parent.pages}"}}'
+	done
 	# names
 	echo "SELECT nango.put_sync('vg', '$M/simple/items', '{\"response_path\": \"data\"}');"
 	echo "SELECT nango.run_sync('vg');"

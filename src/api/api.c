@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "api.h"
+#include "catalog.h"
 #include "config.h"
 #include "credentials.h"
 #include "cron.h"
@@ -141,21 +142,14 @@ nango_warn_not_scheduled(void)
 static void
 check_name_free(Oid owner, const char *name, int64 except_id)
 {
-	Oid			types[3] = {REGROLEOID, TEXTOID, INT8OID};
-	Datum		values[3] = {ObjectIdGetDatum(owner), CStringGetTextDatum(name), Int64GetDatum(except_id)};
-	bool		isnull;
+	int64		other = catalog_sync_by_name(owner, name, except_id, false);
 
-	if (SPI_execute_with_args("SELECT id FROM nango.syncs WHERE owner OPERATOR(pg_catalog.=) $1 "
-							  "AND friendly_name OPERATOR(pg_catalog.=) $2 "
-							  "AND id OPERATOR(pg_catalog.<>) $3",
-							  3, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up sync names");
-	if (SPI_processed > 0)
+	if (other != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("you already have a sync named \"%s\"", name),
 				 errdetail("Sync " INT64_FORMAT " has that friendly_name; a name is unique per owner.",
-						   DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull))),
+						   other),
 				 errhint("Use nango.put_sync('%s', url, config) to replace that sync's config, or choose another friendly_name.", name)));
 }
 
@@ -163,63 +157,6 @@ static int64 own_sync_by_name(Oid owner, const char *name, bool lock);
 
 /* The deepest chain of child syncs: a sync with at most this many ancestors. */
 #define NANGO_MAX_CHILD_DEPTH 3
-
-/* The condition "sync s is a child of the sync whose id (as text) is $1". */
-#define CHILD_OF_1 "s.config OPERATOR(pg_catalog.->) 'parent' OPERATOR(pg_catalog.->>) 'sync' OPERATOR(pg_catalog.=) $1"
-
-/*
- * child_count: how many syncs name sync id as their parent (and the
- * first one's id in *first).  Runs inside an api_begin scope.
- */
-static int64
-child_count(int64 id, int64 *first)
-{
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(psprintf(INT64_FORMAT, id))};
-	bool		isnull;
-
-	if (SPI_execute_with_args("SELECT pg_catalog.count(*), pg_catalog.min(s.id) FROM nango.syncs s WHERE " CHILD_OF_1,
-							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look for child syncs");
-	*first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-/*
- * chain_depths: the ancestors of sync parent_id counted from it (itself
- * included), whether self_id is one of them (a cycle), and the height of
- * self_id's descendants (0 when it has none).
- */
-static void
-chain_depths(int64 parent_id, int64 self_id, int *ancestors, bool *cycle, int *height)
-{
-	Oid			types[2] = {INT8OID, TEXTOID};
-	Datum		values[2] = {Int64GetDatum(parent_id), CStringGetTextDatum(psprintf(INT64_FORMAT, self_id))};
-	bool		isnull;
-
-	if (SPI_execute_with_args("WITH RECURSIVE up(id, n) AS ("
-							  "  SELECT $1, 1 UNION ALL"
-							  "  SELECT (s.config OPERATOR(pg_catalog.->) 'parent' OPERATOR(pg_catalog.->>) 'sync')::pg_catalog.int8,"
-							  "         up.n OPERATOR(pg_catalog.+) 1"
-							  "    FROM nango.syncs s JOIN up ON s.id OPERATOR(pg_catalog.=) up.id"
-							  "   WHERE s.config OPERATOR(pg_catalog.?) 'parent' AND up.n OPERATOR(pg_catalog.<) 10),"
-							  " down(id, n) AS ("
-							  "  SELECT s.id, 1 FROM nango.syncs s WHERE s.config OPERATOR(pg_catalog.->) 'parent' "
-							  "         OPERATOR(pg_catalog.->>) 'sync' OPERATOR(pg_catalog.=) $2 UNION ALL"
-							  "  SELECT s.id, down.n OPERATOR(pg_catalog.+) 1 FROM nango.syncs s JOIN down"
-							  "    ON s.config OPERATOR(pg_catalog.->) 'parent' OPERATOR(pg_catalog.->>) 'sync'"
-							  "       OPERATOR(pg_catalog.=) down.id::pg_catalog.text"
-							  "   WHERE down.n OPERATOR(pg_catalog.<) 10)"
-							  " SELECT (SELECT pg_catalog.max(n) FROM up),"
-							  "  (SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM up"
-							  "    WHERE id::pg_catalog.text OPERATOR(pg_catalog.=) $2),"
-							  "  (SELECT COALESCE(pg_catalog.max(n), 0) FROM down)",
-							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the chain of parent syncs");
-	*ancestors = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*cycle = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	*height = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-}
 
 /*
  * resolve_parent: the id of the parent cfg names (by id or by name),
@@ -229,27 +166,19 @@ chain_depths(int64 parent_id, int64 self_id, int *ancestors, bool *cycle, int *h
 static int64
 resolve_parent(NangoConfig *cfg, Oid owner)
 {
-	Oid			types[2] = {INT8OID, REGROLEOID};
-	Datum		values[2];
-	bool		isnull;
+	bool		has_key;
 	int64		id = cfg->parent_id;
 	const char *shown = cfg->parent_name ? cfg->parent_name : psprintf(INT64_FORMAT, id);
 
 	if (cfg->parent_name != NULL)
 		id = own_sync_by_name(owner, cfg->parent_name, false);
-	values[0] = Int64GetDatum(id);
-	values[1] = ObjectIdGetDatum(owner);
-	if (SPI_execute_with_args("SELECT config OPERATOR(pg_catalog.?) 'unique_key' FROM nango.syncs "
-							  "WHERE id OPERATOR(pg_catalog.=) $1 AND owner OPERATOR(pg_catalog.=) $2 FOR KEY SHARE",
-							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the parent sync");
-	if (SPI_processed == 0)
+	if (!catalog_lock_parent(id, owner, &has_key))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("config key \"parent\": you have no sync %s%s%s", cfg->parent_name ? "named \"" : "",
 						shown, cfg->parent_name ? "\"" : ""),
 				 errhint("The parent of a sync is another sync of the same owner, named by its id or its friendly_name.")));
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	if (!has_key)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("config key \"parent\": sync %s has no unique_key", shown),
@@ -275,7 +204,7 @@ check_parent(NangoConfig *cfg, Oid owner, int64 self_id)
 	int64		child;
 	char	   *norm;
 
-	if (self_id != 0 && cfg->unique_key == NULL && child_count(self_id, &child) > 0)
+	if (self_id != 0 && cfg->unique_key == NULL && catalog_child_count(self_id, &child) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sync " INT64_FORMAT " needs a unique_key: it is the parent of sync " INT64_FORMAT,
@@ -285,7 +214,7 @@ check_parent(NangoConfig *cfg, Oid owner, int64 self_id)
 		return;
 	cfg->parent_id = resolve_parent(cfg, owner);
 	cfg->parent_name = NULL;
-	chain_depths(cfg->parent_id, self_id, &ancestors, &cycle, &height);
+	catalog_chain_depths(cfg->parent_id, self_id, &ancestors, &cycle, &height);
 	if (cycle || cfg->parent_id == self_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -307,6 +236,23 @@ check_parent(NangoConfig *cfg, Oid owner, int64 self_id)
 }
 
 /*
+ * sync_columns: the columns of nango.syncs that a validated config (and
+ * its mapped table, NULL: none) gives, in *cols.
+ */
+static const SyncConfigColumns *
+sync_columns(const NangoConfig *cfg, const char *mapped, SyncConfigColumns *cols)
+{
+	cols->url = cfg->url;
+	cols->config = cfg->normalized;
+	cols->friendly_name = cfg->friendly_name;
+	cols->frequency = cfg->frequency;
+	cols->cron = cfg->cron;
+	cols->mapped_table = mapped;
+	cols->incremental = (cfg->incremental_cursor_path != NULL);
+	return cols;
+}
+
+/*
  * insert_sync: stores a new sync of the current user (read before
  * api_begin: owner) from a validated config and returns its id.  Runs
  * inside an api_begin scope; its first run is due now.
@@ -314,43 +260,17 @@ check_parent(NangoConfig *cfg, Oid owner, int64 self_id)
 static int64
 insert_sync(NangoConfig *cfg, Oid owner)
 {
-	Datum		values[8];
-	char		nulls[8];
-	Oid			types[8] = {INT8OID, REGROLEOID, TEXTOID, JSONBOID, TEXTOID,
-	INTERVALOID, TEXTOID, TEXTOID};
-	bool		isnull;
 	int64		id;
 	char	   *mapped;
+	SyncConfigColumns cols;
 
 	if (cfg->friendly_name)
 		check_name_free(owner, cfg->friendly_name, 0);
-	if (SPI_execute("SELECT pg_catalog.nextval('nango.syncs_id_seq'::pg_catalog.regclass)", false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not allocate a sync id");
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	id = catalog_next_sync_id();
 	mapped = nango_config_mapped_table(cfg, id);
 	if (mapped)
 		nango_map_check_owner(id, mapped, owner);
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(id);
-	values[1] = ObjectIdGetDatum(owner);
-	values[2] = CStringGetTextDatum(cfg->url);
-	values[3] = JsonbPGetDatum(cfg->normalized);
-	values[4] = cfg->friendly_name ? CStringGetTextDatum(cfg->friendly_name) : (Datum) 0;
-	nulls[4] = cfg->friendly_name ? ' ' : 'n';
-	values[5] = cfg->frequency ? IntervalPGetDatum(cfg->frequency) : (Datum) 0;
-	nulls[5] = cfg->frequency ? ' ' : 'n';
-	values[6] = cfg->cron ? CStringGetTextDatum(cfg->cron) : (Datum) 0;
-	nulls[6] = cfg->cron ? ' ' : 'n';
-	values[7] = mapped ? CStringGetTextDatum(mapped) : (Datum) 0;
-	nulls[7] = mapped ? ' ' : 'n';
-	/* a child without a schedule of its own waits for its parent's next job */
-	if (SPI_execute_with_args("INSERT INTO nango.syncs (id, owner, url, config, friendly_name, frequency, cron, "
-							  "mapped_table, next_run_at) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-							  "CASE WHEN $6 IS NULL AND $7 IS NULL THEN NULL ELSE pg_catalog.now() END)",
-							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert sync");
+	catalog_insert_sync(id, owner, sync_columns(cfg, mapped, &cols));
 	return id;
 }
 
@@ -384,62 +304,20 @@ nango_add_sync(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
-/* One sync as read by fetch_sync, valid until api_end. */
-typedef struct SyncRow
-{
-	int64		id;
-	Oid			owner;
-	char	   *url;
-	Jsonb	   *config;
-	char	   *mapped_table;	/* NULL when not mapped */
-} SyncRow;
-
-/*
- * How fetch_sync_ext locks the sync's row: not at all, for a change of
- * non-key columns (which does not wait for a running job's foreign-key
- * locks), or for deleting it.
- */
-typedef enum SyncLock
-{
-	SYNC_LOCK_NONE,
-	SYNC_LOCK_CHANGE,
-	SYNC_LOCK_DELETE
-} SyncLock;
-
 /*
  * fetch_sync_ext: reads sync id (locking its row as lock says) inside
- * an api_begin scope and checks that caller may manage it: the owner, a
- * member of the owner role, or a superuser.  A missing sync is 42704,
- * someone else's sync 42501.
+ * an api_begin scope, valid until api_end, and checks that caller may
+ * manage it (catalog_may_manage).  A missing sync is 42704, someone
+ * else's sync 42501.
  */
 static void
 fetch_sync_ext(int64 id, Oid caller, SyncLock lock, SyncRow *row)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-
-	if (SPI_execute_with_args(psprintf("SELECT owner, url, config, mapped_table FROM nango.syncs "
-									   "WHERE id OPERATOR(pg_catalog.=) $1%s",
-									   lock == SYNC_LOCK_NONE ? "" :
-									   lock == SYNC_LOCK_CHANGE ? " FOR NO KEY UPDATE" : " FOR UPDATE"),
-							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read sync " INT64_FORMAT, id);
-	if (SPI_processed == 0)
+	if (!catalog_read_sync(id, lock, row, CurrentMemoryContext))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("sync " INT64_FORMAT " does not exist", id)));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	row->id = id;
-	row->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-	row->url = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
-	row->config = DatumGetJsonbP(SPI_getbinval(tup, desc, 3, &isnull));
-	row->mapped_table = SPI_getvalue(tup, desc, 4);
-
-	if (!superuser_arg(caller) && !has_privs_of_role(caller, row->owner))
+	if (!catalog_may_manage(caller, row->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for sync " INT64_FORMAT, id),
@@ -454,33 +332,6 @@ static void
 fetch_sync(int64 id, Oid caller, SyncRow *row)
 {
 	fetch_sync_ext(id, caller, SYNC_LOCK_CHANGE, row);
-}
-
-/*
- * nango_sync_check_access: see api.h.
- */
-Oid
-nango_sync_check_access(int64 sync_id)
-{
-	Oid			caller = GetUserId();
-	ApiScope	scope;
-	SyncRow		row;
-
-	api_begin(&scope);
-	fetch_sync_ext(sync_id, caller, SYNC_LOCK_NONE, &row);
-	api_end(&scope);
-	return row.owner;
-}
-
-/*
- * exec_sync_update: runs an UPDATE of nango.syncs for sync id; $1 is the id,
- * the other parameters follow.
- */
-static void
-exec_sync_update(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
-{
-	if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update sync");
 }
 
 /*
@@ -550,9 +401,7 @@ write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 {
 	char	   *mapped = nango_config_mapped_table(cfg, id);
 	TimestampTz first_run;
-	Oid			types[9] = {INT8OID, JSONBOID, TEXTOID, INTERVALOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
-	Datum		values[9];
-	char		nulls[9];
+	SyncConfigColumns cols;
 
 	if (mapped)
 		nango_map_check_owner(id, mapped, owner);
@@ -565,33 +414,7 @@ write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 															TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 															IntervalPGetDatum(cfg->frequency)));
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(id);
-	values[1] = JsonbPGetDatum(cfg->normalized);
-	values[2] = cfg->friendly_name ? CStringGetTextDatum(cfg->friendly_name) : (Datum) 0;
-	nulls[2] = cfg->friendly_name ? ' ' : 'n';
-	values[3] = cfg->frequency ? IntervalPGetDatum(cfg->frequency) : (Datum) 0;
-	nulls[3] = cfg->frequency ? ' ' : 'n';
-	values[4] = cfg->cron ? CStringGetTextDatum(cfg->cron) : (Datum) 0;
-	nulls[4] = cfg->cron ? ' ' : 'n';
-	values[5] = mapped ? CStringGetTextDatum(mapped) : (Datum) 0;
-	nulls[5] = mapped ? ' ' : 'n';
-	values[6] = TimestampTzGetDatum(first_run);
-	values[7] = BoolGetDatum(cfg->incremental_cursor_path != NULL);
-	values[8] = CStringGetTextDatum(cfg->url);
-	exec_sync_update("UPDATE nango.syncs SET "
-					 "  next_run_at = CASE WHEN frequency IS NOT DISTINCT FROM $4 AND cron IS NOT DISTINCT FROM $5 "
-					 "                     THEN next_run_at "
-					 "                     ELSE LEAST(next_run_at, $7) END, "
-					 "  incremental_state = CASE WHEN $8 AND url OPERATOR(pg_catalog.=) $9 "
-					 "    AND config OPERATOR(pg_catalog.->) 'incremental_cursor_path' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_cursor_path' "
-					 "    AND config OPERATOR(pg_catalog.->) 'incremental_request_path' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_request_path' "
-					 "    AND config OPERATOR(pg_catalog.->) 'incremental_initial_value' IS NOT DISTINCT FROM $2 OPERATOR(pg_catalog.->) 'incremental_initial_value' "
-					 "    THEN incremental_state END, "
-					 "  url = $9, config = $2, friendly_name = $3, frequency = $4, cron = $5, mapped_table = $6, "
-					 "  updated_at = pg_catalog.now() "
-					 "WHERE id OPERATOR(pg_catalog.=) $1",
-					 9, types, values, nulls);
+	catalog_write_sync_config(id, sync_columns(cfg, mapped, &cols), first_run);
 	/* a changed config: the next job starts at page 1 (docs/config.md#checkpoint) */
 	nango_checkpoint_discard(id);
 }
@@ -627,22 +450,19 @@ nango_update_sync(PG_FUNCTION_ARGS)
 
 /*
  * change_sync_state: the body of pause, resume and trigger: checks that the
- * caller may manage the sync, runs "UPDATE nango.syncs SET <set_clause>" on
- * its row, and wakes the launcher at commit when asked.
+ * caller may manage the sync, makes the change on its row, and wakes the
+ * launcher at commit when asked.
  */
 static void
-change_sync_state(int64 id, const char *set_clause, bool wake)
+change_sync_state(int64 id, SyncStateChange change, bool wake)
 {
 	Oid			caller = GetUserId();	/* before api_begin changes it */
 	ApiScope	scope;
 	SyncRow		row;
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
 
 	api_begin(&scope);
 	fetch_sync(id, caller, &row);
-	exec_sync_update(psprintf("UPDATE nango.syncs SET %s WHERE id OPERATOR(pg_catalog.=) $1", set_clause),
-					 1, types, values, NULL);
+	catalog_set_sync_state(id, change);
 	api_end(&scope);
 	if (wake)
 		nango_wake_launcher_at_commit();
@@ -655,12 +475,7 @@ change_sync_state(int64 id, const char *set_clause, bool wake)
 Datum
 nango_pause_sync(PG_FUNCTION_ARGS)
 {
-	/* resumed_at is new in 0.3: see nango_has_column */
-	change_sync_state(PG_GETARG_INT64(0),
-					  nango_has_column("syncs", "resumed_at")
-					  ? "status = 'paused', triggered_at = NULL, resumed_at = NULL, updated_at = pg_catalog.now()"
-					  : "status = 'paused', triggered_at = NULL, updated_at = pg_catalog.now()",
-					  false);
+	change_sync_state(PG_GETARG_INT64(0), SYNC_PAUSE, false);
 	PG_RETURN_VOID();
 }
 
@@ -670,13 +485,7 @@ nango_pause_sync(PG_FUNCTION_ARGS)
 Datum
 nango_resume_sync(PG_FUNCTION_ARGS)
 {
-	change_sync_state(PG_GETARG_INT64(0),
-					  nango_has_column("syncs", "resumed_at")
-					  ? "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
-					  "resumed_at = pg_catalog.now(), updated_at = pg_catalog.now()"
-					  : "status = 'active', next_run_at = pg_catalog.now(), retry_attempt = 0, "
-					  "updated_at = pg_catalog.now()",
-					  true);
+	change_sync_state(PG_GETARG_INT64(0), SYNC_RESUME, true);
 	PG_RETURN_VOID();
 }
 
@@ -688,7 +497,7 @@ nango_resume_sync(PG_FUNCTION_ARGS)
 Datum
 nango_trigger_sync(PG_FUNCTION_ARGS)
 {
-	change_sync_state(PG_GETARG_INT64(0), "triggered_at = pg_catalog.now()", true);
+	change_sync_state(PG_GETARG_INT64(0), SYNC_TRIGGER, true);
 	PG_RETURN_VOID();
 }
 
@@ -745,8 +554,6 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	Oid			caller = GetUserId();
 	ApiScope	scope;
 	SyncRow		row;
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(id)};
 
 	api_begin(&scope);
 	/*
@@ -757,7 +564,7 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 	fetch_sync_ext(id, caller, SYNC_LOCK_NONE, &row);
 	{
 		int64		child;
-		int64		n = child_count(id, &child);
+		int64		n = catalog_child_count(id, &child);
 
 		if (n > 0)
 			ereport(ERROR,
@@ -775,9 +582,7 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 		drop_mapped_data(&row, caller);
 	else if (row.mapped_table)
 		notice_kept_table(&row);
-	if (SPI_execute_with_args("DELETE FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1",
-							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete sync " INT64_FORMAT, id);
+	catalog_delete_sync(id);
 	api_end(&scope);
 	PG_RETURN_VOID();
 }
@@ -795,18 +600,7 @@ nango_delete_sync(PG_FUNCTION_ARGS)
 static int64
 own_sync_by_name(Oid owner, const char *name, bool lock)
 {
-	Oid			types[2] = {REGROLEOID, TEXTOID};
-	Datum		values[2] = {ObjectIdGetDatum(owner), CStringGetTextDatum(name)};
-	bool		isnull;
-
-	if (SPI_execute_with_args(psprintf("SELECT id FROM nango.syncs WHERE owner OPERATOR(pg_catalog.=) $1 "
-									   "AND friendly_name OPERATOR(pg_catalog.=) $2%s",
-									   lock ? " FOR NO KEY UPDATE" : ""),
-							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up sync \"%s\"", name);
-	if (SPI_processed == 0)
-		return 0;
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return catalog_sync_by_name(owner, name, 0, lock);
 }
 
 /*

@@ -13,15 +13,6 @@
 #include "fmgr.h"
 
 /*
- * nango_sync_check_access: checks that the current user may manage (change,
- * run, delete) sync sync_id: its owner, a member of the owner role, or a
- * superuser.  ERROR 42704 when the sync does not exist, 42501 when the user
- * may not.  Returns the sync's owner.  Locks nothing.  (nango.run_sync
- * calls it before running a job.)
- */
-extern Oid	nango_sync_check_access(int64 sync_id);
-
-/*
  * nango_sync_by_name: the id of the current user's own sync whose
  * friendly_name is name.  A name that no sync of the user has but that is
  * a plain decimal number is taken as a sync id, so calls written with a

@@ -22,6 +22,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "catalog.h"
 #include "credentials.h"
 #include "extinfo.h"
 #include "roles.h"
@@ -105,22 +106,7 @@ nango_set_secret(PG_FUNCTION_ARGS)
 static char *
 users_of(Oid owner, const char *name)
 {
-	Oid			types[2] = {REGROLEOID, TEXTOID};
-	Datum		values[2];
-	bool		isnull;
-	Datum		d;
-
-	values[0] = ObjectIdGetDatum(owner);
-	values[1] = CStringGetTextDatum(psprintf("%s%s}", NANGO_SECRET_PREFIX, name));
-	if (SPI_execute_with_args("SELECT pg_catalog.string_agg(CASE WHEN friendly_name IS NULL "
-							  "THEN id::pg_catalog.text ELSE '\"' || friendly_name || '\"' END, "
-							  "', ' ORDER BY id) "
-							  "FROM nango.syncs WHERE owner = $1 "
-							  "AND pg_catalog.strpos(url || ' ' || config::pg_catalog.text, $2) > 0",
-							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read nango.syncs");
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? NULL : TextDatumGetCString(d);
+	return catalog_syncs_using(owner, psprintf("%s%s}", NANGO_SECRET_PREFIX, name));
 }
 
 /*

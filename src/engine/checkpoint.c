@@ -45,6 +45,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "catalog.h"
 #include "job_int.h"
 #include "nango.h"
 #include "progress.h"
@@ -156,24 +157,21 @@ nango_checkpoint_usable(int64 sync_id)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1] = {Int64GetDatum(sync_id)};
-	bool		isnull;
 	char	   *stored;
-	char	   *url;
-	Jsonb	   *config;
+	SyncRow		sync;
 
 	if (!checkpoints_installed())
 		return false;
-	if (SPI_execute_with_args("SELECT c.config_hash, s.url, s.config FROM nango.checkpoints c "
-							  "JOIN nango.syncs s ON s.id OPERATOR(pg_catalog.=) c.sync_id "
+	if (SPI_execute_with_args("SELECT c.config_hash FROM nango.checkpoints c "
 							  "WHERE c.sync_id OPERATOR(pg_catalog.=) $1",
 							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read nango.checkpoints");
 	if (SPI_processed == 0)
 		return false;
 	stored = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	url = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	config = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	return strcmp(stored, config_hash(url, config)) == 0;
+	if (!catalog_read_sync(sync_id, SYNC_LOCK_NONE, &sync, CurrentMemoryContext))
+		return false;
+	return strcmp(stored, config_hash(sync.url, sync.config)) == 0;
 }
 
 /*
@@ -471,10 +469,6 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
 	Oid			types[8] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT8OID, JSONBOID, JSONBOID, INT4OID};
 	Datum		v[8];
 	char		nulls[8] = "        ";
-	Oid			jtypes[10] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	INT8OID, INT4OID};
-	Datum		jv[10];
-	char		jnulls[10] = "          ";
 	NangoCounts *c = &run->counts;
 
 	nango_push_role(nango_extension_owner(), &saved);
@@ -496,23 +490,12 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
 		elog(ERROR, "could not write nango.checkpoints");
 	nango_store_checkpoint(st, c, ck->track_keys ? store_keys : NULL, run);
 
-	jv[0] = Int64GetDatum(run->job_id);
-	jv[1] = Int64GetDatum(c->pages);
-	jv[2] = Int64GetDatum(c->fetched);
-	jv[3] = Int64GetDatum(c->added);
-	jv[4] = Int64GetDatum(c->updated);
-	jv[5] = Int64GetDatum(c->unchanged);
-	jv[6] = Int64GetDatum(c->skipped);
-	jv[7] = Int64GetDatum(c->mismatch);
-	jv[8] = Int64GetDatum(c->duplicate);
-	jv[9] = Int32GetDatum(ck->resumed_page);
-	jnulls[9] = ck->resumed_page > 0 ? ' ' : 'n';
-	if (SPI_execute_with_args("UPDATE nango.jobs SET page_count = $2, fetched_count = $3, added_count = $4, "
-							  "updated_count = $5, unchanged_count = $6, skipped_count = $7, "
-							  "mismatch_count = $8, duplicate_count = $9, resumed_at_page = $10 "
-							  "WHERE id OPERATOR(pg_catalog.=) $1",
-							  10, jtypes, jv, jnulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update nango.jobs");
+	{
+		int64		counts[CATALOG_CHECKPOINT_NCOUNTS] = {c->pages, c->fetched, c->added, c->updated,
+		c->unchanged, c->skipped, c->mismatch, c->duplicate};
+
+		catalog_job_checkpoint_counts(run->job_id, counts, ck->resumed_page);
+	}
 	nango_pop_role(&saved);
 	ck->saved = *c;
 	ck->written = true;
@@ -691,18 +674,12 @@ void
 job_checkpoint_note_start(JobRun *run)
 {
 	NangoSavedRole saved;
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		vals[2];
 
 	if (run->ckpt == NULL || run->ckpt->resumed_page == 0)
 		return;
-	vals[0] = Int64GetDatum(run->job_id);
-	vals[1] = Int32GetDatum(run->ckpt->resumed_page);
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("UPDATE nango.jobs SET resumed_at_page = $2 WHERE id OPERATOR(pg_catalog.=) $1",
-							  2, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update nango.jobs");
+	catalog_job_resumed_at(run->job_id, run->ckpt->resumed_page);
 	SPI_finish();
 	nango_pop_role(&saved);
 }

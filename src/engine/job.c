@@ -138,57 +138,15 @@ job_lock_tag(LOCKTAG *tag, int64 sync_id)
 }
 
 /*
- * read_sync: the sync row (as the extension owner, with SPI connected);
- * false when there is none.
- */
-static bool
-read_sync(int64 sync_id, SyncRow *row, MemoryContext cxt)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(sync_id)};
-	HeapTuple	tup;
-	TupleDesc	td;
-	bool		isnull;
-
-	if (SPI_execute_with_args("SELECT owner::pg_catalog.oid, url, config, friendly_name, mapped_table, "
-							  "incremental_state FROM nango.syncs WHERE id = $1",
-							  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read nango.syncs");
-	MemoryContextSwitchTo(cxt);
-	if (SPI_processed == 0)
-		return false;
-	tup = SPI_tuptable->vals[0];
-	td = SPI_tuptable->tupdesc;
-	row->owner = DatumGetObjectId(SPI_getbinval(tup, td, 1, &isnull));
-	row->url = SPI_getvalue(tup, td, 2);
-	row->config = DatumGetJsonbPCopy(SPI_getbinval(tup, td, 3, &isnull));
-	row->friendly_name = SPI_getvalue(tup, td, 4);
-	row->mapped_table = SPI_getvalue(tup, td, 5);
-	{
-		Datum		d = SPI_getbinval(tup, td, 6, &isnull);
-
-		row->incremental_state = isnull ? NULL : DatumGetJsonbPCopy(d);
-	}
-	return true;
-}
-
-/*
  * raise_busy: the 55006 error for a sync whose job is running elsewhere,
  * naming the job when its row is visible, else the holder's pid.
  */
 static void
 raise_busy(int64 sync_id, LOCKTAG *tag)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(sync_id)};
-	char	   *job = NULL;
+	char	   *job = catalog_running_job(sync_id);
 	int			pid = 0;
 
-	if (SPI_execute_with_args("SELECT id, pid FROM nango.jobs WHERE sync_id = $1 "
-							  "AND status = 'running' ORDER BY id DESC LIMIT 1",
-							  1, types, vals, NULL, false, 1) == SPI_OK_SELECT &&
-		SPI_processed > 0)
-		job = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (job == NULL && tag != NULL)
 	{
 		VirtualTransactionId *vx = GetLockConflicts(tag, ExclusiveLock, NULL);
@@ -220,22 +178,12 @@ raise_busy(int64 sync_id, LOCKTAG *tag)
 static bool
 other_running_job(int64 sync_id)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(sync_id)};
-	uint64		i;
+	int			n;
+	int		   *pids = catalog_running_job_pids(sync_id, &n);
 
-	if (SPI_execute_with_args("SELECT pid FROM nango.jobs WHERE sync_id = $1 AND status = 'running'",
-							  1, types, vals, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read nango.jobs");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int			pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-													  SPI_tuptable->tupdesc, 1, &isnull));
-
-		if (!isnull && pid != MyProcPid && BackendPidGetProc(pid) != NULL)
+	for (int i = 0; i < n; i++)
+		if (pids[i] != 0 && pids[i] != MyProcPid && BackendPidGetProc(pids[i]) != NULL)
 			return true;
-	}
 	return false;
 }
 
@@ -244,9 +192,6 @@ nango_job_create(int64 sync_id, int attempt, NangoJobTrigger trigger)
 {
 	NangoSavedRole saved;
 	LOCKTAG		tag;
-	Oid			types[4] = {INT8OID, INT4OID, INT4OID, TEXTOID};
-	Datum		vals[4];
-	bool		isnull;
 	int64		job_id;
 
 	int			pinned = nango_pin_search_path();
@@ -261,20 +206,7 @@ nango_job_create(int64 sync_id, int attempt, NangoJobTrigger trigger)
 	/* a job of the worker after a checkpoint resumes there */
 	if (trigger != NANGO_TRIGGER_MANUAL && nango_checkpoint_usable(sync_id))
 		trigger = NANGO_TRIGGER_RESUME_CHECKPOINT;
-	vals[0] = Int64GetDatum(sync_id);
-	vals[1] = Int32GetDatum(attempt);
-	vals[2] = Int32GetDatum(MyProcPid);
-	vals[3] = CStringGetTextDatum(nango_job_trigger_name(trigger));
-	/* before ALTER EXTENSION nango UPDATE to 0.3 there is no trigger column */
-	if (SPI_execute_with_args(nango_has_column("jobs", "trigger")
-							  ? "INSERT INTO nango.jobs (sync_id, attempt, pid, status, trigger) "
-							  "VALUES ($1, $2, $3, 'running', $4) RETURNING id"
-							  : "INSERT INTO nango.jobs (sync_id, attempt, pid, status) "
-							  "VALUES ($1, $2, $3, 'running') RETURNING id",
-							  nango_has_column("jobs", "trigger") ? 4 : 3,
-							  types, vals, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not insert a job row");
-	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	job_id = catalog_insert_job(sync_id, attempt, MyProcPid, nango_job_trigger_name(trigger));
 	SPI_finish();
 	nango_pop_role(&saved);
 	nango_unpin_search_path(pinned);
@@ -488,45 +420,22 @@ static void
 load_job(JobRun *run, SyncRow *sync, MemoryContext cxt)
 {
 	NangoSavedRole saved;
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		vals[2] = {Int64GetDatum(run->job_id), Int32GetDatum(MyProcPid)};
-	bool		isnull;
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
 	/*
-	 * The process that executes the job may not be the one that created it.
-	 * The row is only updated then: a job worker created and committed it
-	 * with its own pid, and must not lock it for the whole job, since the
-	 * launcher copies the job's progress into it meanwhile (worker.h).
+	 * The process that executes the job may not be the one that created it
+	 * (a job worker created and committed it with its own pid): the row
+	 * then takes this process's pid (worker.h).
 	 */
-	/*
-	 * trigger is read through to_jsonb: a database still at an older version
-	 * of the extension (before ALTER EXTENSION UPDATE) has no such column.
-	 */
-	if (SPI_execute_with_args("WITH u AS (UPDATE nango.jobs j SET pid = $2 WHERE id = $1 "
-							  "AND status = 'running' AND pid IS DISTINCT FROM $2 "
-							  "RETURNING sync_id, pg_catalog.to_jsonb(j) ->> 'trigger', started_at) "
-							  "SELECT * FROM u UNION ALL "
-							  "SELECT sync_id, pg_catalog.to_jsonb(j) ->> 'trigger', started_at FROM nango.jobs j "
-							  "WHERE id = $1 AND status = 'running' AND pid = $2",
-							  2, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed == 0)
+	if (!catalog_claim_job(run->job_id, MyProcPid, &run->sync_id, &run->trigger,
+						   &run->started_at, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("job " INT64_FORMAT " does not exist or is not running", run->job_id)));
-	run->sync_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		run->trigger = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		run->started_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-															SPI_tuptable->tupdesc, 3, &isnull));
-		MemoryContextSwitchTo(old);
-		/* a job of run_sync: its warnings go to the caller */
-		run->manual = run->trigger != NULL && strcmp(run->trigger, "manual") == 0;
-	}
-	if (!read_sync(run->sync_id, sync, cxt))
+	/* a job of run_sync: its warnings go to the caller */
+	run->manual = run->trigger != NULL && strcmp(run->trigger, "manual") == 0;
+	if (!catalog_read_sync(run->sync_id, SYNC_LOCK_NONE, sync, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("sync " INT64_FORMAT " does not exist", run->sync_id)));
@@ -676,14 +585,14 @@ check_run_allowed(int64 sync_id)
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	found = read_sync(sync_id, &sync, CurrentMemoryContext);
+	found = catalog_read_sync(sync_id, SYNC_LOCK_NONE, &sync, CurrentMemoryContext);
 	SPI_finish();
 	nango_pop_role(&saved);
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("sync " INT64_FORMAT " does not exist", sync_id)));
-	if (!superuser_arg(caller) && !has_privs_of_role(caller, sync.owner))
+	if (!catalog_may_manage(caller, sync.owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to run sync " INT64_FORMAT, sync_id),
@@ -699,34 +608,20 @@ warn_failed_job(int64 job_id, NangoJobStatus status)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	NangoSavedRole saved;
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(job_id)};
 	char	   *name = NULL;
 	char	   *msg = NULL;
 	char	   *detail = NULL;
+	char	   *friendly = NULL;
+	int64		sync_id = 0;
+	bool		found;
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT s.id, s.friendly_name, "
-							  "j.error_message, j.error_detail "
-							  "FROM nango.jobs j JOIN nango.syncs s ON s.id = j.sync_id WHERE j.id = $1",
-							  1, types, vals, NULL, false, 1) == SPI_OK_SELECT &&
-		SPI_processed > 0)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	td = SPI_tuptable->tupdesc;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-
-		name = nango_sync_label(id, SPI_getvalue(tup, td, 2));
-		msg = SPI_getvalue(tup, td, 3);
-		detail = SPI_getvalue(tup, td, 4);
-		MemoryContextSwitchTo(old);
-	}
+	found = catalog_job_failure(job_id, &sync_id, &friendly, &msg, &detail, cxt);
 	SPI_finish();
 	nango_pop_role(&saved);
+	if (found)
+		name = nango_sync_label(sync_id, friendly);
 	ereport(WARNING,
 			(errcode(status == NANGO_JOB_CANCELLED ? ERRCODE_QUERY_CANCELED : ERRCODE_WARNING),
 			 errmsg("sync %s: job %s: %s", name ? name : "?", job_status_name(status),

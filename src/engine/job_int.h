@@ -18,6 +18,7 @@
 #include "utils/jsonb.h"
 #include "utils/resowner.h"
 
+#include "catalog.h"
 #include "config.h"
 #include "credentials.h"
 #include "http.h"
@@ -83,17 +84,6 @@ typedef struct JobRun
 } JobRun;
 
 
-/* The sync row as the job needs it. */
-typedef struct SyncRow
-{
-	Oid			owner;
-	char	   *url;
-	Jsonb	   *config;
-	char	   *friendly_name;
-	char	   *mapped_table;
-	Jsonb	   *incremental_state;	/* NULL: none */
-} SyncRow;
-
 /*
  * The longest usable unique key, in bytes: a btree index entry must fit in
  * a third of a page (about 2700 bytes), and the key shares it with the
@@ -145,10 +135,27 @@ extern void job_fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp);
 extern void job_start_incremental(JobRun *run, NangoPager *pager);
 extern void job_save_incremental(JobRun *run);
 extern void job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt);
+extern void job_store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr);
 extern void job_delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt);
 
 /* children.c: the request chains of a child sync */
 extern void job_run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta);
+
+/* chains.c: the request chains of a child sync in flight together */
+typedef struct ChainSet ChainSet;
+
+/* What became of a parent record's chain (chains_store_parent). */
+typedef enum ChainOutcome
+{
+	CHAIN_STORED,				/* its pages were stored */
+	CHAIN_NO_VALUE,				/* a placeholder had no value: no request */
+	CHAIN_GONE					/* its first request answered 404 or 410 */
+} ChainOutcome;
+
+extern ChainSet *chains_open(JobRun *run, int nparents, char **keys, Jsonb **records);
+extern ChainOutcome chains_store_parent(ChainSet *cs, int parent, NangoStore *st,
+										NangoMapTable *mt, char **detail);
+extern void chains_close(ChainSet *cs);
 
 /* outcome.c: the end of a job */
 extern void job_check_some_keyed(JobRun *run);

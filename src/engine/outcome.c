@@ -27,15 +27,7 @@
 static void
 run_after_parent(int64 sync_id)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		vals[1] = {CStringGetTextDatum(psprintf(INT64_FORMAT, sync_id))};
-
-	if (SPI_execute_with_args("UPDATE nango.syncs s SET next_run_at = pg_catalog.now() "
-							  "WHERE s.config -> 'parent' ->> 'sync' = $1 AND s.frequency IS NULL "
-							  "AND s.cron IS NULL AND s.status = 'active'",
-							  1, types, vals, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not schedule the child syncs of sync " INT64_FORMAT, sync_id);
-	if (SPI_processed > 0)
+	if (catalog_children_due_now(sync_id) > 0)
 		nango_wake_launcher_at_commit();
 }
 
@@ -175,48 +167,16 @@ void
 job_finish(JobRun *run, NangoJobStatus status, const char *message, const char *detail)
 {
 	NangoSavedRole saved;
-	Oid			types[14] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
-	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTARRAYOID};
-	Datum		v[14];
-	char		nulls[14] = "              ";
 	bool		isnull;
-	bool		outcome_cols;
 	NangoCounts *c = &run->counts;
 	const char *sname = job_status_name(status);
-
-	v[0] = Int64GetDatum(run->job_id);
-	v[1] = CStringGetTextDatum(sname);
-	v[2] = message ? CStringGetTextDatum(message) : (Datum) 0;
-	v[3] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
-	if (!message)
-		nulls[2] = 'n';
-	if (!detail)
-		nulls[3] = 'n';
-	v[4] = Int64GetDatum(c->pages);
-	v[5] = Int64GetDatum(c->fetched);
-	v[6] = Int64GetDatum(c->added);
-	v[7] = Int64GetDatum(c->updated);
-	v[8] = Int64GetDatum(c->deleted);
-	v[9] = Int64GetDatum(c->unchanged);
-	v[10] = Int64GetDatum(c->skipped);
-	v[11] = Int64GetDatum(c->mismatch);
-	v[12] = Int64GetDatum(c->duplicate);
-	v[13] = warnings_array(run, &isnull);
-	if (isnull)
-		nulls[13] = 'n';
+	Datum		warnings = warnings_array(run, &isnull);
+	int64		counts[CATALOG_JOB_NCOUNTS] = {c->pages, c->fetched, c->added, c->updated,
+	c->deleted, c->unchanged, c->skipped, c->mismatch, c->duplicate};
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	/* the last two columns are new in 0.3 (see nango_has_column) */
-	outcome_cols = nango_has_column("jobs", "warnings");
-	if (SPI_execute_with_args(psprintf("UPDATE nango.jobs SET status = $2, ended_at = pg_catalog.clock_timestamp(), "
-									   "error_message = $3, error_detail = $4, page_count = $5, fetched_count = $6, "
-									   "added_count = $7, updated_count = $8, deleted_count = $9, "
-									   "unchanged_count = $10, skipped_count = $11, mismatch_count = $12%s "
-									   "WHERE id = $1",
-									   outcome_cols ? ", duplicate_count = $13, warnings = $14" : ""),
-							  outcome_cols ? 14 : 12, types, v, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update job " INT64_FORMAT, run->job_id);
+	catalog_finish_job(run->job_id, sname, message, detail, counts, warnings, isnull);
 	if (status == NANGO_JOB_SUCCEEDED)
 		run_after_parent(run->sync_id);
 	SPI_finish();

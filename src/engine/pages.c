@@ -68,6 +68,13 @@ store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
 	nango_progress_wait(NANGO_WAITING_NONE);
 }
 
+/* job_store_page: store_page for the request chains of a child sync (chains.c). */
+void
+job_store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr)
+{
+	store_page(run, st, mt, pr);
+}
+
 /*
  * job_build_request: the request of the pager's next page (its strings in the
  * current memory context).
@@ -184,17 +191,11 @@ job_save_incremental(JobRun *run)
 {
 	Jsonb	   *final = nango_incr_final(run->incr);
 	NangoSavedRole saved;
-	Oid			types[2] = {INT8OID, JSONBOID};
-	Datum		v[2];
 
 	if (final == NULL)
 		return;
-	v[0] = Int64GetDatum(run->sync_id);
-	v[1] = JsonbPGetDatum(final);
 	nango_push_role(nango_extension_owner(), &saved);
-	if (SPI_execute_with_args("UPDATE nango.syncs SET incremental_state = $2 WHERE id = $1",
-							  2, types, v, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not store the incremental state");
+	catalog_save_incremental(run->sync_id, final);
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(run->jobcxt);
 }

@@ -168,43 +168,21 @@ static void
 preview_parent(JobRun *run)
 {
 	NangoSavedRole saved;
-	Oid			types[3] = {INT8OID, TEXTOID, OIDOID};
-	Datum		vals[3];
-	char		nulls[3] = "   ";
 	const NangoConfig *cfg = run->cfg;
 	const char *shown = cfg->parent_name ? cfg->parent_name : psprintf(INT64_FORMAT, cfg->parent_id);
 	char	   *missing;
-	bool		isnull;
-	uint64		found;
+	bool		found;
+	char	   *key = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	vals[0] = Int64GetDatum(cfg->parent_id);
-	vals[1] = cfg->parent_name ? CStringGetTextDatum(cfg->parent_name) : (Datum) 0;
-	nulls[1] = cfg->parent_name ? ' ' : 'n';
-	vals[2] = ObjectIdGetDatum(run->owner);
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT s.id, "
-							  "(SELECT r.unique_key FROM nango.raw r WHERE r.sync_id = s.id AND r.deleted_at IS NULL "
-							  "  AND r.unique_key IS NOT NULL ORDER BY r.unique_key COLLATE \"C\" LIMIT 1), "
-							  "(SELECT r.data FROM nango.raw r WHERE r.sync_id = s.id AND r.deleted_at IS NULL "
-							  "  AND r.unique_key IS NOT NULL ORDER BY r.unique_key COLLATE \"C\" LIMIT 1) "
-							  "FROM nango.syncs s WHERE s.owner::pg_catalog.oid = $3 "
-							  "AND (s.id = $1 OR s.friendly_name = $2)",
-							  3, types, vals, nulls, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the parent sync");
-	found = SPI_processed;
-	MemoryContextSwitchTo(cxt);
-	if (found > 0)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-
-		run->parent_key = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		run->chain_parent = isnull ? NULL : DatumGetJsonbPCopy(d);
-	}
+	found = catalog_parent_first_record(cfg->parent_id, cfg->parent_name, run->owner,
+										&key, &run->chain_parent, cxt);
+	run->parent_key = key;
 	SPI_finish();
 	nango_pop_role(&saved);
-	if (found == 0)
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("config key \"parent\": you have no sync %s", shown)));

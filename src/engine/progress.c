@@ -45,6 +45,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "catalog.h"
 #include "nango.h"
 #include "progress.h"
 #include "extinfo.h"
@@ -262,9 +263,7 @@ waiting_name(int waiting)
 static bool
 may_manage(Oid owner)
 {
-	Oid			user = GetUserId();
-
-	return superuser_arg(user) || has_privs_of_role(user, owner);
+	return catalog_may_manage(GetUserId(), owner);
 }
 
 /*
@@ -332,22 +331,11 @@ static bool
 job_row_owner(int64 job_id, Oid *owner)
 {
 	NangoSavedRole saved;
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(job_id)};
 	bool		found;
-	bool		isnull;
 
 	nango_push_role(nango_extension_owner(), &saved);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT s.owner::pg_catalog.oid FROM nango.jobs j "
-							  "JOIN nango.syncs s ON s.id OPERATOR(pg_catalog.=) j.sync_id "
-							  "WHERE j.id OPERATOR(pg_catalog.=) $1",
-							  1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read nango.jobs");
-	found = (SPI_processed > 0);
-	if (found)
-		*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, 1, &isnull));
+	found = catalog_job_owner(job_id, owner);
 	SPI_finish();
 	nango_pop_role(&saved);
 	return found;

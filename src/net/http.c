@@ -91,7 +91,7 @@ http_free(void *arg)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	h->curl = NULL;
-	if (h->multi)
+	if (h->multi && !h->shares_multi)
 		curl_multi_cleanup(h->multi);
 	h->multi = NULL;
 	free(h->body.data);
@@ -264,6 +264,8 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 	int			i;
 
 	curl_easy_reset(c);
+	/* the handle's owner, for the transfers of a shared multi handle (drive) */
+	curl_easy_setopt(c, CURLOPT_PRIVATE, (void *) h);
 	if (h->hdrs)
 		curl_slist_free_all(h->hdrs);
 	h->hdrs = NULL;
@@ -364,27 +366,36 @@ begin_attempt(NangoHttp *h, const NangoRequest *req)
 
 /*
  * drive: runs the multi handle's transfers as far as they go without
- * waiting; sets h->done (and h->done_rc) when the attempt has ended.
+ * waiting; sets done (and done_rc) on each handle whose attempt has ended,
+ * h's or, on a shared multi handle, another's.  Returns how many ended.
  */
-static void
+static int
 drive(NangoHttp *h)
 {
 	int			running;
 	int			queued;
+	int			ended = 0;
 	CURLMsg    *m;
 
 	if (curl_multi_perform(h->multi, &running) != CURLM_OK)
 	{
 		h->done = true;
 		h->done_rc = CURLE_OUT_OF_MEMORY;
-		return;
+		return 1;
 	}
 	while ((m = curl_multi_info_read(h->multi, &queued)) != NULL)
-		if (m->msg == CURLMSG_DONE && m->easy_handle == h->curl)
+		if (m->msg == CURLMSG_DONE)
 		{
-			h->done = true;
-			h->done_rc = m->data.result;
+			NangoHttp  *owner = NULL;
+
+			if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &owner) != CURLE_OK ||
+				owner == NULL)
+				continue;
+			owner->done = true;
+			owner->done_rc = m->data.result;
+			ended++;
 		}
+	return ended;
 }
 
 /*
@@ -604,4 +615,63 @@ long
 nango_http_last_status(NangoHttp *h)
 {
 	return h == NULL ? 0 : h->pending ? h->prev_status : h->last_status;
+}
+
+/* ---------------------------------------------------------------------
+ * Handles sharing one multi handle (the request chains of a child sync)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * nango_http_create_sharing: see http.h.  The new handle drops its own
+ * multi handle for with's, and copies with's credential scope and rate
+ * limit (the strings stay with's: with outlives the new handle).
+ */
+NangoHttp *
+nango_http_create_sharing(MemoryContext cxt, const NangoSecrets *secrets, NangoHttp *with)
+{
+	NangoHttp  *h = nango_http_create(cxt, secrets);
+
+	curl_multi_cleanup(h->multi);
+	h->multi = with->multi;
+	h->shares_multi = true;
+	h->scope_url = with->scope_url;
+	h->scope_hosts = with->scope_hosts;
+	h->scope_nhosts = with->scope_nhosts;
+	h->rl_requests = with->rl_requests;
+	h->rl_per_ms = with->rl_per_ms;
+	h->rl_extra = with->rl_extra;
+	return h;
+}
+
+/* nango_http_started: see http.h. */
+bool
+nango_http_started(NangoHttp *h)
+{
+	return h->pending;
+}
+
+/* nango_http_answered: see http.h. */
+bool
+nango_http_answered(NangoHttp *h)
+{
+	return !h->pending || h->done;
+}
+
+/*
+ * nango_http_wait: see http.h.  The wait shows as waiting for the API;
+ * interrupts are serviced once curl is out of the way.
+ */
+void
+nango_http_wait(NangoHttp *h, int max_ms)
+{
+	if (drive(h) > 0)
+		return;
+	pgstat_report_wait_start(PG_WAIT_EXTENSION);
+	nango_progress_wait(NANGO_WAITING_API);
+	(void) curl_multi_poll(h->multi, NULL, 0, max_ms, NULL);
+	(void) drive(h);
+	pgstat_report_wait_end();
+	nango_progress_wait(NANGO_WAITING_NONE);
+	CHECK_FOR_INTERRUPTS();
 }

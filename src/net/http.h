@@ -92,6 +92,37 @@ extern void nango_http_set_scope(NangoHttp *h, const char *origin_url, char *con
 extern void nango_http_set_rate_limit(NangoHttp *h, int requests, int64 per_ms,
 									  const char *extra);
 
+/*
+ * nango_http_create_sharing: a handle (freed with cxt, like
+ * nango_http_create's) whose transfers run on with's multi handle, with
+ * with's connections, credential scope and rate limit: one multi handle
+ * drives the transfers of all such handles (a child sync's request
+ * chains).  with must outlive it: create it in a child context of with's,
+ * or later in the same context.
+ */
+extern NangoHttp *nango_http_create_sharing(MemoryContext cxt, const NangoSecrets *secrets,
+											NangoHttp *with);
+
+/*
+ * nango_http_started: a transfer nango_http_start sent is waiting for its
+ * nango_http_fetch (false when none, or when the rate limit held it back).
+ */
+extern bool nango_http_started(NangoHttp *h);
+
+/*
+ * nango_http_answered: nango_http_fetch of the started request would not
+ * wait for the network (its first attempt has ended, or none was started).
+ * It does not drive the transfers: nango_http_wait does.
+ */
+extern bool nango_http_answered(NangoHttp *h);
+
+/*
+ * nango_http_wait: drives the transfers of h's multi handle (every handle
+ * sharing it), waiting at most max_ms for one of them to make progress
+ * when none has just ended.
+ */
+extern void nango_http_wait(NangoHttp *h, int max_ms);
+
 /* How many requests of the handle went to another origin without the headers. */
 extern int64 nango_http_withheld_count(NangoHttp *h);
 

@@ -32,6 +32,7 @@ struct NangoHttp
 {
 	CURL	   *curl;
 	CURLM	   *multi;
+	bool		shares_multi;	/* multi belongs to another handle */
 	bool		in_multi;		/* curl is added to multi */
 	bool		done;			/* the added attempt has ended, with done_rc */
 	CURLcode	done_rc;

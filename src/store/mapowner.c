@@ -30,6 +30,7 @@
 #include "utils/syscache.h"
 
 #include "mapping.h"
+#include "catalog.h"
 #include "mapping_int.h"
 
 /*
@@ -88,19 +89,14 @@ check_table_owner(Oid relid, const char *qualname, Oid owner)
 static void
 check_name_claimed(int64 sync_id, const char *mapped_table, const char *qualname, Oid owner)
 {
-	Oid			types[2] = {TEXTOID, INT8OID};
-	Datum		values[2] = {CStringGetTextDatum(mapped_table), Int64GetDatum(sync_id)};
+	int			n;
+	Oid		   *others = catalog_mapped_table_owners(mapped_table, sync_id, &n);
 
-	if (SPI_execute_with_args("SELECT owner FROM nango.syncs WHERE mapped_table OPERATOR(pg_catalog.=) $1 "
-							  "AND id OPERATOR(pg_catalog.<>) $2",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up the syncs of mapped_table %s", qualname);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		Oid			other = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		Oid			other = others[i];
 
-		if (!isnull && !owner_may_use(owner, other))
+		if (OidIsValid(other) && !owner_may_use(owner, other))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("permission denied for mapped_table %s: a sync of role \"%s\" maps into it",

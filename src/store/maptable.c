@@ -38,6 +38,7 @@
 #include "flatten.h"
 #include "job.h"
 #include "mapping.h"
+#include "catalog.h"
 #include "mapping_int.h"
 #include "nango.h"
 #include "extinfo.h"
@@ -449,19 +450,14 @@ evolve_schema(NangoMapTable *mt, NangoFlatRecord **flats, int n)
 static bool
 other_users(int64 sync_id, const char *mapped_table, const char *qualname)
 {
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		args[2];
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
 	NangoSavedRole saved;
 	bool		found;
 
 	args[0] = Int64GetDatum(sync_id);
-	args[1] = CStringGetTextDatum(mapped_table ? mapped_table : qualname);
 	nango_push_role(nango_extension_owner(), &saved);
-	if (SPI_execute_with_args("SELECT 1 FROM nango.syncs WHERE id OPERATOR(pg_catalog.<>) $1 "
-							  "AND mapped_table OPERATOR(pg_catalog.=) $2",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read nango.syncs");
-	found = SPI_processed > 0;
+	found = catalog_mapped_table_named(mapped_table ? mapped_table : qualname, sync_id);
 	nango_pop_role(&saved);
 	if (found)
 		return true;

@@ -41,6 +41,7 @@
 #include "catalog/pg_operator.h"
 #include "miscadmin.h"
 
+#include "catalog.h"
 #include "store.h"
 #include "keyprobe.h"
 
@@ -75,7 +76,6 @@ static SPIPlanPtr plan_delete = NULL;
 static SPIPlanPtr plan_insert = NULL;
 static SPIPlanPtr plan_lookup = NULL;
 static SPIPlanPtr plan_update = NULL;
-static SPIPlanPtr plan_lock_sync = NULL;
 static SPIPlanPtr plan_has_rows = NULL;
 
 /* prepare: a kept plan for one of the store's statements. */
@@ -113,9 +113,6 @@ prepare_plans(void)
 							  "metadata IS NULL AND $3 IS NULL) "
 							  "FROM nango.raw WHERE sync_id = $1 AND unique_key = ANY ($2)",
 							  3, t_look);
-	if (plan_lock_sync == NULL)
-		plan_lock_sync = prepare("SELECT 1 FROM nango.syncs WHERE id OPERATOR(pg_catalog.=) $1 "
-								 "FOR KEY SHARE", 1, t_del);
 	if (plan_has_rows == NULL)
 		plan_has_rows = prepare("SELECT 1 FROM nango.raw WHERE sync_id OPERATOR(pg_catalog.=) $1 "
 								"LIMIT 1", 1, t_del);
@@ -231,15 +228,14 @@ text_array(int n, char **vals, const int *idx)
 static void
 lock_sync(NangoStore *st)
 {
-	Datum		v[1] = {Int64GetDatum(st->sync_id)};
 	MemoryContext cxt = CurrentMemoryContext;
+	bool		found;
 
 	if (st->sync_locked)
 		return;
-	if (SPI_execute_plan(plan_lock_sync, v, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock sync " INT64_FORMAT, st->sync_id);
+	found = catalog_lock_sync_key(st->sync_id);
 	MemoryContextSwitchTo(cxt);
-	if (SPI_processed != 1)
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("sync " INT64_FORMAT " no longer exists", st->sync_id)));

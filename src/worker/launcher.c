@@ -56,6 +56,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "catalog.h"
 #include "databases.h"
 #include "launcher.h"
 #include "nango.h"
@@ -96,34 +97,17 @@ recover(LauncherState *ls, void *arg)
 {
 	bool	   *done = (bool *) arg;
 
-	Oid			types[2] = {INT4ARRAYOID, TEXTOID};
-	Datum		values[2];
+	Datum		live;
+	const char *message;
 	int			n;
 
-	values[0] = live_job_pids();
-	values[1] = CStringGetTextDatum(ls->ext_oid == InvalidOid ?
-									"server restarted while the job was running" :
-									"the job's process ended before the job did");
+	live = live_job_pids();
+	message = (ls->ext_oid == InvalidOid ?
+			  "server restarted while the job was running" :
+			  "the job's process ended before the job did");
 	if (!nango_launcher_tx_begin(ls, "nango launcher: recovery"))
 		return;
-	if (SPI_execute_with_args(
-							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
-							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
-							  "   WHERE id IN (SELECT id FROM nango.jobs WHERE status = 'running'"
-							  "     AND (pid IS NULL OR pid <> ALL ($1)) FOR UPDATE SKIP LOCKED)"
-							  "   RETURNING id, sync_id, attempt),"
-							  " s AS (UPDATE nango.syncs x SET retry_at = pg_catalog.now(),"
-							  "   retry_attempt = LEAST(f.attempt, 3)"
-							  "   FROM f WHERE x.id = f.sync_id AND x.id IN (SELECT id FROM nango.syncs"
-							  "     WHERE id IN (SELECT sync_id FROM f) FOR NO KEY UPDATE SKIP LOCKED)"
-							  "   RETURNING x.id)"
-							  " SELECT pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
-							  "   'sync_id', f.sync_id, 'job_id', f.id, 'status', 'failed',"
-							  "   'added', 0, 'updated', 0, 'unchanged', 0, 'deleted', 0)::text), (SELECT count(*) FROM s)"
-							  " FROM f",
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not recover jobs left running");
-	n = SPI_processed;
+	n = catalog_recover_jobs(live, message);
 	nango_launcher_tx_commit(ls);
 	*done = true;
 	if (n > 0)
@@ -197,7 +181,6 @@ step_progress(LauncherState *ls, void *arg)
 	Datum	   *pages = palloc(sizeof(Datum) * np);
 	Datum	   *fetched = palloc(sizeof(Datum) * np);
 	int		   *which = palloc(sizeof(int) * np);
-	Oid			types[3] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Datum		values[3];
 
 	for (int i = 0; i < np; i++)
@@ -230,14 +213,7 @@ step_progress(LauncherState *ls, void *arg)
 
 	if (!nango_launcher_tx_begin(ls, "nango launcher: job progress"))
 		return;
-	if (SPI_execute_with_args(
-							  "UPDATE nango.jobs j SET page_count = GREATEST(j.page_count, v.p),"
-							  "   fetched_count = GREATEST(j.fetched_count, v.f)"
-							  " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) AS v(id, p, f)"
-							  " WHERE j.id = v.id AND j.id IN (SELECT id FROM nango.jobs"
-							  "   WHERE id = ANY ($1) AND status = 'running' FOR UPDATE SKIP LOCKED)",
-							  3, types, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update job progress");
+	catalog_copy_progress(values[0], values[1], values[2]);
 	nango_launcher_tx_commit(ls);
 	for (int k = 0; k < n; k++)
 	{
@@ -254,23 +230,16 @@ step_progress(LauncherState *ls, void *arg)
 static void
 step_retention(LauncherState *ls, void *arg)
 {
-	Oid			types[1] = {FLOAT8OID};
-	Datum		values[1];
+	uint64		n;
 
 	if (nango_job_retention_s <= 0)
 		return;
-	values[0] = Float8GetDatum((double) nango_job_retention_s);
 	if (!nango_launcher_tx_begin(ls, "nango launcher: job retention"))
 		return;
-	if (SPI_execute_with_args(
-							  "DELETE FROM nango.jobs WHERE id IN (SELECT id FROM nango.jobs"
-							  " WHERE status <> 'running' AND ended_at <"
-							  " pg_catalog.now() - pg_catalog.make_interval(secs => $1) FOR UPDATE SKIP LOCKED)",
-							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete old jobs");
-	if (SPI_processed > 0)
+	n = catalog_delete_old_jobs((double) nango_job_retention_s);
+	if (n > 0)
 		nango_log(NANGO_LOG_DEBUG, LOG, "nango: deleted %llu job(s) older than nango.job_retention",
-				  (unsigned long long) SPI_processed);
+				  (unsigned long long) n);
 	nango_launcher_tx_commit(ls);
 }
 

@@ -43,6 +43,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "catalog.h"
 #include "cron.h"
 #include "databases.h"
 #include "launcher.h"
@@ -131,49 +132,13 @@ slot_done(const LauncherState *ls, int i, const NangoJobSlot *copy)
 static TimestampTz
 advance_schedule(int64 sync_id, bool scheduled, TimestampTz due_at, bool *found)
 {
-	Oid			types[3] = {INT8OID, BOOLOID, TIMESTAMPTZOID};
-	Datum		values[4];
-	Oid			types4[4] = {INT8OID, BOOLOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	char		nulls[4] = "   ";
-	bool		isnull;
-	char	   *cron = NULL;
-
-	values[0] = Int64GetDatum(sync_id);
-	values[1] = BoolGetDatum(scheduled);
-	values[2] = TimestampTzGetDatum(due_at);
 	/* never wait for a user's transaction: a locked row is retried later */
-	if (SPI_execute_with_args("SELECT cron FROM nango.syncs WHERE id = $1 FOR NO KEY UPDATE NOWAIT",
-							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read sync");
-	*found = (SPI_processed == 1);
+	char	   *cron = catalog_lock_sync_cron(sync_id, found);
+
 	if (!*found)
 		return 0;
-	cron = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	values[3] = TimestampTzGetDatum(0);
-	if (cron == NULL)
-		nulls[3] = 'n';
-	else
-		values[3] = TimestampTzGetDatum(nango_cron_next(cron, GetCurrentTimestamp()));
-	if (!scheduled)
-		nulls[2] = 'n';
-
-	if (SPI_execute_with_args(
-							  "UPDATE nango.syncs SET next_run_at = CASE"
-							  "  WHEN $2 AND next_run_at IS NOT DISTINCT FROM $3 THEN CASE"
-							  "    WHEN cron IS NOT NULL THEN $4"
-							  "    WHEN frequency IS NOT NULL THEN $3 + frequency * (pg_catalog.floor("
-							  "      pg_catalog.date_part('epoch', pg_catalog.now() - $3)"
-							  "      / pg_catalog.date_part('epoch', frequency)) + 1)"
-							  "    ELSE NULL END"
-							  "  ELSE next_run_at END,"
-							  "  updated_at = updated_at"
-							  " WHERE id = $1 RETURNING next_run_at",
-							  4, types4, values, nulls, false, 1) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not schedule the next run");
-	if (SPI_processed != 1)
-		return 0;
-	values[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? 0 : DatumGetTimestampTz(values[0]);
+	return catalog_advance_next_run(sync_id, scheduled, due_at, cron != NULL,
+									cron != NULL ? nango_cron_next(cron, GetCurrentTimestamp()) : 0);
 }
 
 /*
@@ -185,9 +150,7 @@ static void
 schedule_retry(int64 sync_id, int attempt, bool failed, bool retryable,
 			   TimestampTz next_run, const char *label)
 {
-	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, INT4OID};
-	Datum		values[3];
-	char		nulls[3] = "   ";
+	TimestampTz retry_at = 0;
 	int			retry = 0;
 
 	if (failed && !retryable)
@@ -202,7 +165,7 @@ schedule_retry(int64 sync_id, int attempt, bool failed, bool retryable,
 		if (next_run == 0 || at < next_run)
 		{
 			retry = attempt;
-			values[1] = TimestampTzGetDatum(at);
+			retry_at = at;
 			nango_log(NANGO_LOG_INFO, LOG, "nango: %s failed; retry %d of %d in %d s",
 					  label, retry, NANGO_MAX_RETRIES, delay_ms / 1000);
 		}
@@ -210,13 +173,7 @@ schedule_retry(int64 sync_id, int attempt, bool failed, bool retryable,
 	else if (failed && retry == 0)
 		nango_log(NANGO_LOG_INFO, LOG, "nango: %s failed; it runs again at its next scheduled time",
 				  label);
-	if (retry == 0)
-		nulls[1] = 'n';
-	values[0] = Int64GetDatum(sync_id);
-	values[2] = Int32GetDatum(retry);
-	if (SPI_execute_with_args("UPDATE nango.syncs SET retry_at = $2, retry_attempt = $3 WHERE id = $1",
-							  3, types, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not schedule a retry");
+	catalog_set_retry(sync_id, retry, retry_at);
 }
 
 /*
@@ -228,43 +185,18 @@ schedule_retry(int64 sync_id, int attempt, bool failed, bool retryable,
 static char *
 close_dead_job(const NangoJobSlot *s, bool *closed)
 {
-	Oid			types[4] = {INT8OID, TEXTOID, INT8OID, INT4OID};
-	Datum		values[4];
 	int64		job_id = s->job_id;
-	bool		isnull;
 
-	values[0] = Int64GetDatum(job_id);
-	values[1] = CStringGetTextDatum("the job's worker process ended before the job did (terminated or crashed)");
-	values[2] = Int64GetDatum(s->sync_id);
-	values[3] = Int32GetDatum(s->pid);
-	if (SPI_execute_with_args(
-							  "WITH f AS (UPDATE nango.jobs SET status = 'failed',"
-							  "   ended_at = pg_catalog.clock_timestamp(), error_message = $2"
-							  "   WHERE id IN (SELECT id FROM nango.jobs WHERE status = 'running'"
-							  "     AND (id = $1 OR (sync_id = $3 AND pid = $4)) FOR UPDATE NOWAIT)"
-							  "   RETURNING id, sync_id)"
-							  " SELECT id, pg_catalog.pg_notify('nango_jobs', pg_catalog.json_build_object("
-							  "   'sync_id', sync_id, 'job_id', id, 'status', 'failed',"
-							  "   'added', 0, 'updated', 0, 'unchanged', 0, 'deleted', 0)::text) FROM f",
-							  4, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not close job");
-	*closed = (SPI_processed > 0);
-	if (SPI_processed > 0)
-	{
-		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*closed = catalog_fail_dead_job(&job_id,
+									"the job's worker process ended before the job did (terminated or crashed)",
+									s->sync_id, s->pid);
+	if (*closed)
 		nango_log(NANGO_LOG_WARNING, WARNING,
 				  "nango: the worker of job %lld of %s ended before the job did; the job is marked failed",
 				  (long long) job_id, s->label);
-	}
 	if (job_id == 0)
 		return NULL;
-	values[0] = Int64GetDatum(job_id);
-	if (SPI_execute_with_args("SELECT status FROM nango.jobs WHERE id = $1",
-							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read job");
-	if (SPI_processed != 1)
-		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return catalog_job_status(job_id);
 }
 
 /*
@@ -360,78 +292,36 @@ nango_schedule_reap(LauncherState *ls)
 static DueSync *
 fetch_due(LauncherState *ls, int limit, int *count)
 {
-	Oid			types[2] = {INT8ARRAYOID, INT4OID};
-	Datum		values[2];
-	Datum	   *busy = palloc(sizeof(Datum) * Max(nango_shared->nslots, 1));
+	int64	   *busy = palloc(sizeof(int64) * Max(nango_shared->nslots, 1));
 	int			nbusy = 0;
 	DueSync    *due;
+	DueSyncRow *rows;
 	MemoryContext cxt = ls->loop_cxt;
 
 	LWLockAcquire(nango_shared->lock, LW_SHARED);
 	for (int i = 0; i < nango_shared->nslots; i++)
 		if (nango_slot(i)->in_use && nango_slot(i)->dboid == MyDatabaseId)
-			busy[nbusy++] = Int64GetDatum(nango_slot(i)->sync_id);
+			busy[nbusy++] = nango_slot(i)->sync_id;
 	LWLockRelease(nango_shared->lock);
-	values[0] = PointerGetDatum(construct_array(busy, nbusy, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = Int32GetDatum(limit);
-
-	/* resumed_at is new in 0.3: see nango_has_column */
-	if (SPI_execute_with_args(psprintf(
-							  "SELECT s.id, s.owner::oid, s.friendly_name, a.oid IS NOT NULL,"
-							  "  COALESCE(a.rolcanlogin, false),"
-							  "  a.oid IS NOT NULL AND pg_catalog.has_database_privilege(a.oid,"
-							  "    (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()), 'CONNECT'),"
-							  "  s.status = 'active' AND s.next_run_at <= pg_catalog.now(),"
-							  "  s.status = 'active' AND s.retry_at <= pg_catalog.now(),"
-							  "  s.next_run_at, s.retry_attempt, s.triggered_at, %s,"
-							  "  s.config ? 'parent' AND s.frequency IS NULL AND s.cron IS NULL"
-							  " FROM nango.syncs s LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.owner::oid"
-							  /* three arms, one partial index each: no scan of every sync */
-							  " WHERE ((s.status = 'active' AND s.next_run_at <= pg_catalog.now())"
-							  "        OR (s.status = 'active' AND s.retry_at <= pg_catalog.now())"
-							  "        OR s.triggered_at IS NOT NULL)"
-							  "   AND s.id <> ALL ($1)"
-							  "   AND NOT EXISTS (SELECT 1 FROM nango.jobs j"
-							  "                   WHERE j.sync_id = s.id AND j.status = 'running'"
-							  "                     AND (j.pid IS NULL OR j.pid IN"
-							  "                          (SELECT a.pid FROM pg_catalog.pg_stat_activity a)))"
-							  " ORDER BY LEAST(s.triggered_at, s.retry_at, s.next_run_at), s.id"
-							  " LIMIT $2 FOR NO KEY UPDATE OF s SKIP LOCKED",
-							  nango_has_column("syncs", "resumed_at") ? "s.resumed_at" : "NULL::pg_catalog.timestamptz"),
-							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not look for due syncs");
-
-	*count = SPI_processed;
+	rows = catalog_due_syncs(busy, nbusy, limit, count, cxt);
 	due = MemoryContextAllocZero(cxt, sizeof(DueSync) * Max(*count, 1));
 	for (int r = 0; r < *count; r++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		d;
-
-		due[r].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		due[r].owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-		make_label(ls, due[r].label, due[r].id, SPI_getvalue(tup, desc, 3));
-		due[r].owner_exists = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
-		due[r].owner_can_login = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		due[r].owner_can_connect = !isnull && DatumGetBool(d);
-		d = SPI_getbinval(tup, desc, 7, &isnull);
-		due[r].scheduled = !isnull && DatumGetBool(d);
-		d = SPI_getbinval(tup, desc, 8, &isnull);
-		due[r].retry_due = !isnull && DatumGetBool(d);
-		d = SPI_getbinval(tup, desc, 9, &isnull);
-		due[r].due_at = isnull ? 0 : DatumGetTimestampTz(d);
-		due[r].retry_attempt = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
-		d = SPI_getbinval(tup, desc, 11, &isnull);
-		due[r].has_trigger = !isnull;
-		due[r].triggered_at = isnull ? 0 : DatumGetTimestampTz(d);
-		d = SPI_getbinval(tup, desc, 12, &isnull);
-		due[r].resumed = !isnull;
-		due[r].resumed_at = isnull ? 0 : DatumGetTimestampTz(d);
-		d = SPI_getbinval(tup, desc, 13, &isnull);
-		due[r].after_parent = !isnull && DatumGetBool(d);
+		due[r].id = rows[r].id;
+		due[r].owner = rows[r].owner;
+		make_label(ls, due[r].label, due[r].id, rows[r].friendly_name);
+		due[r].owner_exists = rows[r].owner_exists;
+		due[r].owner_can_login = rows[r].owner_can_login;
+		due[r].owner_can_connect = rows[r].owner_can_connect;
+		due[r].scheduled = rows[r].scheduled;
+		due[r].retry_due = rows[r].retry_due;
+		due[r].due_at = rows[r].due_at;
+		due[r].retry_attempt = rows[r].retry_attempt;
+		due[r].has_trigger = rows[r].has_trigger;
+		due[r].triggered_at = rows[r].triggered_at;
+		due[r].resumed = rows[r].resumed;
+		due[r].resumed_at = rows[r].resumed_at;
+		due[r].after_parent = rows[r].after_parent;
 	}
 	return due;
 }
@@ -445,19 +335,7 @@ fetch_due(LauncherState *ls, int limit, int *count)
 static void
 fetch_next_due(LauncherState *ls)
 {
-	bool		isnull;
-	Datum		d;
-
-	ls->next_due = 0;
-	if (SPI_execute("SELECT LEAST((SELECT pg_catalog.min(next_run_at) FROM nango.syncs"
-					"   WHERE status = 'active' AND next_run_at > pg_catalog.now()),"
-					" (SELECT pg_catalog.min(retry_at) FROM nango.syncs"
-					"   WHERE status = 'active' AND retry_at > pg_catalog.now()))",
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		return;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-		ls->next_due = DatumGetTimestampTz(d);
+	ls->next_due = catalog_next_due();
 }
 
 /*
@@ -468,25 +346,7 @@ fetch_next_due(LauncherState *ls)
 static void
 mark_started(const DueSync *d)
 {
-	Oid			types[3] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[3];
-	char		nulls[3] = "   ";
-
-	values[0] = Int64GetDatum(d->id);
-	values[1] = TimestampTzGetDatum(d->triggered_at);
-	values[2] = TimestampTzGetDatum(d->resumed_at);
-	if (!d->has_trigger)
-		nulls[1] = 'n';
-	if (!d->resumed)
-		nulls[2] = 'n';
-	if (SPI_execute_with_args(psprintf(
-							  "UPDATE nango.syncs SET retry_at = NULL, triggered_at = CASE"
-							  " WHEN triggered_at IS NOT DISTINCT FROM $2 THEN NULL ELSE triggered_at END%s"
-							  " WHERE id = $1",
-							  d->resumed ? ", resumed_at = CASE"
-							  " WHEN resumed_at IS NOT DISTINCT FROM $3 THEN NULL ELSE resumed_at END" : ""),
-							  d->resumed ? 3 : 2, types, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not mark the sync started");
+	catalog_mark_started(d->id, d->has_trigger, d->triggered_at, d->resumed, d->resumed_at);
 }
 
 /*

@@ -22,14 +22,34 @@ GET /children/slack/channels
 POST /children/slack/history  body {"channel": ..., "cursor": ...}
   C1: three messages on two pages (next_cursor "p2"); C2: one message.
 
-Benchmark (bench/children.sh):
+Concurrency (chains answering out of order), state per ?run=, cleared
+by POST /__reset:
+GET /children/conc/parents?n=N
+  N parents {"id": i, "pages": K}: K is 1 for parent 1, 7 for parents 9
+  and 10, 3 for the others.
+GET /children/conc/items/{id}?run=R&pages=K&page=P&step_ms=S&n=N[&gone=G][&fail=F]
+  page P of K (Link paging) of two records {"n", "parent", "page"} (n
+  the same under every parent), answered after (N + 1 - id) * S ms
+  (default 15): later parents answer first.  Parent G answers 404, parent
+  F answers 500 on its last page.  Arrival times, the most requests in
+  flight at once, and the most requests for a page after the first in
+  flight at once (chains paging side by side) are recorded.
+GET /children/conc/report?run=R
+  {"times": [...], "max_in_flight": m, "max_later_in_flight": l}
+
+Benchmark (bench/children.sh serves the same two routes with
+bench/children_mock.py, which costs less per request):
 GET /children/bench/parents?n=N
   N parents {"id": i}.
 GET /children/bench/items/{id}?page=P&delay_ms=D
   two pages of 5 items per parent, each answered after D ms (default 50).
 """
 
-from mockcore import route, Response
+import threading
+import time
+import urllib.parse
+
+from mockcore import route, on_reset, Response
 
 REPO_SETS = {
     'a': [{'id': 11, 'full_name': 'octo/alpha'}, {'id': 12, 'full_name': 'octo/beta'},
@@ -116,3 +136,65 @@ def bench_items(req):
         headers['Link'] = '<%s%s?page=2&delay_ms=%d>; rel="next"' % (
             req.base_url, req.path, int(delay * 1000))
     return Response.json(items, headers=headers, delay=delay)
+
+
+CONC = {}
+CONC_LOCK = threading.Lock()
+
+
+@on_reset
+def conc_reset():
+    with CONC_LOCK:
+        CONC.clear()
+
+
+@route('/children/conc/parents')
+def conc_parents(req):
+    n = int(req.arg('n', '10'))
+    return Response.json([{'id': i, 'pages': 1 if i == 1 else 7 if i in (9, 10) else 3}
+                          for i in range(1, n + 1)])
+
+
+@route('/children/conc/items/', prefix=True)
+def conc_items(req):
+    pid = int(req.path.rsplit('/', 1)[1])
+    run = req.arg('run', '')
+    page = int(req.arg('page', '1'))
+    pages = int(req.arg('pages', '1'))
+    later = 1 if page > 1 else 0
+    with CONC_LOCK:
+        st = CONC.setdefault(run, {'times': [], 'in_flight': 0, 'max_in_flight': 0,
+                                   'later': 0, 'max_later_in_flight': 0})
+        st['times'].append(time.time())
+        st['in_flight'] += 1
+        st['later'] += later
+        st['max_in_flight'] = max(st['max_in_flight'], st['in_flight'])
+        st['max_later_in_flight'] = max(st['max_later_in_flight'], st['later'])
+    try:
+        n = int(req.arg('n', '10'))
+        time.sleep((n + 1 - pid) * int(req.arg('step_ms', '15')) / 1000.0)
+    finally:
+        with CONC_LOCK:
+            st['in_flight'] -= 1
+            st['later'] -= later
+    if str(pid) == req.arg('gone'):
+        return Response.json({'message': 'Not Found'}, status=404)
+    if str(pid) == req.arg('fail') and page == pages:
+        return Response.json({'message': 'boom'}, status=500)
+    items = [{'n': (page - 1) * 2 + i, 'parent': pid, 'page': page} for i in range(2)]
+    headers = {}
+    if page < pages:
+        q = [(k, v) for k, v in urllib.parse.parse_qsl(req.raw_query) if k != 'page']
+        q.append(('page', str(page + 1)))
+        headers['Link'] = '<%s%s?%s>; rel="next"' % (req.base_url, req.path,
+                                                    urllib.parse.urlencode(q))
+    return Response.json(items, headers=headers)
+
+
+@route('/children/conc/report')
+def conc_report(req):
+    with CONC_LOCK:
+        st = CONC.get(req.arg('run', ''), {'times': [], 'max_in_flight': 0,
+                                           'max_later_in_flight': 0})
+        return Response.json({'times': list(st['times']), 'max_in_flight': st['max_in_flight'],
+                              'max_later_in_flight': st['max_later_in_flight']})
