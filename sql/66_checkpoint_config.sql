@@ -2,15 +2,17 @@
 -- upsert syncs only (refused with overwrite mode, with a hint), not for
 -- child syncs; nango.checkpoint_interval is at least one second.  A
 -- checkpoint of a sync goes when its config changes.
-SET client_min_messages = warning;
+SET client_min_messages = error;
 CREATE EXTENSION IF NOT EXISTS nango;
 RESET client_min_messages;
 \set ON_ERROR_ROLLBACK on
 \set SHOW_CONTEXT never
 BEGIN;
 -- A fresh copy of the extension (rolled back at the end): ids start at 1.
+SET LOCAL client_min_messages = error;
 DROP EXTENSION nango CASCADE;
 CREATE EXTENSION nango;
+RESET client_min_messages;
 -- pg_temp.try: runs a statement, showing the SQLSTATE of a refusal.
 CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
