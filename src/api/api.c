@@ -417,6 +417,8 @@ write_sync_config(int64 id, NangoConfig *cfg, Oid owner)
 	catalog_write_sync_config(id, sync_columns(cfg, mapped, &cols), first_run);
 	/* a changed config: the next job starts at page 1 (docs/config.md#checkpoint) */
 	nango_checkpoint_discard(id);
+	/* and the page memos: the next job reads every page */
+	nango_page_memo_discard(id);
 }
 
 /*

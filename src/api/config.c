@@ -248,6 +248,8 @@ const ConfigKeyDef config_keys[NUM_CONFIG_KEYS] = {
 	[K_RATE_LIMIT] = {"rate_limit", cJSON_Object, "an object such as {\"requests\": 100, \"per\": \"10 seconds\"}",
 	config_read_rate_limit},
 	[K_CHECKPOINT] = {"checkpoint", cJSON_True | cJSON_False, "a boolean (true or false)", read_bool, F(checkpoint)},
+	[K_SKIP_UNCHANGED_PAGES] = {"skip_unchanged_pages", cJSON_True | cJSON_False, "a boolean (true or false)", read_bool,
+	F(skip_unchanged_pages)},
 };
 
 /*
@@ -409,6 +411,7 @@ nango_config_parse_keep(const char *url, Jsonb *config, int keep)
 	cfg->auto_mapping = true;
 	cfg->delete_mode = NANGO_DELETE_NONE;
 	cfg->concurrency = 4;
+	cfg->skip_unchanged_pages = true;
 
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;

@@ -125,6 +125,12 @@ typedef struct NangoConfig
 	/* checkpoint (docs/config.md): worker jobs commit as they go [false] */
 	bool		checkpoint;
 
+	/*
+	 * skip_unchanged_pages (docs/config.md): an upsert sync's job skips the
+	 * pages the API answers unchanged since the last pass [true]
+	 */
+	bool		skip_unchanged_pages;
+
 	/* fields and arrays (docs/mapping.md) */
 	NangoMapOptions map_options;
 

@@ -62,6 +62,7 @@ typedef enum ConfigKey
 	K_CONCURRENCY,
 	K_RATE_LIMIT,
 	K_CHECKPOINT,
+	K_SKIP_UNCHANGED_PAGES,
 	NUM_CONFIG_KEYS
 } ConfigKey;
 

@@ -315,6 +315,22 @@ decode_url(JobRun *run, const char *stored)
 }
 
 /*
+ * job_secret_encode_url, job_secret_decode_url: encode_url and decode_url
+ * for the paging state and request hash of page memos (pagememo.c).
+ */
+char *
+job_secret_encode_url(JobRun *run, const char *url)
+{
+	return encode_url(run, url);
+}
+
+char *
+job_secret_decode_url(JobRun *run, const char *stored)
+{
+	return decode_url(run, stored);
+}
+
+/*
  * abandon_resume: the stored state cannot be used (its next URL names a
  * secret this job does not have): the checkpoint is discarded and the job
  * starts the pass at page 1.  SPI connected.

@@ -65,6 +65,7 @@ nango_job_warn(const char *fmt,...)
 
 	if (run == NULL)
 		return;
+	run->warn_calls++;
 	old = MemoryContextSwitchTo(run->outercxt);
 	initStringInfo(&buf);
 	for (;;)
@@ -377,6 +378,8 @@ run_job(JobRun *run, SyncRow *sync)
 	if (cfg->unique_key != NULL)
 		job_check_some_keyed(run);
 	nango_store_count(st, &run->counts);
+	/* complete: paging ended by itself (a child sync's chains never memoise) */
+	job_memo_finish(run, !run->truncated);
 	if (run->incr != NULL)
 		job_save_incremental(run);
 	else if (cfg->unique_key != NULL && cfg->delete_mode != NANGO_DELETE_NONE)

@@ -72,4 +72,10 @@ extern void nango_job_warn(const char *fmt,...) pg_attribute_printf(1, 2);
 extern bool nango_checkpoint_usable(int64 sync_id);
 extern void nango_checkpoint_discard(int64 sync_id);
 
+/*
+ * nango_page_memo_discard: drops a sync's page memos (a changed config or
+ * URL; docs/config.md#skip_unchanged_pages).  As the extension owner.
+ */
+extern void nango_page_memo_discard(int64 sync_id);
+
 #endif							/* NANGO_JOB_H */

@@ -81,6 +81,9 @@ typedef struct JobRun
 	MemoryContext outercxt;		/* outlives the job's subtransaction */
 	MemoryContext jobcxt;
 	MemoryContext pagecxt;
+	/* page memos (pagememo.c): NULL when the job does not use them */
+	struct JobMemo *memo;
+	int64		warn_calls;		/* nango_job_warn calls, repeated lines too */
 } JobRun;
 
 
@@ -122,6 +125,18 @@ extern void job_checkpoint_seen(JobRun *run, NangoStore *st);
 extern void job_checkpoint_done(JobRun *run);
 extern bool job_checkpoint_failed(JobRun *run, bool *in_commit);
 extern void job_checkpoint_note_start(JobRun *run);
+extern char *job_secret_encode_url(JobRun *run, const char *url);
+extern char *job_secret_decode_url(JobRun *run, const char *stored);
+
+/* pagememo.c: skipping the pages unchanged since the last pass (docs/config.md#skip_unchanged_pages) */
+typedef struct JobMemo JobMemo;
+extern void job_memo_begin(JobRun *run);
+extern void job_memo_condition(JobRun *run, int page, NangoRequest *req);
+extern bool job_memo_unchanged(JobRun *run, const NangoResponse *resp);
+extern void job_memo_skip(JobRun *run, NangoPager *pager, NangoStore *st);
+extern void job_memo_page_done(JobRun *run, NangoPager *pager, PageRecords *pr);
+extern void job_memo_page_dropped(JobRun *run);
+extern void job_memo_finish(JobRun *run, bool complete);
 
 /* records.c: from a response body to the page's records */
 extern Jsonb *job_parse_page(JobRun *run, const NangoResponse *resp, NangoExpMarks **marks);

@@ -134,6 +134,7 @@ job_fetch_page(JobRun *run, NangoPager *pager, NangoResponse *resp)
 		cur = MemoryContextSwitchTo(run->jobcxt);
 		nango_secrets_add_url(&run->secrets, req.url, false);
 		MemoryContextSwitchTo(cur);
+		job_memo_condition(run, run->page, &req);
 		run->url = nango_redact_url(req.url, &run->secrets);
 		nango_progress_request(req.method, run->url);
 		nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: fetching page %d: %s %s",
@@ -162,6 +163,7 @@ prefetch_page(JobRun *run, NangoPager *pager)
 	NangoRequest req;
 
 	job_build_request(run, pager, &req, false);
+	job_memo_condition(run, run->page + 1, &req);
 	nango_http_start(run->http, &req);
 }
 
@@ -252,6 +254,23 @@ job_delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt)
 }
 
 /*
+ * skip_page: the current page is unchanged since its memo (pagememo.c):
+ * counted, its keys seen, paging restored, and the next page's request
+ * sent, without reading its records.
+ */
+static void
+skip_page(JobRun *run, NangoPager *pager, NangoStore *st)
+{
+	job_memo_skip(run, pager, st);
+	MemoryContextSwitchTo(run->pagecxt);
+	if (!pager->done)
+		prefetch_page(run, pager);
+	nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
+	MemoryContextSwitchTo(run->pagecxt);
+	job_checkpoint_page(run, pager, st);
+}
+
+/*
  * job_run_pages: the page loop.  Each page is handled in a memory context
  * reset before the next one, so memory does not grow with pages.
  */
@@ -266,6 +285,7 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 	if (run->incr != NULL)
 		job_start_incremental(run, &pager);
 	job_checkpoint_restore(run, &pager);
+	job_memo_begin(run);
 	while (!pager.done)
 	{
 		NangoResponse resp;
@@ -287,6 +307,11 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 			pager.done = true;
 			break;
 		}
+		if (job_memo_unchanged(run, &resp))
+		{
+			skip_page(run, &pager, st);
+			continue;
+		}
 		body = job_parse_page(run, &resp, &marks);
 		if (body != NULL)
 			job_extract_records(run, body, marks, &pr);
@@ -297,6 +322,7 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		}
 		if (pr.missing)
 		{
+			job_memo_page_dropped(run);
 			run->counts.pages++;
 			pager.done = true;
 			pager.stop = NANGO_STOP_RESPONSE_PATH_MISSING;
@@ -321,6 +347,7 @@ job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt)
 		if (!pager.done)
 			prefetch_page(run, &pager);
 		store_page(run, st, mt, &pr);
+		job_memo_page_done(run, &pager, &pr);
 		nango_report_progress(run->job_id, run->counts.pages, run->counts.fetched);
 		/* whatever the callees left current, the page's work stays in pagecxt */
 		MemoryContextSwitchTo(run->pagecxt);

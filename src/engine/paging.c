@@ -556,6 +556,22 @@ nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords, JsonbValue *last_r
 	}
 }
 
+/*
+ * nango_pager_note_restored: after the pager's state was set from a page
+ * memo instead of a response: its next cursor or URL counts as used, so a
+ * loop through skipped and fetched pages is still found.
+ */
+void
+nango_pager_note_restored(NangoPager *p)
+{
+	if (p->done)
+		return;
+	if (p->next_url != NULL)
+		mark_used(p, "the next URL", p->next_url);
+	else if (p->cursor != NULL)
+		mark_used(p, "the cursor", p->cursor);
+}
+
 /* ---------------------------------------------------------------------
  * Link header (RFC 8288)
  * ---------------------------------------------------------------------

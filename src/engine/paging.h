@@ -95,6 +95,9 @@ extern void nango_pager_advance(NangoPager *p, Jsonb *body, int nrecords,
 								JsonbValue *last_record, uint64 page_hash,
 								const NangoResponse *resp, int64 remaining_total);
 
+/* nango_pager_note_restored: the state set from a page memo counts as used. */
+extern void nango_pager_note_restored(NangoPager *p);
+
 /*
  * nango_link_find: the URL of the given rel in a Link header value (several
  * links, any order, quoted or not, rel lists), palloc'd; NULL if none.

@@ -189,6 +189,7 @@ forget_headers(NangoHttp *h)
 	if (h->link.data)
 		h->link.data[0] = '\0';
 	h->retry_after[0] = '\0';
+	h->etag[0] = h->last_modified[0] = '\0';
 	h->rl_remaining[0] = h->rl_reset[0] = '\0';
 	h->rl_x_remaining[0] = h->rl_x_reset[0] = '\0';
 }
@@ -215,6 +216,19 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 		keep_header(buffer, n, "ratelimit-remaining:", h->rl_remaining, sizeof(h->rl_remaining)) ||
 		keep_header(buffer, n, "ratelimit-reset:", h->rl_reset, sizeof(h->rl_reset)))
 		return n;
+	/* a validator cut to the buffer would never match: none is kept then */
+	if (keep_header(buffer, n, "etag:", h->etag, sizeof(h->etag)))
+	{
+		if (strlen(h->etag) >= sizeof(h->etag) - 1)
+			h->etag[0] = '\0';
+		return n;
+	}
+	if (keep_header(buffer, n, "last-modified:", h->last_modified, sizeof(h->last_modified)))
+	{
+		if (strlen(h->last_modified) >= sizeof(h->last_modified) - 1)
+			h->last_modified[0] = '\0';
+		return n;
+	}
 	if (n > 5 && pg_strncasecmp(buffer, "link:", 5) == 0)
 	{
 		v = buffer + 5;
@@ -251,6 +265,30 @@ has_header(const NangoRequest *req, const char *name)
 		if (pg_strcasecmp(req->headers[i].name, name) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * add_validators: the If-None-Match and If-Modified-Since headers of a
+ * conditional request (docs/config.md#skip_unchanged_pages).  A value with
+ * a line break is not sent (it would add a header line of its own).
+ */
+static void
+add_validators(NangoHttp *h, const NangoRequest *req)
+{
+	char	   *line;
+
+	if (req->if_none_match != NULL && strpbrk(req->if_none_match, "\r\n") == NULL)
+	{
+		line = psprintf("If-None-Match: %s", req->if_none_match);
+		h->hdrs = curl_slist_append(h->hdrs, line);
+		pfree(line);
+	}
+	if (req->if_modified_since != NULL && strpbrk(req->if_modified_since, "\r\n") == NULL)
+	{
+		line = psprintf("If-Modified-Since: %s", req->if_modified_since);
+		h->hdrs = curl_slist_append(h->hdrs, line);
+		pfree(line);
+	}
 }
 
 /*
@@ -323,6 +361,7 @@ setup_request(NangoHttp *h, const NangoRequest *req)
 		h->hdrs = curl_slist_append(h->hdrs, "Accept: application/json");
 	/* no "Expect: 100-continue" round trip for bodies */
 	h->hdrs = curl_slist_append(h->hdrs, "Expect:");
+	add_validators(h, req);
 	for (i = 0; i < req->nheaders; i++)
 	{
 		char	   *line;
@@ -461,12 +500,17 @@ http_perform_once(NangoHttp *h, const NangoRequest *req)
 static char *
 request_key(const NangoRequest *req)
 {
-	size_t		n = strlen(req->method) + strlen(req->url) + (req->body ? strlen(req->body) : 0) + 4;
+	const char *inm = req->if_none_match ? req->if_none_match : "";
+	const char *ims = req->if_modified_since ? req->if_modified_since : "";
+	size_t		n = strlen(req->method) + strlen(req->url) + (req->body ? strlen(req->body) : 0) +
+		strlen(inm) + strlen(ims) + 8;
 	char	   *k = malloc(n);
 
+	/* validators are part of it: a conditional request is another request */
 	if (k != NULL)
-		snprintf(k, n, "%s %s%c%s", req->method, req->url, req->body ? 'B' : '-',
-				 req->body ? req->body : "");
+		snprintf(k, n, "%s %s%c%s\n%c%s\n%c%s", req->method, req->url, req->body ? 'B' : '-',
+				 req->body ? req->body : "", req->if_none_match ? 'E' : '-', inm,
+				 req->if_modified_since ? 'M' : '-', ims);
 	return k;
 }
 

@@ -31,6 +31,14 @@ typedef struct NangoRequest
 	bool		return_gone;	/* give a 404 or 410 back to the caller instead of failing */
 	bool		trusted;		/* a superuser-configured server (Pizzly): the
 								 * network guard does not apply */
+	/*
+	 * Validators of a conditional request (docs/config.md): sent as
+	 * If-None-Match and If-Modified-Since when not NULL; a 304 Not
+	 * Modified is then an answer (status 304, empty body), and an ERROR
+	 * for a request without them.
+	 */
+	const char *if_none_match;
+	const char *if_modified_since;
 } NangoRequest;
 
 /* The outcome of a request (valid until the next request on the handle). */
@@ -42,6 +50,8 @@ typedef struct NangoResponse
 	const char *link;			/* Link header(s) joined with ", ", or NULL */
 	const char *effective_url;	/* URL after redirects */
 	int			attempts;		/* requests made, retries included */
+	const char *etag;			/* ETag header, or NULL */
+	const char *last_modified;	/* Last-Modified header, or NULL */
 } NangoResponse;
 
 /*

@@ -46,6 +46,8 @@ struct NangoHttp
 	char	   *pending_key;	/* its method, URL and body (malloc'd) */
 	MBuf		link;
 	char		retry_after[128];
+	char		etag[512];		/* validators of the response ("" when none, */
+	char		last_modified[128]; /* or too long to keep whole) */
 	size_t		max_size;
 	bool		too_large;
 	long		last_status;

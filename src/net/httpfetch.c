@@ -160,6 +160,22 @@ fail_status(NangoHttp *h, const NangoRequest *req, int attempts)
 }
 
 /*
+ * fail_not_modified: the ERROR for a 304 Not Modified to a request that
+ * asked for no such answer (no If-None-Match, no If-Modified-Since): there
+ * is no page to go on from.
+ */
+static void
+fail_not_modified(NangoHttp *h, const NangoRequest *req)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg("HTTP 304 Not Modified from %s %s, which was not a conditional request",
+					req->method, nango_redact_url(req->url, h->secrets)),
+			 errdetail("The request carried no If-None-Match or If-Modified-Since header, so the response has no page to read."),
+			 errhint("Check the API and the sync's headers.")));
+}
+
+/*
  * retry_wait: the wait before the next attempt: what Retry-After asks for,
  * at most NANGO_RETRY_AFTER_CAP_S (an API asking for longer gets the next
  * attempt after the cap, which counts toward "retries" like any other),
@@ -272,6 +288,12 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 			if ((s >= 200 && s < 300) || (s == 401 && req->return_401) ||
 				((s == 404 || s == 410) && req->return_gone))
 				break;
+			if (s == 304)
+			{
+				if (req->if_none_match != NULL || req->if_modified_since != NULL)
+					break;
+				fail_not_modified(h, req);
+			}
 			retry = (s == 429 || s >= 500);
 			if (!retry || attempt > req->retries)
 				fail_status(h, req, attempt);
@@ -301,6 +323,8 @@ nango_http_fetch(NangoHttp *h, const NangoRequest *req, NangoResponse *resp)
 	resp->body_len = h->body.len;
 	resp->link = h->link.len > 0 ? h->link.data : NULL;
 	resp->attempts = attempt;
+	resp->etag = h->etag[0] ? h->etag : NULL;
+	resp->last_modified = h->last_modified[0] ? h->last_modified : NULL;
 	{
 		char	   *eff = NULL;
 
