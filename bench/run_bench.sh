@@ -15,7 +15,10 @@
 # memory probe) or ONLY=profile (bench/profile.sh), BENCH_DATA
 # (/var/tmp/nango-bench-data) where generated data is cached, TIMEOUT
 # (1800) seconds after which a run counts as FAILED, CONTENDERS=floor,nango
-# (leaves the script peer out), RESULTS=file.json
+# (leaves the script peer out), NGINX_ETAG=off (nginx sends no ETag and
+# ignores If-Modified-Since, so it never answers 304: an unchanged re-sync
+# is recognised by the response's hash),
+# RESULTS=file.json
 # (times of every run and the medians as JSON),
 # KEEP=1 keeps the work directory (server log, nginx log).
 set -uo pipefail
@@ -83,6 +86,11 @@ freeport() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0))
 # cursor), over HTTP/1.1 keep-alive without a request limit.
 MOCK_PORT=$(freeport)
 mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
+# nginx sends ETag and Last-Modified for static files and answers 304 to
+# matching conditional requests; NGINX_ETAG=off: no ETag, and the
+# Last-Modified it still sends is never honoured, so no 304
+VALIDATORS=""
+[ "${NGINX_ETAG:-on}" = off ] && VALIDATORS="etag off; if_modified_since off;"
 NGINX_USER=""; [ "$(id -u)" = 0 ] && NGINX_USER="user nobody nogroup;"
 cat >"$WORK/nginx/nginx.conf" <<CONF
 $NGINX_USER
@@ -102,6 +110,7 @@ http {
 	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
 	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
 	scgi_temp_path $WORK/nginx/tmp/scgi;
+	$VALIDATORS
 	server {
 		listen 127.0.0.1:$MOCK_PORT;
 		root $DATA;
