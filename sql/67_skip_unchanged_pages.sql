@@ -126,6 +126,27 @@ SELECT run_quiet(:d2);
 SELECT report('d2');
 SELECT data->>'v' FROM nango.raw WHERE sync_id = :d2 AND data->>'id' = 'd2-1-0';
 
+-- a failed job leaves the memos as they were: page 2 changed, then page 5
+-- failed; the memo of page 2 still describes the stored (old) records, so
+-- the next job reads page 2 again and updates them
+SELECT add_paused(mock('/memo/items?id=f&style=cursor'),
+  '{"response_path": "data", "unique_key": "id", "paging_cursor_request_path": "cursor",
+    "paging_cursor_metadata_response_path": "next_cursor", "auto_mapping": false,
+    "retries": 0}') AS f \gset
+SELECT run_quiet(:f);
+SELECT body_hash AS page2_hash FROM nango.page_memos WHERE sync_id = :f AND page = 2 \gset
+SELECT mock_get('/memo/set?id=f&bump=2&fail=5');
+SELECT report('f');
+SELECT run_quiet(:f);
+SELECT body_hash = :'page2_hash' AS page2_memo_kept FROM nango.page_memos WHERE sync_id = :f AND page = 2;
+SELECT count(*) FILTER (WHERE data->>'v' = '1') FROM nango.raw WHERE sync_id = :f;
+SELECT report('f');
+SELECT mock_get('/memo/set?id=f&fail=');
+SELECT run_quiet(:f);
+SELECT * FROM last_job(:f);
+SELECT report('f');
+SELECT count(*) FILTER (WHERE data->>'v' = '1') FROM nango.raw WHERE sync_id = :f;
+
 -- a page not stored cleanly (a \u0000 replaced on page 2) gets no memo
 SELECT add_paused(mock('/memo/items?id=n&style=cursor'),
   '{"response_path": "data", "unique_key": "id", "paging_cursor_request_path": "cursor",

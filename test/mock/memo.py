@@ -17,7 +17,8 @@ GET /memo/set?id=X&...       pages=N (default 6); bump=P (page P changes: its
                              its page); dup=P (page P also holds X-1-0);
                              validators=0|1 (send ETag/Last-Modified,
                              default 1); always304=1 (answer every request
-                             with 304); nul=P (page P holds a \\u0000)
+                             with 304); nul=P (page P holds a \\u0000);
+                             fail=P (page P answers 500; fail= : no more)
 GET /memo/report?id=X        [{"hits": n, "not_modified": n,
                                "conditional": n, "full": [pages answered
                                with a body, in order]}]
@@ -41,7 +42,7 @@ def reset():
 def state(req):
     return STATE.setdefault(req.arg('id', ''), {
         'pages': 6, 'versions': {}, 'removed': set(), 'dup': None, 'validators': True,
-        'always304': False, 'nul': None,
+        'always304': False, 'nul': None, 'fail': None,
         'hits': 0, 'not_modified': 0, 'conditional': 0, 'full': []})
 
 
@@ -69,6 +70,8 @@ def items(req):
         st['not_modified'] += 1
         return Response(304, b'', {})
     base = '%s/memo/items?id=%s&style=%s' % (req.base_url, ident, style)
+    if st['fail'] is not None and int(req.arg('cursor', req.arg('page', '1'))) == st['fail']:
+        return Response.json({'error': 'failing on purpose'}, status=500)
     headers = {}
     if style == 'offset':
         off = int(req.arg('offset', '0'))
@@ -115,6 +118,8 @@ def set_state(req):
         st['validators'] = req.arg('validators') == '1'
     if req.arg('always304') is not None:
         st['always304'] = req.arg('always304') == '1'
+    if req.arg('fail') is not None:
+        st['fail'] = int(req.arg('fail')) if req.arg('fail') else None
     if req.arg('nul') is not None:
         st['nul'] = int(req.arg('nul')) if req.arg('nul') else None
     return Response.json({'ok': True})
