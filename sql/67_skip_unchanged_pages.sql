@@ -14,7 +14,7 @@ SET nango.log_level = warning;
 SELECT mock_get('/__reset');
 
 -- the counts of the sync's last job
-CREATE FUNCTION last_job(sid bigint, OUT status text, OUT pages bigint, OUT fetched bigint,
+CREATE FUNCTION memo_last_job(sid bigint, OUT status text, OUT pages bigint, OUT fetched bigint,
   OUT added bigint, OUT updated bigint, OUT unchanged bigint, OUT deleted bigint,
   OUT duplicates bigint, OUT error text)
 LANGUAGE sql AS $$
@@ -23,7 +23,7 @@ LANGUAGE sql AS $$
          regexp_replace(unport(j.error_message), 'sync [0-9]+', 'sync N')
     FROM nango.jobs j WHERE j.sync_id = sid ORDER BY j.id DESC LIMIT 1 $$;
 -- what the mock of id saw since its last clear (then cleared)
-CREATE FUNCTION report(ident text) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE FUNCTION memo_report(ident text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE sid bigint; r jsonb;
 BEGIN
   sid := add_paused(mock('/memo/report?id=' || ident), '{"auto_mapping": false}');
@@ -34,7 +34,7 @@ BEGIN
   RETURN r;
 END $$;
 -- the sync's memos: page, records, keys kept, validators, where paging goes
-CREATE FUNCTION memos(sid bigint) RETURNS TABLE (page int, records int, nkeys int,
+CREATE FUNCTION memo_rows(sid bigint) RETURNS TABLE (page int, records int, nkeys int,
   etag boolean, last_modified boolean, done boolean)
 LANGUAGE sql AS $$
   SELECT m.page, m.records, pg_catalog.cardinality(m.keys), m.etag IS NOT NULL,
@@ -47,49 +47,49 @@ SELECT add_paused(mock('/memo/items?id=c&style=cursor'),
   '{"response_path": "data", "unique_key": "id", "paging_cursor_request_path": "cursor",
     "paging_cursor_metadata_response_path": "next_cursor", "mapped_table": "memo_c"}') AS c \gset
 SELECT run_quiet(:c);
-SELECT * FROM last_job(:c);
-SELECT * FROM memos(:c);
-SELECT report('c');
+SELECT * FROM memo_last_job(:c);
+SELECT * FROM memo_rows(:c);
+SELECT memo_report('c');
 -- unchanged: every request conditional, every answer a 304, the same counts
 -- as a job reading in full
 SELECT run_quiet(:c);
-SELECT * FROM last_job(:c);
-SELECT report('c');
+SELECT * FROM memo_last_job(:c);
+SELECT memo_report('c');
 SELECT count(*) FROM nango.memo_c;
 -- the same with skip_unchanged_pages false: the same counts, every page read
 SELECT nango.update_sync(:c, '{"skip_unchanged_pages": false}');
 SELECT run_quiet(:c);
-SELECT * FROM last_job(:c);
-SELECT report('c');
+SELECT * FROM memo_last_job(:c);
+SELECT memo_report('c');
 SELECT count(*) FROM nango.page_memos WHERE sync_id = :c;
 SELECT nango.update_sync(:c, '{"skip_unchanged_pages": true}');
 SELECT run_quiet(:c);
 SELECT run_quiet(:c);
-SELECT report('c');
+SELECT memo_report('c');
 -- page 3 changes: only page 3 is read; its records are updated, in
 -- nango.raw and in the mapped table
 SELECT mock_get('/memo/set?id=c&bump=3');
 SELECT run_quiet(:c);
-SELECT * FROM last_job(:c);
-SELECT report('c');
+SELECT * FROM memo_last_job(:c);
+SELECT memo_report('c');
 SELECT data->>'id' AS id, data->>'v' AS v FROM nango.raw WHERE sync_id = :c AND data->>'v' <> '0' ORDER BY 1;
 SELECT id, v FROM nango.memo_c WHERE v <> 0 ORDER BY 1;
 -- and the next job skips it again
 SELECT run_quiet(:c);
-SELECT * FROM last_job(:c);
-SELECT report('c');
+SELECT * FROM memo_last_job(:c);
+SELECT memo_report('c');
 -- fewer pages: the pass ends at page 4, the memos of pages 5 and 6 go
 SELECT mock_get('/memo/set?id=c&pages=4');
 SELECT run_quiet(:c);
-SELECT * FROM last_job(:c);
-SELECT report('c');
-SELECT * FROM memos(:c);
+SELECT * FROM memo_last_job(:c);
+SELECT memo_report('c');
+SELECT * FROM memo_rows(:c);
 -- a config change drops the memos: the next job reads every page
 SELECT nango.update_sync(:c, '{"metadata": {"team": "a"}}');
 SELECT count(*) FROM nango.page_memos WHERE sync_id = :c;
 SELECT run_quiet(:c);
-SELECT * FROM last_job(:c);
-SELECT report('c');
+SELECT * FROM memo_last_job(:c);
+SELECT memo_report('c');
 SELECT count(*) FROM nango.memo_c WHERE team = 'a';
 
 -- delete_mode: a record leaves page 5; exactly it is deleted, the keys of
@@ -99,18 +99,18 @@ SELECT add_paused(mock('/memo/items?id=d&style=cursor'),
     "paging_cursor_metadata_response_path": "next_cursor", "delete_mode": "hard",
     "auto_mapping": false}') AS d \gset
 SELECT run_quiet(:d);
-SELECT * FROM memos(:d);
+SELECT * FROM memo_rows(:d);
 SELECT mock_get('/memo/set?id=d&remove=d-5-1');
-SELECT report('d');
+SELECT memo_report('d');
 SELECT run_quiet(:d);
-SELECT * FROM last_job(:d);
-SELECT report('d');
+SELECT * FROM memo_last_job(:d);
+SELECT memo_report('d');
 SELECT count(*), count(*) FILTER (WHERE data->>'id' = 'd-5-1') FROM nango.raw WHERE sync_id = :d;
-SELECT page, records, nkeys FROM memos(:d) WHERE page = 5;
+SELECT page, records, nkeys FROM memo_rows(:d) WHERE page = 5;
 -- unchanged again: nothing deleted
 SELECT run_quiet(:d);
-SELECT * FROM last_job(:d);
-SELECT report('d');
+SELECT * FROM memo_last_job(:d);
+SELECT memo_report('d');
 
 -- duplicates across pages: page 4 also holds d2-1-0; the job counts the
 -- duplicate and drops the memos, so the next job reads every page again
@@ -120,10 +120,10 @@ SELECT add_paused(mock('/memo/items?id=d2&style=cursor'),
     "paging_cursor_metadata_response_path": "next_cursor", "auto_mapping": false}') AS d2 \gset
 SELECT mock_get('/memo/set?id=d2&dup=4');
 SELECT run_quiet(:d2);
-SELECT * FROM last_job(:d2);
+SELECT * FROM memo_last_job(:d2);
 SELECT count(*) FROM nango.page_memos WHERE sync_id = :d2;
 SELECT run_quiet(:d2);
-SELECT report('d2');
+SELECT memo_report('d2');
 SELECT data->>'v' FROM nango.raw WHERE sync_id = :d2 AND data->>'id' = 'd2-1-0';
 
 -- a failed job leaves the memos as they were: page 2 changed, then page 5
@@ -136,15 +136,15 @@ SELECT add_paused(mock('/memo/items?id=f&style=cursor'),
 SELECT run_quiet(:f);
 SELECT body_hash AS page2_hash FROM nango.page_memos WHERE sync_id = :f AND page = 2 \gset
 SELECT mock_get('/memo/set?id=f&bump=2&fail=5');
-SELECT report('f');
+SELECT memo_report('f');
 SELECT run_quiet(:f);
 SELECT body_hash = :'page2_hash' AS page2_memo_kept FROM nango.page_memos WHERE sync_id = :f AND page = 2;
 SELECT count(*) FILTER (WHERE data->>'v' = '1') FROM nango.raw WHERE sync_id = :f;
-SELECT report('f');
+SELECT memo_report('f');
 SELECT mock_get('/memo/set?id=f&fail=');
 SELECT run_quiet(:f);
-SELECT * FROM last_job(:f);
-SELECT report('f');
+SELECT * FROM memo_last_job(:f);
+SELECT memo_report('f');
 SELECT count(*) FILTER (WHERE data->>'v' = '1') FROM nango.raw WHERE sync_id = :f;
 
 -- a page not stored cleanly (a \u0000 replaced on page 2) gets no memo
@@ -153,10 +153,10 @@ SELECT add_paused(mock('/memo/items?id=n&style=cursor'),
     "paging_cursor_metadata_response_path": "next_cursor", "auto_mapping": false}') AS n \gset
 SELECT mock_get('/memo/set?id=n&nul=2');
 SELECT run_quiet(:n);
-SELECT page FROM memos(:n);
+SELECT page FROM memo_rows(:n);
 SELECT run_quiet(:n);
-SELECT * FROM last_job(:n);
-SELECT report('n');
+SELECT * FROM memo_last_job(:n);
+SELECT memo_report('n');
 
 -- without validators (no ETag, no Last-Modified): the same body is
 -- recognised by its hash
@@ -165,15 +165,15 @@ SELECT add_paused(mock('/memo/items?id=h&style=cursor'),
     "paging_cursor_metadata_response_path": "next_cursor", "auto_mapping": false}') AS h \gset
 SELECT mock_get('/memo/set?id=h&validators=0');
 SELECT run_quiet(:h);
-SELECT etag, last_modified FROM memos(:h) LIMIT 1;
+SELECT etag, last_modified FROM memo_rows(:h) LIMIT 1;
 SELECT mock_get('/memo/set?id=h&bump=2');
-SELECT report('h');
+SELECT memo_report('h');
 -- (a stored row altered behind nango's back shows which pages were not
 -- compared: h-4-0 stays as altered, page 2's records are updated)
 UPDATE nango.raw SET data = data || '{"altered": true}', data_hash = 'altered' WHERE sync_id = :h AND unique_key = 'h-4-0';
 SELECT run_quiet(:h);
-SELECT * FROM last_job(:h);
-SELECT report('h');
+SELECT * FROM memo_last_job(:h);
+SELECT memo_report('h');
 SELECT unique_key, data->>'v' AS v, data->>'altered' AS altered FROM nango.raw
  WHERE sync_id = :h AND (data->>'v' <> '0' OR data ? 'altered') ORDER BY 1;
 
@@ -188,16 +188,16 @@ SELECT add_paused(mock('/memo/items?id=l&style=link'),
 SELECT add_paused(mock('/memo/items?id=o&style=offset'),
   '{"response_path": "data", "unique_key": "id", "paging_offset_request_path": "offset",
     "paging_limit_request_path": "limit", "paging_limit": 3, "auto_mapping": false}') AS o \gset
-SELECT s.style, run_quiet(s.sid), (last_job(s.sid)).*
+SELECT s.style, run_quiet(s.sid), (memo_last_job(s.sid)).*
   FROM unnest(ARRAY[:u, :l, :o], ARRAY['url', 'link', 'offset']) AS s(sid, style);
-SELECT report('u'), report('l'), report('o');
-SELECT s.style, run_quiet(s.sid), (last_job(s.sid)).*
+SELECT memo_report('u'), memo_report('l'), memo_report('o');
+SELECT s.style, run_quiet(s.sid), (memo_last_job(s.sid)).*
   FROM unnest(ARRAY[:u, :l, :o], ARRAY['url', 'link', 'offset']) AS s(sid, style);
-SELECT report('u'), report('l'), report('o');
+SELECT memo_report('u'), memo_report('l'), memo_report('o');
 SELECT mock_get('/memo/set?id=' || x || '&bump=2') FROM unnest(ARRAY['u', 'l', 'o']) AS x;
-SELECT s.style, run_quiet(s.sid), (last_job(s.sid)).*
+SELECT s.style, run_quiet(s.sid), (memo_last_job(s.sid)).*
   FROM unnest(ARRAY[:u, :l, :o], ARRAY['url', 'link', 'offset']) AS s(sid, style);
-SELECT report('u'), report('l'), report('o');
+SELECT memo_report('u'), memo_report('l'), memo_report('o');
 
 -- overwrite mode never uses memos
 SELECT add_paused(mock('/memo/items?id=w&style=cursor'),
@@ -205,8 +205,8 @@ SELECT add_paused(mock('/memo/items?id=w&style=cursor'),
     "paging_cursor_metadata_response_path": "next_cursor", "auto_mapping": false}') AS w \gset
 SELECT run_quiet(:w);
 SELECT run_quiet(:w);
-SELECT * FROM last_job(:w);
-SELECT report('w');
+SELECT * FROM memo_last_job(:w);
+SELECT memo_report('w');
 SELECT count(*) FROM nango.page_memos WHERE sync_id = :w;
 
 -- a 304 to a request without validators fails the job, clearly
@@ -215,7 +215,7 @@ SELECT add_paused(mock('/memo/items?id=x&style=cursor'),
     "paging_cursor_metadata_response_path": "next_cursor", "auto_mapping": false}') AS x \gset
 SELECT mock_get('/memo/set?id=x&always304=1');
 SELECT run_quiet(:x);
-SELECT status, error FROM last_job(:x);
+SELECT status, error FROM memo_last_job(:x);
 
 -- memos are not readable by other roles
 CREATE ROLE memo_reader;
@@ -223,3 +223,15 @@ SET ROLE memo_reader;
 SELECT count(*) FROM nango.page_memos;
 RESET ROLE;
 DROP ROLE memo_reader;
+
+DROP EXTENSION nango CASCADE;
+DROP FUNCTION memo_last_job(bigint);
+DROP FUNCTION memo_report(text);
+DROP FUNCTION memo_rows(bigint);
+DROP FUNCTION sync_once(text, jsonb);
+DROP FUNCTION run_quiet(bigint);
+DROP FUNCTION mock_requests(text, text);
+DROP FUNCTION unport(text);
+DROP FUNCTION mock_get(text);
+DROP FUNCTION mock(text);
+DROP FUNCTION add_paused(text, jsonb);
