@@ -72,8 +72,10 @@ typedef struct PageMarks
 /* A job's page memos (JobRun.memo), in the job's context. */
 struct JobMemo
 {
-	MemoPage   *pages;			/* indexed by page number, 0 unused */
-	int			npages;			/* entries allocated */
+	int64		sync_id;
+	MemoPage   *pages;			/* the loaded window: pages first .. */
+	int			first;			/* first + MEMO_WINDOW - 1 (windowcxt) */
+	MemoryContext windowcxt;
 	bool		track_keys;		/* delete_mode: memos keep their keys */
 	int			last_page;		/* last page of the pass, as far as known */
 	int64		skipped_pages;	/* pages skipped by this job */
@@ -141,54 +143,62 @@ request_hash(JobRun *run, const NangoRequest *req)
 }
 
 /*
+ * Memos are read a window of pages at a time (pages are handled in
+ * increasing order), so a job's memory does not grow with its pages.
+ */
+#define MEMO_WINDOW 256
+
+/*
  * job_memo_begin: at the start of a job's page loop (SPI connected): a job
- * that may skip pages loads its sync's memos (without their keys).
+ * that may skip pages gets its memo state; its sync's memos are read as
+ * the pages come (memo_of).
  */
 void
 job_memo_begin(JobRun *run)
 {
 	const NangoConfig *cfg = run->cfg;
 	JobMemo    *m;
-	NangoSavedRole saved;
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(run->sync_id)};
-	MemoryContext cxt = CurrentMemoryContext;
 
 	if (!cfg->skip_unchanged_pages || cfg->unique_key == NULL || cfg->has_parent ||
 		run->chain_cfg != NULL || run->incr != NULL || cfg->max_total > 0 || !memos_installed())
 		return;
 	m = MemoryContextAllocZero(run->jobcxt, sizeof(JobMemo));
 	m->track_keys = (cfg->delete_mode != NANGO_DELETE_NONE);
+	m->windowcxt = AllocSetContextCreate(run->jobcxt, "nango page memos", ALLOCSET_DEFAULT_SIZES);
+	m->sync_id = run->sync_id;
+	run->memo = m;
+}
+
+/*
+ * load_window: the memos of pages first .. first + MEMO_WINDOW - 1 replace
+ * the loaded ones (SPI connected; as the extension owner).
+ */
+static void
+load_window(JobMemo *m, int first)
+{
+	Oid			types[3] = {INT8OID, INT4OID, INT4OID};
+	Datum		vals[3] = {Int64GetDatum(m->sync_id), Int32GetDatum(first),
+	Int32GetDatum(first + MEMO_WINDOW)};
+	NangoSavedRole saved;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	MemoryContextReset(m->windowcxt);
+	m->pages = MemoryContextAllocZero(m->windowcxt, sizeof(MemoPage) * MEMO_WINDOW);
+	m->first = first;
 	nango_push_role(nango_extension_owner(), &saved);
 	if (SPI_execute_with_args("SELECT page, request_hash, etag, last_modified, body_hash, records, paging "
-							  "FROM nango.page_memos WHERE sync_id OPERATOR(pg_catalog.=) $1",
-							  1, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+							  "FROM nango.page_memos WHERE sync_id OPERATOR(pg_catalog.=) $1 "
+							  "AND page OPERATOR(pg_catalog.>=) $2 AND page OPERATOR(pg_catalog.<) $3",
+							  3, types, vals, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read nango.page_memos");
-	MemoryContextSwitchTo(run->jobcxt);
+	MemoryContextSwitchTo(m->windowcxt);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	td = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int			page = DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull));
-		MemoPage   *p;
+		MemoPage   *p = &m->pages[DatumGetInt32(SPI_getbinval(tup, td, 1, &isnull)) - first];
 
-		if (page < 1 || page > 10000000)
-			continue;
-		if (page >= m->npages)
-		{
-			int			n = Max(page + 1, m->npages * 2);
-			MemoPage   *grown = palloc0(sizeof(MemoPage) * n);
-
-			if (m->pages != NULL)
-			{
-				memcpy(grown, m->pages, sizeof(MemoPage) * m->npages);
-				pfree(m->pages);
-			}
-			m->pages = grown;
-			m->npages = n;
-		}
-		p = &m->pages[page];
 		p->valid = true;
 		p->request_hash = SPI_getvalue(tup, td, 2);
 		p->etag = SPI_getvalue(tup, td, 3);
@@ -200,16 +210,20 @@ job_memo_begin(JobRun *run)
 	SPI_freetuptable(SPI_tuptable);
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(cxt);
-	run->memo = m;
 }
 
-/* memo_of: the usable memo of a page, or NULL. */
+/*
+ * memo_of: the memo of a page, or NULL (the window moves to the page when
+ * it is not in it: what was loaded for earlier pages is then gone).
+ */
 static MemoPage *
 memo_of(JobMemo *m, int page)
 {
-	if (m == NULL || page < 1 || page >= m->npages || !m->pages[page].valid)
+	if (m == NULL || page < 1)
 		return NULL;
-	return &m->pages[page];
+	if (m->pages == NULL || page < m->first || page >= m->first + MEMO_WINDOW)
+		load_window(m, page);
+	return m->pages[page - m->first].valid ? &m->pages[page - m->first] : NULL;
 }
 
 /*

@@ -4,7 +4,7 @@
 # that resumes the pass completes the memos, keeps the keys of the pages
 # it skips for delete_mode, and the next unchanged pass skips every page
 # (recognised by the hash of its body: this API sends no ETag) without
-# deleting anything.
+# deleting anything.  300 pages: more than one window of memos (pagememo.c).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -44,12 +44,12 @@ my $cfg = '"response_path": "data", "unique_key": "id", "paging_cursor_metadata_
 
 # --- the first pass: a memo per page ---------------------------------------
 mock_post('set?id=pm&delay=0&extra=0');
-my $s = sql("SELECT nango.add_sync('$mock/ck/pages?id=pm&pages=100', '{$cfg}')");
+my $s = sql("SELECT nango.add_sync('$mock/ck/pages?id=pm&pages=300', '{$cfg}')");
 my $job = wait_job($s, 0);
-is(sql("SELECT status || '/' || added_count FROM nango.jobs WHERE id = $job"), 'succeeded/200',
-	'the first pass stored 200 records');
+is(sql("SELECT status || '/' || added_count FROM nango.jobs WHERE id = $job"), 'succeeded/600',
+	'the first pass stored 600 records');
 is(sql("SELECT count(*) || '/' || sum(records) || '/' || sum(cardinality(keys)) FROM nango.page_memos WHERE sync_id = $s"),
-	'100/200/200', 'and wrote a memo for each of its 100 pages, with their keys');
+	'300/600/600', 'and wrote a memo for each of its 300 pages, with their keys');
 
 # --- page 1 changes; a slow pass is cancelled after a checkpoint -----------
 mock_post('set?id=pm&delay=0.05&extra=1');
@@ -75,20 +75,20 @@ $job = wait_job($s, $running);
 is(sql("SELECT status || '/' || trigger FROM nango.jobs WHERE id = $job"), 'succeeded/resume_checkpoint',
 	'the next job resumes the pass and succeeds');
 is(sql("SELECT deleted_count FROM nango.jobs WHERE id = $job"), '0', 'it deleted nothing');
-is(sql("SELECT count(*) || '/' || count(DISTINCT unique_key) FROM nango.raw WHERE sync_id = $s"), '201/201',
+is(sql("SELECT count(*) || '/' || count(DISTINCT unique_key) FROM nango.raw WHERE sync_id = $s"), '601/601',
 	'every record is stored once');
-is(sql("SELECT count(*) || '/' || sum(records) FROM nango.page_memos WHERE sync_id = $s"), '100/201',
+is(sql("SELECT count(*) || '/' || sum(records) FROM nango.page_memos WHERE sync_id = $s"), '300/601',
 	'every page has its memo');
 
 # --- an unchanged pass skips every page -------------------------------------
 # a stored row altered behind nango's back shows that no page was compared
-sql("UPDATE nango.raw SET data_hash = 'altered' WHERE sync_id = $s AND unique_key = 'pm-50-a'");
+sql("UPDATE nango.raw SET data_hash = 'altered' WHERE sync_id = $s AND unique_key = 'pm-280-a'");
 sql("SELECT nango.trigger_sync($s)");
 $job = wait_job($s, $job);
 is(sql("SELECT status || '/' || page_count || '/' || fetched_count || '/' || added_count || '/' || updated_count
 	|| '/' || unchanged_count || '/' || deleted_count FROM nango.jobs WHERE id = $job"),
-	'succeeded/100/201/0/0/201/0', 'the unchanged pass counts every record unchanged and deletes nothing');
-is(sql("SELECT data_hash FROM nango.raw WHERE sync_id = $s AND unique_key = 'pm-50-a'"), 'altered',
+	'succeeded/300/601/0/0/601/0', 'the unchanged pass counts every record unchanged and deletes nothing');
+is(sql("SELECT data_hash FROM nango.raw WHERE sync_id = $s AND unique_key = 'pm-280-a'"), 'altered',
 	'without comparing the records of the skipped pages');
 
 # --- the record of page 1 goes: exactly it is deleted -----------------------
@@ -96,8 +96,8 @@ mock_post('set?id=pm&delay=0&extra=0');
 sql("SELECT nango.trigger_sync($s)");
 $job = wait_job($s, $job);
 is(sql("SELECT status || '/' || unchanged_count || '/' || deleted_count FROM nango.jobs WHERE id = $job"),
-	'succeeded/200/1', 'a record gone from page 1 is deleted, nothing else');
-is(sql("SELECT count(*) FROM nango.raw WHERE sync_id = $s"), '200', '200 records remain');
+	'succeeded/600/1', 'a record gone from page 1 is deleted, nothing else');
+is(sql("SELECT count(*) FROM nango.raw WHERE sync_id = $s"), '600', '600 records remain');
 
 $node->stop;
 done_testing();
