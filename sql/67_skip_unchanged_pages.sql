@@ -199,6 +199,21 @@ SELECT s.style, run_quiet(s.sid), (memo_last_job(s.sid)).*
   FROM unnest(ARRAY[:u, :l, :o], ARRAY['url', 'link', 'offset']) AS s(sid, style);
 SELECT memo_report('u'), memo_report('l'), memo_report('o');
 
+-- an API that echoes the sync's key in its next URLs: the memos hold a
+-- marker in its place, never the key; the unchanged pages are still
+-- recognised (the key is redacted before the body is hashed)
+SELECT add_paused(mock('/ck/echo?id=memo&pages=3'),
+  '{"response_path": "data", "unique_key": "id", "paging_url_path": "next",
+    "query_params": {"api_key": "k3y-of-ck-sync"}, "auto_mapping": false}') AS e \gset
+SELECT run_quiet(:e);
+UPDATE nango.raw SET data_hash = 'altered' WHERE sync_id = :e AND unique_key = 'memo-2-a';
+SELECT run_quiet(:e);
+SELECT * FROM memo_last_job(:e);
+SELECT data_hash FROM nango.raw WHERE sync_id = :e AND unique_key = 'memo-2-a';
+SELECT count(*) AS memos, count(*) FILTER (WHERE to_jsonb(m)::text LIKE '%k3y-of-ck-sync%') AS with_key,
+       count(*) FILTER (WHERE m.paging->>'next_url' LIKE '%api_key={nango-secret-%}%') AS with_marker
+  FROM nango.page_memos m WHERE m.sync_id = :e;
+
 -- overwrite mode never uses memos
 SELECT add_paused(mock('/memo/items?id=w&style=cursor'),
   '{"response_path": "data", "paging_cursor_request_path": "cursor",
