@@ -126,6 +126,26 @@ SELECT run_quiet(:d2);
 SELECT memo_report('d2');
 SELECT data->>'v' FROM nango.raw WHERE sync_id = :d2 AND data->>'id' = 'd2-1-0';
 
+-- with delete_mode the memos keep their keys, so a key of a skipped page
+-- that comes back on a page read in full counts as a duplicate: page 2 now
+-- also holds dd-5-0 (page 5 is skipped); the job drops the memos, and the
+-- next job, reading every page, stores page 5's version (the last one)
+SELECT add_paused(mock('/memo/items?id=dd&style=cursor'),
+  '{"response_path": "data", "unique_key": "id", "paging_cursor_request_path": "cursor",
+    "paging_cursor_metadata_response_path": "next_cursor", "delete_mode": "soft",
+    "auto_mapping": false}') AS dd \gset
+SELECT run_quiet(:dd);
+SELECT mock_get('/memo/set?id=dd&dup=2&dupof=5');
+SELECT memo_report('dd');
+SELECT run_quiet(:dd);
+SELECT * FROM memo_last_job(:dd);
+SELECT memo_report('dd');
+SELECT count(*) FROM nango.page_memos WHERE sync_id = :dd;
+SELECT run_quiet(:dd);
+SELECT * FROM memo_last_job(:dd);
+SELECT memo_report('dd');
+SELECT data->>'v' AS v FROM nango.raw WHERE sync_id = :dd AND unique_key = 'dd-5-0';
+
 -- a failed job leaves the memos as they were: page 2 changed, then page 5
 -- failed; the memo of page 2 still describes the stored (old) records, so
 -- the next job reads page 2 again and updates them

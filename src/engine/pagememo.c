@@ -386,7 +386,8 @@ restore_paging(JobRun *run, NangoPager *pager, Jsonb *p)
 
 /*
  * seen_keys: the keys of a skipped page's memo join the store's seen keys,
- * so a complete pass does not delete them.  SPI connected.
+ * so a complete pass does not delete them, and its counts (unchanged, or
+ * duplicate for a key that comes back on another page).  SPI connected.
  */
 static void
 seen_keys(JobRun *run, NangoStore *st)
@@ -402,7 +403,7 @@ seen_keys(JobRun *run, NangoStore *st)
 							  2, types, vals, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read nango.page_memos");
 	for (uint64 i = 0; i < SPI_processed; i++)
-		nango_store_seen_add(st, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		nango_store_seen_unchanged(st, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 	SPI_freetuptable(SPI_tuptable);
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(cxt);
@@ -421,10 +422,15 @@ job_memo_skip(JobRun *run, NangoPager *pager, NangoStore *st)
 
 	run->counts.pages++;
 	run->counts.fetched += p->records;
-	run->counts.unchanged += p->records;
 	run->keyed += p->records;
-	if (m->track_keys && p->records > 0)
-		seen_keys(run, st);
+	/* with the keys, the store counts them (nango_store_count) */
+	if (m->track_keys)
+	{
+		if (p->records > 0)
+			seen_keys(run, st);
+	}
+	else
+		run->counts.unchanged += p->records;
 	restore_paging(run, pager, p->paging);
 	m->last_page = run->page;
 	m->skipped_pages++;

@@ -760,3 +760,18 @@ nango_store_seen_add(NangoStore *st, const char *key)
 {
 	tuplesort_putdatum(st->seen, CStringGetTextDatum(key), false);
 }
+
+/*
+ * nango_store_seen_unchanged: a key of a page skipped as unchanged
+ * (pagememo.c): counted unchanged once per job, as a stored record's key
+ * is (so a key that comes back on a page read in full counts as a
+ * duplicate), and seen by the delete modes.
+ */
+void
+nango_store_seen_unchanged(NangoStore *st, const char *key)
+{
+	if (st->classified != NULL)
+		count_key(st, key, false, false, NULL);
+	if (st->seen != NULL)
+		tuplesort_putdatum(st->seen, CStringGetTextDatum(key), false);
+}

@@ -97,6 +97,13 @@ extern void nango_store_resume(NangoStore *st, bool track_keys);
 extern void nango_store_seen_add(NangoStore *st, const char *key);
 
 /*
+ * nango_store_seen_unchanged: a key of a page skipped as unchanged
+ * (docs/config.md#unchanged-pages): counted unchanged (once per job, as
+ * nango_store_count counts) and seen by the delete modes.
+ */
+extern void nango_store_seen_unchanged(NangoStore *st, const char *key);
+
+/*
  * nango_data_hash: the content hash stored in nango.raw.data_hash: 128 bits
  * (two seeded 64-bit hash_bytes_extended) of the record's binary jsonb,
  * which is canonical (object keys sorted, duplicates removed), so it does

@@ -14,7 +14,8 @@ POST /__reset.
                              whose If-None-Match is that ETag gets 304.
 GET /memo/set?id=X&...       pages=N (default 6); bump=P (page P changes: its
                              version goes up); remove=KEY (a record leaves
-                             its page); dup=P (page P also holds X-1-0);
+                             its page); dup=P (page P also holds X-Q-0,
+                             {"v": 99}, with dupof=Q, default 1);
                              validators=0|1 (send ETag/Last-Modified,
                              default 1); always304=1 (answer every request
                              with 304); nul=P (page P holds a \\u0000);
@@ -42,7 +43,7 @@ def reset():
 def state(req):
     return STATE.setdefault(req.arg('id', ''), {
         'pages': 6, 'versions': {}, 'removed': set(), 'dup': None, 'validators': True,
-        'always304': False, 'nul': None, 'fail': None,
+        'always304': False, 'nul': None, 'fail': None, 'dupof': 1,
         'hits': 0, 'not_modified': 0, 'conditional': 0, 'full': []})
 
 
@@ -51,7 +52,7 @@ def page_records(st, ident, p):
             for i in range(PER_PAGE)]
     recs = [r for r in recs if r['id'] not in st['removed']]
     if st['dup'] == p:
-        recs.append({'id': '%s-1-0' % ident, 'page': p, 'v': 99})
+        recs.append({'id': '%s-%d-0' % (ident, st['dupof']), 'page': p, 'v': 99})
     if st['nul'] == p:
         recs[0]['note'] = 'a\u0000b'
     return recs
@@ -114,6 +115,8 @@ def set_state(req):
         st['removed'].add(req.arg('remove'))
     if req.arg('dup') is not None:
         st['dup'] = int(req.arg('dup')) if req.arg('dup') else None
+    if req.arg('dupof') is not None:
+        st['dupof'] = int(req.arg('dupof'))
     if req.arg('validators') is not None:
         st['validators'] = req.arg('validators') == '1'
     if req.arg('always304') is not None:
