@@ -234,6 +234,23 @@ SELECT count(*) AS memos, count(*) FILTER (WHERE to_jsonb(m)::text LIKE '%k3y-of
        count(*) FILTER (WHERE m.paging->>'next_url' LIKE '%api_key={nango-secret-%}%') AS with_marker
   FROM nango.page_memos m WHERE m.sync_id = :e;
 
+-- 150 pages: memos are written in batches; every page gets its memo,
+-- with its keys (delete_mode), and the next job skips every page
+SELECT add_paused(mock('/memo/items?id=big&style=cursor'),
+  '{"response_path": "data", "unique_key": "id", "paging_cursor_request_path": "cursor",
+    "paging_cursor_metadata_response_path": "next_cursor", "delete_mode": "hard",
+    "auto_mapping": false}') AS big \gset
+SELECT mock_get('/memo/set?id=big&pages=150');
+SELECT run_quiet(:big);
+SELECT count(*), min(page), max(page), sum(records), sum(cardinality(keys)),
+       bool_and(keys[1] = 'big-' || page || '-0' AND keys[3] = 'big-' || page || '-2')
+  FROM nango.page_memos WHERE sync_id = :big;
+SELECT jsonb_array_length(r->'full') AS full_pages FROM memo_report('big') r;
+SELECT run_quiet(:big);
+SELECT * FROM memo_last_job(:big);
+SELECT r->'hits' AS hits, r->'not_modified' AS not_modified, r->'full' AS full_pages
+  FROM memo_report('big') r;
+
 -- overwrite mode never uses memos
 SELECT add_paused(mock('/memo/items?id=w&style=cursor'),
   '{"response_path": "data", "paging_cursor_request_path": "cursor",

@@ -76,6 +76,9 @@ struct JobMemo
 	MemoPage   *pages;			/* the loaded window: pages first .. */
 	int			first;			/* first + MEMO_WINDOW - 1 (windowcxt) */
 	MemoryContext windowcxt;
+	struct PendingMemo *pending;	/* memos to write (pendcxt) */
+	int			npending;
+	MemoryContext pendcxt;
 	bool		track_keys;		/* delete_mode: memos keep their keys */
 	int			last_page;		/* last page of the pass, as far as known */
 	int64		skipped_pages;	/* pages skipped by this job */
@@ -165,6 +168,7 @@ job_memo_begin(JobRun *run)
 	m = MemoryContextAllocZero(run->jobcxt, sizeof(JobMemo));
 	m->track_keys = (cfg->delete_mode != NANGO_DELETE_NONE);
 	m->windowcxt = AllocSetContextCreate(run->jobcxt, "nango page memos", ALLOCSET_DEFAULT_SIZES);
+	m->pendcxt = AllocSetContextCreate(run->jobcxt, "nango page memos to write", ALLOCSET_DEFAULT_SIZES);
 	m->sync_id = run->sync_id;
 	run->memo = m;
 }
@@ -525,47 +529,150 @@ delete_page(JobRun *run)
 		elog(ERROR, "could not delete from nango.page_memos");
 }
 
-/* write_page: the memo of the current page, one statement (SPI connected). */
+/*
+ * Memos of clean pages wait in the job's memory and are written
+ * MEMO_BATCH at a time, one statement per batch; a job that checkpoints
+ * writes each page's at once, so that a checkpoint commits it with the
+ * page's records.
+ */
+#define MEMO_BATCH 64
+
+/* One memo waiting to be written (JobMemo.pending, in pendcxt). */
+typedef struct PendingMemo
+{
+	int			page;
+	char	   *request_hash;
+	char	   *etag;
+	char	   *last_modified;
+	char	   *body_hash;
+	int			records;
+	int			nkeys;			/* -1: no keys kept */
+	char	  **keys;
+	Jsonb	   *paging;
+} PendingMemo;
+
+/* add_pending: the memo of the current page joins the batch. */
 static void
-write_page(JobRun *run, PageRecords *pr, Jsonb *paging)
+add_pending(JobRun *run, PageRecords *pr, Jsonb *paging)
 {
 	JobMemo    *m = run->memo;
-	Oid			types[9] = {INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
-	TEXTARRAYOID, JSONBOID};
-	Datum		v[9];
-	char		nulls[9] = "         ";
-	SPIPlanPtr	plan = keep_plan(&plan_upsert,
-								 "INSERT INTO nango.page_memos AS m (sync_id, page, request_hash, etag, "
-								 "last_modified, body_hash, records, keys, paging) "
-								 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-								 "ON CONFLICT (sync_id, page) DO UPDATE SET request_hash = excluded.request_hash, "
-								 "etag = excluded.etag, last_modified = excluded.last_modified, "
-								 "body_hash = excluded.body_hash, records = excluded.records, "
-								 "keys = excluded.keys, paging = excluded.paging, saved_at = pg_catalog.now()",
-								 9, types);
+	MemoryContext old = MemoryContextSwitchTo(m->pendcxt);
+	PendingMemo *w;
 
-	v[0] = Int64GetDatum(run->sync_id);
-	v[1] = Int32GetDatum(run->page);
-	v[2] = CStringGetTextDatum(m->request_hash);
-	v[3] = m->etag ? CStringGetTextDatum(m->etag) : (Datum) 0;
-	nulls[3] = m->etag ? ' ' : 'n';
-	v[4] = m->last_modified ? CStringGetTextDatum(m->last_modified) : (Datum) 0;
-	nulls[4] = m->last_modified ? ' ' : 'n';
-	v[5] = CStringGetTextDatum(m->body_hash);
-	v[6] = Int32GetDatum(pr->n);
-	nulls[7] = 'n';
+	if (m->pending == NULL)
+		m->pending = palloc(sizeof(PendingMemo) * MEMO_BATCH);
+	w = &m->pending[m->npending++];
+	w->page = run->page;
+	w->request_hash = pstrdup(m->request_hash);
+	w->etag = m->etag ? pstrdup(m->etag) : NULL;
+	w->last_modified = m->last_modified ? pstrdup(m->last_modified) : NULL;
+	w->body_hash = pstrdup(m->body_hash);
+	w->records = pr->n;
+	w->nkeys = m->track_keys ? pr->n : -1;
+	w->keys = NULL;
 	if (m->track_keys)
 	{
-		Datum	   *elems = palloc(sizeof(Datum) * Max(pr->n, 1));
-
+		w->keys = palloc(sizeof(char *) * Max(pr->n, 1));
 		for (int i = 0; i < pr->n; i++)
-			elems[i] = CStringGetTextDatum(pr->keys[i]);
-		v[7] = PointerGetDatum(construct_array(elems, pr->n, TEXTOID, -1, false, TYPALIGN_INT));
-		nulls[7] = ' ';
+			w->keys[i] = pstrdup(pr->keys[i]);
 	}
-	v[8] = JsonbPGetDatum(paging);
-	if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT)
+	w->paging = DatumGetJsonbPCopy(JsonbPGetDatum(paging));
+	MemoryContextSwitchTo(old);
+}
+
+/* text_array: a text[] of n strings, NULLs included. */
+static Datum
+text_array(int n, Datum *elems, bool *nulls)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1, false,
+											  TYPALIGN_INT));
+}
+
+/*
+ * flush_pending: writes the waiting memos with one statement (their keys
+ * as one array, cut per page by offset and count).  SPI connected, as the
+ * extension owner.
+ */
+static void
+flush_pending(JobMemo *m)
+{
+	int			n = m->npending;
+	int			nk = 0;
+	int			k = 0;
+	Oid			types[11] = {INT8OID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
+	Datum		v[11];
+	Datum	   *d[9];
+	bool	   *nl[9];
+	SPIPlanPtr	plan;
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < n; i++)
+		nk += Max(m->pending[i].nkeys, 0);
+	for (int c = 0; c < 9; c++)
+	{
+		d[c] = palloc(sizeof(Datum) * Max(c == 7 ? nk : n, 1));
+		nl[c] = palloc0(sizeof(bool) * Max(c == 7 ? nk : n, 1));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		PendingMemo *w = &m->pending[i];
+
+		d[0][i] = Int32GetDatum(w->page);
+		d[1][i] = CStringGetTextDatum(w->request_hash);
+		d[2][i] = w->etag ? CStringGetTextDatum(w->etag) : (Datum) 0;
+		nl[2][i] = w->etag == NULL;
+		d[3][i] = w->last_modified ? CStringGetTextDatum(w->last_modified) : (Datum) 0;
+		nl[3][i] = w->last_modified == NULL;
+		d[4][i] = CStringGetTextDatum(w->body_hash);
+		d[5][i] = Int32GetDatum(w->records);
+		d[6][i] = JsonbPGetDatum(w->paging);
+		d[8][i] = Int32GetDatum(k);
+		for (int j = 0; j < w->nkeys; j++)
+			d[7][k++] = CStringGetTextDatum(w->keys[j]);
+	}
+	v[0] = Int64GetDatum(m->sync_id);
+	v[1] = PointerGetDatum(construct_array(d[0], n, INT4OID, 4, true, TYPALIGN_INT));
+	v[2] = text_array(n, d[1], nl[1]);
+	v[3] = text_array(n, d[2], nl[2]);
+	v[4] = text_array(n, d[3], nl[3]);
+	v[5] = text_array(n, d[4], nl[4]);
+	v[6] = PointerGetDatum(construct_array(d[5], n, INT4OID, 4, true, TYPALIGN_INT));
+	v[7] = PointerGetDatum(construct_array(d[6], n, JSONBOID, -1, false, TYPALIGN_INT));
+	v[8] = text_array(nk, d[7], nl[7]);
+	v[9] = PointerGetDatum(construct_array(d[8], n, INT4OID, 4, true, TYPALIGN_INT));
+	for (int i = 0; i < n; i++)
+		d[0][i] = Int32GetDatum(m->pending[i].nkeys);
+	for (int i = 0; i < n; i++)
+		nl[0][i] = m->pending[i].nkeys < 0;
+	v[10] = PointerGetDatum(construct_md_array(d[0], nl[0], 1, &n, (int[]) {1}, INT4OID, 4, true,
+											   TYPALIGN_INT));
+	plan = keep_plan(&plan_upsert,
+					 "INSERT INTO nango.page_memos AS m (sync_id, page, request_hash, etag, "
+					 "last_modified, body_hash, records, keys, paging) "
+					 "SELECT $1, u.page, u.rh, u.et, u.lm, u.bh, u.rec, "
+					 "CASE WHEN u.kn IS NULL THEN NULL "
+					 "ELSE $9[u.ko OPERATOR(pg_catalog.+) 1 : u.ko OPERATOR(pg_catalog.+) u.kn] END, u.pg "
+					 "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+					 "pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+					 "pg_catalog.unnest($8), pg_catalog.unnest($10), pg_catalog.unnest($11)) "
+					 "AS u(page, rh, et, lm, bh, rec, pg, ko, kn) "
+					 "ON CONFLICT (sync_id, page) DO UPDATE SET request_hash = excluded.request_hash, "
+					 "etag = excluded.etag, last_modified = excluded.last_modified, "
+					 "body_hash = excluded.body_hash, records = excluded.records, "
+					 "keys = excluded.keys, paging = excluded.paging, saved_at = pg_catalog.now()",
+					 11, types);
+	if (SPI_execute_plan(plan, v, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write nango.page_memos");
+	m->npending = 0;
+	m->pending = NULL;
+	MemoryContextReset(m->pendcxt);
 }
 
 /*
@@ -588,11 +695,16 @@ job_memo_page_done(JobRun *run, NangoPager *pager, PageRecords *pr)
 		paging = paging_state(run, pager);
 	if (paging == NULL && memo_of(m, run->page) == NULL)
 		return;
-	nango_push_role(nango_extension_owner(), &saved);
 	if (paging != NULL)
-		write_page(run, pr, paging);
-	else
+		add_pending(run, pr, paging);
+	/* a job that checkpoints writes each memo with its page */
+	if (paging != NULL && m->npending < MEMO_BATCH && run->ckpt == NULL)
+		return;
+	nango_push_role(nango_extension_owner(), &saved);
+	if (paging == NULL)
 		delete_page(run);
+	else
+		flush_pending(m);
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(cxt);
 }
@@ -638,8 +750,12 @@ job_memo_finish(JobRun *run, bool complete)
 	nango_push_role(nango_extension_owner(), &saved);
 	if (run->counts.duplicate > 0)
 		delete_memos(run->sync_id, 0);
-	else if (complete)
-		delete_memos(run->sync_id, m->last_page);
+	else
+	{
+		flush_pending(m);
+		if (complete)
+			delete_memos(run->sync_id, m->last_page);
+	}
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(cxt);
 	if (m->skipped_pages > 0)
