@@ -5,7 +5,9 @@
  *	  worker for a sync with "checkpoint": true commits, at a page boundary
  *	  and at least every nango.checkpoint_interval, what it has stored, its
  *	  counts and its paging state; the next job of the sync resumes after
- *	  the last checkpoint.
+ *	  the last checkpoint.  A child sync's job checkpoints between parent
+ *	  records: the next job resumes at the first parent after the last one
+ *	  done, in key order.
  *
  *	  A job runs in a subtransaction of its worker's transaction
  *	  (job.c).  A checkpoint writes its row of nango.checkpoints (and the
@@ -221,8 +223,13 @@ job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config)
 	run->pass_fetched = fetched;
 	if (run->incr != NULL && highest != NULL)
 		run->incr->highest = highest;
-	nango_log(NANGO_LOG_INFO, LOG,
-			  "nango: sync \"%s\": resuming after the checkpoint at page %d", run->name, page);
+	if (run->cfg->has_parent)
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": resuming after the checkpoint after %d parent records",
+				  run->name, page);
+	else
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": resuming after the checkpoint at page %d", run->name, page);
 }
 
 /*
@@ -456,13 +463,15 @@ store_keys(void *arg, int n, char **keys)
 }
 
 /*
- * write_checkpoint: the checkpoint row, the keys seen since the last one
+ * write_checkpoint: the checkpoint row (paging state, page: the pages or,
+ * for a child sync, the parent records the pass has done, highest: the
+ * incremental state so far or NULL), the keys seen since the last one
  * and the job row's counts, in the job's subtransaction (as the extension
  * owner).  The store's counts of the part since the last checkpoint are
  * added to the job's first.
  */
 static void
-write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
+write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging, int page, Jsonb *highest)
 {
 	JobCheckpoint *ck = run->ckpt;
 	NangoSavedRole saved;
@@ -475,11 +484,11 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
 	v[0] = Int64GetDatum(run->sync_id);
 	v[1] = Int64GetDatum(run->job_id);
 	v[2] = CStringGetTextDatum(ck->config_hash);
-	v[3] = Int32GetDatum(run->page);
+	v[3] = Int32GetDatum(page);
 	v[4] = Int64GetDatum(run->pass_fetched + c->fetched);
 	v[5] = JsonbPGetDatum(paging);
-	v[6] = (run->incr && run->incr->highest) ? JsonbPGetDatum(run->incr->highest) : (Datum) 0;
-	nulls[6] = (run->incr && run->incr->highest) ? ' ' : 'n';
+	v[6] = highest ? JsonbPGetDatum(highest) : (Datum) 0;
+	nulls[6] = highest ? ' ' : 'n';
 	if (SPI_execute_with_args("INSERT INTO nango.checkpoints AS c (sync_id, job_id, config_hash, page, fetched, "
 							  "paging, incremental_highest) VALUES ($1, $2, $3, $4, $5, $6, $7) "
 							  "ON CONFLICT (sync_id) DO UPDATE SET job_id = excluded.job_id, "
@@ -572,11 +581,78 @@ job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st)
 		ck->secret_noted = true;
 		return;
 	}
-	write_checkpoint(run, st, paging);
+	write_checkpoint(run, st, paging, run->page, run->incr ? run->incr->highest : NULL);
 	commit_and_begin(run, st);
 	ck->last = GetCurrentTimestamp();
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": checkpoint after page %d",
 			  run->name, run->page);
+}
+
+/*
+ * job_checkpoint_resume_parent: for a child sync's job: the key of the
+ * last parent record its pass had done when it resumes after a checkpoint
+ * (the job starts at the first parent after it in key order), with in
+ * *done how many parents the pass had done and in *incr_done their
+ * incremental values (a map of parent key to value, or NULL); NULL when the
+ * job starts the pass at the first parent.  Allocated in the job's context.
+ */
+char *
+job_checkpoint_resume_parent(JobRun *run, int *done, Jsonb **incr_done)
+{
+	JobCheckpoint *ck = run->ckpt;
+	char	   *key;
+
+	*done = 0;
+	*incr_done = NULL;
+	if (ck == NULL || ck->paging == NULL)
+		return NULL;
+	key = paging_text(ck->paging, "parent_key");
+	ck->paging = NULL;
+	if (key == NULL)
+		return NULL;
+	*done = ck->resumed_page - 1;
+	if (run->incr != NULL)
+		*incr_done = run->incr->highest;
+	return key;
+}
+
+/*
+ * job_checkpoint_due: whether nango.checkpoint_interval has passed since
+ * the job started or last checkpointed (false for a job that does not
+ * checkpoint).
+ */
+bool
+job_checkpoint_due(JobRun *run)
+{
+	return run->ckpt != NULL &&
+		TimestampDifferenceExceeds(run->ckpt->last, GetCurrentTimestamp(),
+								   nango_checkpoint_interval_s * 1000);
+}
+
+/*
+ * job_checkpoint_parent: in a child sync's job, after the records of a
+ * parent were all stored: a checkpoint is committed that makes the next
+ * job resume at the first parent after key in key order.  done is the
+ * number of parents the pass has done, incr_done their incremental values
+ * (or NULL).  Pages of later parents that chains.c keeps waiting, and the
+ * requests in flight, live in the job's context and go on after it.
+ */
+void
+job_checkpoint_parent(JobRun *run, NangoStore *st, const char *key, int done, Jsonb *incr_done)
+{
+	StringInfoData buf;
+	Jsonb	   *paging;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	add_text_field(&buf, "parent_key", key);
+	appendStringInfoChar(&buf, '}');
+	paging = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	write_checkpoint(run, st, paging, done, incr_done);
+	commit_and_begin(run, st);
+	run->ckpt->last = GetCurrentTimestamp();
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": checkpoint after parent record %s (%d done)",
+			  run->name, key, done);
 }
 
 /*

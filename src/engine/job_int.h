@@ -118,6 +118,10 @@ typedef struct JobCheckpoint JobCheckpoint;
 extern void job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config);
 extern void job_checkpoint_restore(JobRun *run, NangoPager *pager);
 extern void job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st);
+extern char *job_checkpoint_resume_parent(JobRun *run, int *done, Jsonb **incr_done);
+extern bool job_checkpoint_due(JobRun *run);
+extern void job_checkpoint_parent(JobRun *run, NangoStore *st, const char *key, int done,
+								  Jsonb *incr_done);
 extern void job_checkpoint_seen(JobRun *run, NangoStore *st);
 extern void job_checkpoint_done(JobRun *run);
 extern bool job_checkpoint_failed(JobRun *run, bool *in_commit);

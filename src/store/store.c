@@ -21,8 +21,11 @@
  *	  so memory stays flat) and counts the distinct keys at the end: a key
  *	  seen again later in the same job is not counted again (its last
  *	  version is written if it differs from the stored row), and a key
- *	  first counted unchanged then changed counts as updated.  Unchanged rows keep their old job_id, so job_id
- *	  cannot tell which keys this job saw.
+ *	  first counted unchanged then changed counts as updated.  A job that
+ *	  checkpoints keeps the keys counted before each checkpoint
+ *	  (classcount.c), so a key is counted once across them too.  Unchanged
+ *	  rows keep their old job_id, so job_id cannot tell which keys this job
+ *	  saw.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +45,7 @@
 #include "miscadmin.h"
 
 #include "catalog.h"
+#include "classcount.h"
 #include "store.h"
 #include "keyprobe.h"
 
@@ -70,6 +74,7 @@ struct NangoStore
 	Tuplesortstate *seen;		/* keys seen by the job (delete modes) */
 	bloom_filter *inserted;		/* keys inserted by this job into a sync
 								 * that had no rows at its start, or NULL */
+	NangoClassCounted *counted; /* keys counted before the last checkpoint */
 };
 
 static SPIPlanPtr plan_delete = NULL;
@@ -162,8 +167,11 @@ nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 	st->upsert = upsert;
 	st->metadata = metadata;
 	if (upsert)
+	{
 		st->classified = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid, false,
 											   CLASSIFY_SORT_KB, NULL, TUPLESORT_NONE);
+		st->counted = nango_classcount_create(CurrentMemoryContext);
+	}
 	{
 		MemoryContext cxt = CurrentMemoryContext;
 
@@ -418,50 +426,28 @@ count_key(NangoStore *st, const char *key, bool added, bool written, NangoCounts
 	tuplesort_putdatum(st->classified, Int64GetDatum((int64) ((h & ~CLASS_MASK) | cls)), false);
 }
 
+/*
+ * count_classified: the records classified since the job's start or its
+ * last checkpoint become counts in c, each distinct key once across the
+ * whole job (classcount.c); with keep (a checkpoint), the counted keys are
+ * kept for the rest of the job.
+ */
+static void
+count_classified(NangoStore *st, NangoCounts *c, bool keep)
+{
+	if (st->classified == NULL)
+		return;
+	tuplesort_performsort(st->classified);
+	nango_classcount_merge(st->counted, st->classified, c, keep);
+	tuplesort_end(st->classified);
+	st->classified = NULL;
+}
+
 /* nango_store_count: see store.h. */
 void
 nango_store_count(NangoStore *st, NangoCounts *c)
 {
-	Datum		d;
-	bool		isnull;
-	bool		have = false;
-	uint64		group = 0;
-	uint64		best = CLASS_UNCHANGED;
-
-	if (st->classified == NULL)
-		return;
-	tuplesort_performsort(st->classified);
-	for (;;)
-	{
-		bool		more = tuplesort_getdatum(st->classified, true, &d, &isnull, NULL);
-		uint64		v = more ? (uint64) DatumGetInt64(d) : 0;
-
-		if (have && (!more || (v & ~CLASS_MASK) != group))
-		{
-			if (best == CLASS_ADDED)
-				c->added++;
-			else if (best == CLASS_UPDATED)
-				c->updated++;
-			else
-				c->unchanged++;
-			have = false;
-		}
-		if (!more)
-			break;
-		if (!have)
-		{
-			group = v & ~CLASS_MASK;
-			best = v & CLASS_MASK;
-			have = true;
-		}
-		else
-		{
-			best = Min(best, v & CLASS_MASK);
-			c->duplicate++;		/* the key came back on a later page */
-		}
-	}
-	tuplesort_end(st->classified);
-	st->classified = NULL;
+	count_classified(st, c, false);
 }
 
 /*
@@ -693,7 +679,8 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
  * nango_store_checkpoint: before the job's transaction commits at a
  * checkpoint: the sorts of the part of the job since the last one are
  * ended (their temporary files belong to the transaction): the classified
- * records become counts in c, and each batch of the seen keys is handed to
+ * records become counts in c (the keys counted so far are kept in a file
+ * that outlives the transaction, so that none is counted twice), and each batch of the seen keys is handed to
  * on_seen (which stores them for the deletes at the end of the pass).
  */
 void
@@ -705,7 +692,7 @@ nango_store_checkpoint(NangoStore *st, NangoCounts *c, NangoKeysCallback on_seen
 	int			n = 0;
 	StringInfoData buf;
 
-	nango_store_count(st, c);
+	count_classified(st, c, true);
 	st->sync_locked = false;
 	if (st->seen == NULL)
 		return;
