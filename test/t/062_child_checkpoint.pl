@@ -7,7 +7,9 @@
 # stored exactly once, a parent answering 404 counts once in skipped_count,
 # and delete_mode deletes (a child gone from a parent, the children of a
 # parent gone, of a parent answering 404) only after the whole pass.  A
-# config change between the two jobs restarts at the first parent.
+# config change between the two jobs restarts at the first parent.  An
+# incremental child keeps the values of the parents done before the
+# checkpoint: the state of the completed pass has every parent's.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -148,6 +150,33 @@ is("$trigger/$resumed", 'resume/none', 'after update_sync the next job starts at
 is($h{'p01/1'}, 1, 'p01 was requested again');
 is(sql("SELECT count(*) FROM nango.raw WHERE sync_id = $k AND metadata->>'v' = '2'"), '348',
 	'every child record has the new config\'s metadata');
+
+# --- incremental: the state of a resumed pass has every parent's value ----
+mock_post('parents_set?id=i&n=40');
+mock_post('set?id=i&delay=0');
+my $pi = sql("SELECT nango.add_sync('$mock/ck/parents?id=i', '{$parent_cfg}')");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $pi AND status = 'succeeded'"),
+	'a second parent stored its records');
+my $ki = sql("SELECT nango.add_sync('$mock/ck/kids/\${parent.id}?id=i&pages=3',
+	'{\"response_path\": \"data\", \"unique_key\": \"id\", \"paging_cursor_metadata_response_path\": \"next\",
+	  \"paging_cursor_request_path\": \"page\", \"checkpoint\": true, \"concurrency\": 4, \"frequency\": \"1 day\",
+	  \"incremental_cursor_path\": \"page\", \"incremental_request_path\": \"since\", \"parent\": {\"sync\": $pi}}')");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM nango.jobs WHERE sync_id = $ki AND status = 'succeeded'"),
+	'an incremental child completed its first pass');
+sql("UPDATE nango.syncs SET incremental_state = NULL WHERE id = $ki");
+mock_post('set?id=i&delay=0.2');
+sql("SELECT nango.trigger_sync($ki)");
+($job, $pid) = wait_checkpoint($ki, 10);
+cmp_ok(sql("SELECT count(*) FROM nango.checkpoints c, jsonb_object_keys(c.incremental_highest) k
+	WHERE c.sync_id = $ki"), '>=', 10, 'the checkpoint keeps the values of the parents done');
+kill 'KILL', $pid;
+($trigger, $resumed) = next_job($ki, $job);
+is($trigger, 'resume_checkpoint', 'the next job resumed after the checkpoint');
+is(sql("SELECT count(*) || '/' || count(*) FILTER (WHERE v = '3') FROM nango.syncs s,
+	jsonb_each(s.incremental_state) AS e(k, v) WHERE s.id = $ki"), '40/40',
+	'the state of the completed pass has the value of every parent, those done before the checkpoint too');
 
 $node->stop;
 done_testing();
