@@ -65,6 +65,8 @@ struct JobCheckpoint
 	int			resumed_page;	/* first page of this job in its pass, 0: 1 */
 	bool		written;		/* a checkpoint of this job was committed */
 	NangoCounts saved;			/* the job's counts at that checkpoint */
+	int			nwarnings;		/* the job's warning lines then */
+	bool		warnings_capped;
 	bool		in_commit;		/* between releasing and beginning again */
 	bool		secret_noted;	/* a next URL with a secret was not stored */
 };
@@ -507,6 +509,8 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging, int page, Jsonb *hi
 	}
 	nango_pop_role(&saved);
 	ck->saved = *c;
+	ck->nwarnings = list_length(run->warnings);
+	ck->warnings_capped = run->warnings_capped;
 	ck->written = true;
 }
 
@@ -720,8 +724,9 @@ job_checkpoint_done(JobRun *run)
 
 /*
  * job_checkpoint_failed: after a job failed: true when it had committed a
- * checkpoint, whose counts then become the job's (what the job stored up to
- * there is kept); in_commit is set when the failure came between two
+ * checkpoint, whose counts and warning lines then become the job's (what
+ * the job stored up to there is kept, a parent record skipped before it
+ * included); in_commit is set when the failure came between two
  * transactions of the job, which the caller cannot record.
  */
 bool
@@ -739,6 +744,8 @@ job_checkpoint_failed(JobRun *run, bool *in_commit)
 	run->counts.skipped = ck->saved.skipped;
 	run->counts.mismatch = ck->saved.mismatch;
 	run->counts.duplicate = ck->saved.duplicate;
+	run->warnings = list_truncate(run->warnings, ck->nwarnings);
+	run->warnings_capped = ck->warnings_capped;
 	return true;
 }
 

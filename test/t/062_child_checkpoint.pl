@@ -116,6 +116,7 @@ is(sql("SELECT count(*) FROM nango.raw WHERE sync_id = $k AND data->>'id' = 'c-e
 is($added + $updated + $unchanged, 6 * (59 - ($resumed - 1)),
 	'the resumed job counted each record of the parents it did once');
 is($skipped, '0', 'p05, done before the checkpoint, is not skipped again');
+unlike($warnings, qr/p05/, 'nor noted again in its warnings');
 is(sql("SELECT count(*) FROM nango._nango_sync_$k"), '348', 'the mapped table holds every record once');
 is(sql("SELECT count(*) FROM nango.checkpoints WHERE sync_id = $k"), '0', 'the checkpoint is gone');
 is(sql("SELECT count(*) FROM nango.checkpoint_keys WHERE sync_id = $k"), '0', 'and its keys');
@@ -140,6 +141,9 @@ sql("SELECT pg_cancel_backend($pid)");
 ok($node->poll_query_until('postgres', "SELECT status = 'cancelled' FROM nango.jobs WHERE id = $job"),
 	'a job cancelled after a checkpoint');
 is(sql("SELECT count(*) FROM nango.checkpoints WHERE sync_id = $k"), '1', 'keeps its checkpoint');
+is(sql("SELECT skipped_count || '/' || (array_to_string(warnings, ' ') LIKE '%parent record p05 skipped%')
+	FROM nango.jobs WHERE id = $job"), '1/true',
+	'and its counts and warnings up to there (p05, done before the checkpoint, skipped)');
 sql("SELECT nango.update_sync($k, '{\"metadata\": {\"v\": \"2\"}}')");
 mock_post('clear?id=k');
 mock_post('set?id=k&delay=0');
