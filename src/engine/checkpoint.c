@@ -69,6 +69,7 @@ struct JobCheckpoint
 	bool		warnings_capped;
 	bool		in_commit;		/* between releasing and beginning again */
 	bool		secret_noted;	/* a next URL with a secret was not stored */
+	struct JobCheckpointKeys *keys;	/* the pass's seen keys, for the deletes */
 };
 
 /* checkpoints_installed: false before ALTER EXTENSION nango UPDATE to 0.3. */
@@ -444,26 +445,6 @@ paging_state(JobRun *run, NangoPager *pager)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
-/* store_keys: NangoKeysCallback: one batch of seen keys into checkpoint_keys. */
-static void
-store_keys(void *arg, int n, char **keys)
-{
-	JobRun	   *run = (JobRun *) arg;
-	Oid			types[2] = {INT8OID, TEXTARRAYOID};
-	Datum		vals[2];
-	Datum	   *elems = palloc(sizeof(Datum) * n);
-
-	for (int i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(keys[i]);
-	vals[0] = Int64GetDatum(run->sync_id);
-	vals[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-	if (SPI_execute_with_args("INSERT INTO nango.checkpoint_keys (sync_id, unique_key) "
-							  "SELECT $1, k FROM pg_catalog.unnest($2::pg_catalog.text[]) AS k "
-							  "ON CONFLICT DO NOTHING",
-							  2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not write nango.checkpoint_keys");
-}
-
 /*
  * write_checkpoint: the checkpoint row (paging state, page: the pages or,
  * for a child sync, the parent records the pass has done, highest: the
@@ -499,7 +480,7 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging, int page, Jsonb *hi
 							  "incremental_highest = excluded.incremental_highest, saved_at = pg_catalog.now()",
 							  7, types, v, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write nango.checkpoints");
-	nango_store_checkpoint(st, c, ck->track_keys ? store_keys : NULL, run);
+	nango_store_checkpoint(st, c, ck->track_keys ? job_checkpoint_store_keys : NULL, run);
 
 	{
 		int64		counts[CATALOG_CHECKPOINT_NCOUNTS] = {c->pages, c->fetched, c->added, c->updated,
@@ -661,47 +642,28 @@ job_checkpoint_parent(JobRun *run, NangoStore *st, const char *key, int done, Js
 
 /*
  * job_checkpoint_seen: before the deletes at the end of a pass that was
- * resumed or checkpointed: the keys its committed parts saw join the
- * store's seen keys, so that only keys the whole pass did not see are
- * deleted.  SPI connected; as the extension owner.
+ * resumed or checkpointed: the keys this part of the pass saw join those
+ * of its committed parts in nango.checkpoint_keys, and the deletes read
+ * the seen keys from there in order (a cursor, a batch at a time), so that
+ * only keys the whole pass did not see are deleted and memory does not
+ * grow with the pass.  SPI connected; as the extension owner.  The cursor
+ * is closed by job_checkpoint_done.
  */
 void
 job_checkpoint_seen(JobRun *run, NangoStore *st)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(run->sync_id)};
 	NangoSavedRole saved;
-	SPIPlanPtr	plan;
-	Portal		portal;
 	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext batchcxt;
 
 	if (run->ckpt == NULL || !run->ckpt->track_keys ||
 		(run->ckpt->resumed_page == 0 && !run->ckpt->written))
 		return;
-	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
 	nango_push_role(nango_extension_owner(), &saved);
-	plan = SPI_prepare("SELECT unique_key FROM nango.checkpoint_keys "
-					   "WHERE sync_id OPERATOR(pg_catalog.=) $1", 1, types);
-	if (plan == NULL)
-		elog(ERROR, "could not read nango.checkpoint_keys");
-	portal = SPI_cursor_open(NULL, plan, vals, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 1000);
-		MemoryContextSwitchTo(batchcxt);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-			nango_store_seen_add(st, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextReset(batchcxt);
-	}
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
+	nango_store_flush_seen(st, job_checkpoint_store_keys, run);
+	run->ckpt->keys = job_checkpoint_keys_open(run->sync_id, run->jobcxt);
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(batchcxt);
+	nango_store_seen_from(st, job_checkpoint_keys_next, run->ckpt->keys);
 }
 
 /*
@@ -716,6 +678,11 @@ job_checkpoint_done(JobRun *run)
 
 	if (!checkpoints_installed())
 		return;
+	if (run->ckpt != NULL && run->ckpt->keys != NULL)
+	{
+		job_checkpoint_keys_close(run->ckpt->keys);
+		run->ckpt->keys = NULL;
+	}
 	nango_push_role(nango_extension_owner(), &saved);
 	discard(run->sync_id);
 	nango_pop_role(&saved);

@@ -127,6 +127,13 @@ extern void job_checkpoint_done(JobRun *run);
 extern bool job_checkpoint_failed(JobRun *run, bool *in_commit);
 extern void job_checkpoint_note_start(JobRun *run);
 
+/* checkpoint_keys.c: the keys a checkpointed pass saw, for delete_mode */
+typedef struct JobCheckpointKeys JobCheckpointKeys;
+extern void job_checkpoint_store_keys(void *arg, int n, char **keys);
+extern JobCheckpointKeys *job_checkpoint_keys_open(int64 sync_id, MemoryContext cxt);
+extern bool job_checkpoint_keys_next(void *arg, StringInfo buf);
+extern void job_checkpoint_keys_close(JobCheckpointKeys *kc);
+
 /* records.c: from a response body to the page's records */
 extern Jsonb *job_parse_page(JobRun *run, const NangoResponse *resp, NangoExpMarks **marks);
 extern void job_extract_records(JobRun *run, Jsonb *body, const NangoExpMarks *marks,

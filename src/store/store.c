@@ -75,6 +75,8 @@ struct NangoStore
 	bloom_filter *inserted;		/* keys inserted by this job into a sync
 								 * that had no rows at its start, or NULL */
 	NangoClassCounted *counted; /* keys counted before the last checkpoint */
+	NangoSeenSource seen_from;	/* the seen keys come from there, or NULL */
+	void	   *seen_arg;
 };
 
 static SPIPlanPtr plan_delete = NULL;
@@ -632,7 +634,8 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 	prepare_delete_plans();
 	MemoryContextSwitchTo(cxt);
 	initStringInfo(&seen);
-	tuplesort_performsort(st->seen);
+	if (st->seen != NULL)
+		tuplesort_performsort(st->seen);
 	batchcxt = AllocSetContextCreate(cxt, "nango deletes", ALLOCSET_DEFAULT_SIZES);
 
 	portal = SPI_cursor_open(NULL, plan_live_keys, v, NULL, true);
@@ -651,7 +654,8 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 
 			while (!seen_done && (!have_seen || strcmp(seen.data, key) < 0))
 			{
-				have_seen = next_seen(st->seen, &seen);
+				have_seen = st->seen_from ? st->seen_from(st->seen_arg, &seen)
+					: next_seen(st->seen, &seen);
 				seen_done = !have_seen;
 			}
 			if (!have_seen || strcmp(seen.data, key) != 0)
@@ -664,7 +668,8 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 	}
 	SPI_cursor_close(portal);
 	MemoryContextSwitchTo(cxt);
-	tuplesort_end(st->seen);
+	if (st->seen != NULL)
+		tuplesort_end(st->seen);
 	st->seen = NULL;
 	MemoryContextDelete(batchcxt);
 	return deleted;
@@ -680,11 +685,24 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
  * checkpoint: the sorts of the part of the job since the last one are
  * ended (their temporary files belong to the transaction): the classified
  * records become counts in c (the keys counted so far are kept in a file
- * that outlives the transaction, so that none is counted twice), and each batch of the seen keys is handed to
- * on_seen (which stores them for the deletes at the end of the pass).
+ * that outlives the transaction, so that none is counted twice), and the
+ * seen keys go to on_seen.
  */
 void
 nango_store_checkpoint(NangoStore *st, NangoCounts *c, NangoKeysCallback on_seen, void *arg)
+{
+	count_classified(st, c, true);
+	st->sync_locked = false;
+	nango_store_flush_seen(st, on_seen, arg);
+}
+
+/*
+ * nango_store_flush_seen: each batch of the keys seen since the last
+ * checkpoint is handed to on_seen (which stores them for the deletes at
+ * the end of the pass), and the sort is ended.
+ */
+void
+nango_store_flush_seen(NangoStore *st, NangoKeysCallback on_seen, void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
@@ -692,8 +710,6 @@ nango_store_checkpoint(NangoStore *st, NangoCounts *c, NangoKeysCallback on_seen
 	int			n = 0;
 	StringInfoData buf;
 
-	count_classified(st, c, true);
-	st->sync_locked = false;
 	if (st->seen == NULL)
 		return;
 	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
@@ -738,12 +754,10 @@ nango_store_resume(NangoStore *st, bool track_keys)
 		nango_store_track_keys(st);
 }
 
-/*
- * nango_store_seen_add: a key seen by an earlier, committed part of the
- * pass, added before nango_store_delete_unseen so that it is kept.
- */
+/* nango_store_seen_from: see store.h. */
 void
-nango_store_seen_add(NangoStore *st, const char *key)
+nango_store_seen_from(NangoStore *st, NangoSeenSource next, void *arg)
 {
-	tuplesort_putdatum(st->seen, CStringGetTextDatum(key), false);
+	st->seen_from = next;
+	st->seen_arg = arg;
 }
