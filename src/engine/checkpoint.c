@@ -579,7 +579,7 @@ job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st)
  * (the job starts at the first parent after it in key order), with in
  * *done how many parents the pass had done and in *incr_done their
  * incremental values (a map of parent key to value, or NULL); NULL when the
- * job starts the pass at the first parent.  Allocated in the job's context.
+ * job starts the pass at the first parent (in the current context).
  */
 char *
 job_checkpoint_resume_parent(JobRun *run, int *done, Jsonb **incr_done)
