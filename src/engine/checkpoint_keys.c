@@ -44,22 +44,75 @@ job_checkpoint_store_keys(void *arg, int n, char **keys)
 
 /*
  * The keys of nango.checkpoint_keys of a sync, in byte order (the order of
- * its primary key's index), read a batch at a time through a cursor.
+ * its primary key's index), read a batch at a time: each batch is the next
+ * CHECKPOINT_KEYS_BATCH keys after the last one read, so that whatever plan
+ * the server picks, its memory is bounded by the batch.
  */
+#define CHECKPOINT_KEYS_BATCH 1000
+
 struct JobCheckpointKeys
 {
-	Portal		portal;
+	int64		sync_id;
 	MemoryContext cxt;			/* the batch */
+	StringInfoData last;		/* the last key read */
 	char	  **keys;
 	uint64		n;
 	uint64		i;
+	bool		started;
 	bool		done;
 };
 
 /*
- * job_checkpoint_keys_next: NangoSeenSource over the keys job_checkpoint_keys_open
- * opened.  It is called while the store walks the rows of another cursor's
- * fetch, whose SPI_tuptable and SPI_processed are left as they were.
+ * fetch_batch: the next batch of keys into kc (SPI connected); the
+ * caller's SPI_tuptable and SPI_processed are left as they were.
+ */
+static void
+fetch_batch(JobCheckpointKeys *kc)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		vals[2];
+	SPITupleTable *tt = SPI_tuptable;
+	uint64		processed = SPI_processed;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			ret;
+
+	MemoryContextReset(kc->cxt);
+	vals[0] = Int64GetDatum(kc->sync_id);
+	vals[1] = kc->started ? CStringGetTextDatum(kc->last.data) : (Datum) 0;
+	ret = SPI_execute_with_args(kc->started
+								? "SELECT unique_key FROM nango.checkpoint_keys "
+								"WHERE sync_id OPERATOR(pg_catalog.=) $1 "
+								"AND unique_key OPERATOR(pg_catalog.>) $2 COLLATE pg_catalog.\"C\" "
+								"ORDER BY unique_key COLLATE pg_catalog.\"C\" LIMIT " CppAsString2(CHECKPOINT_KEYS_BATCH)
+								: "SELECT unique_key FROM nango.checkpoint_keys "
+								"WHERE sync_id OPERATOR(pg_catalog.=) $1 "
+								"ORDER BY unique_key COLLATE pg_catalog.\"C\" LIMIT " CppAsString2(CHECKPOINT_KEYS_BATCH),
+								kc->started ? 2 : 1, types, vals, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read nango.checkpoint_keys");
+	MemoryContextSwitchTo(kc->cxt);
+	kc->n = SPI_processed;
+	kc->i = 0;
+	kc->keys = palloc(sizeof(char *) * Max(kc->n, 1));
+	for (uint64 i = 0; i < kc->n; i++)
+		kc->keys[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	MemoryContextSwitchTo(cxt);
+	SPI_tuptable = tt;
+	SPI_processed = processed;
+	kc->started = true;
+	kc->done = kc->n < CHECKPOINT_KEYS_BATCH;
+	if (kc->n > 0)
+	{
+		resetStringInfo(&kc->last);
+		appendStringInfoString(&kc->last, kc->keys[kc->n - 1]);
+	}
+}
+
+/*
+ * job_checkpoint_keys_next: NangoSeenSource over the keys of
+ * job_checkpoint_keys_open.  It is called while the store walks the rows
+ * of another query's fetch, which fetch_batch leaves as they were.
  */
 bool
 job_checkpoint_keys_next(void *arg, StringInfo buf)
@@ -68,26 +121,10 @@ job_checkpoint_keys_next(void *arg, StringInfo buf)
 
 	if (kc->i >= kc->n)
 	{
-		SPITupleTable *tt = SPI_tuptable;
-		uint64		processed = SPI_processed;
-		MemoryContext cxt = CurrentMemoryContext;
-
-		if (kc->done)
+		if (kc->started && kc->done)
 			return false;
-		MemoryContextReset(kc->cxt);
-		SPI_cursor_fetch(kc->portal, true, 1000);
-		MemoryContextSwitchTo(kc->cxt);
-		kc->n = SPI_processed;
-		kc->i = 0;
-		kc->keys = palloc(sizeof(char *) * Max(kc->n, 1));
-		for (uint64 i = 0; i < kc->n; i++)
-			kc->keys[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextSwitchTo(cxt);
-		SPI_tuptable = tt;
-		SPI_processed = processed;
-		kc->done = kc->n == 0;
-		if (kc->done)
+		fetch_batch(kc);
+		if (kc->n == 0)
 			return false;
 	}
 	resetStringInfo(buf);
@@ -96,32 +133,27 @@ job_checkpoint_keys_next(void *arg, StringInfo buf)
 }
 
 /*
- * job_checkpoint_keys_open: a cursor over the sync's keys in
- * nango.checkpoint_keys, with its batches in a context under cxt (SPI
- * connected, as the extension owner; the keys the transaction just wrote
- * are seen).
+ * job_checkpoint_keys_open: the sync's keys in nango.checkpoint_keys, read
+ * by job_checkpoint_keys_next (SPI connected, as the extension owner; the
+ * keys the transaction just wrote are seen), in a context under cxt.
  */
 JobCheckpointKeys *
 job_checkpoint_keys_open(int64 sync_id, MemoryContext cxt)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(sync_id)};
 	JobCheckpointKeys *kc = MemoryContextAllocZero(cxt, sizeof(JobCheckpointKeys));
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 
+	kc->sync_id = sync_id;
 	kc->cxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
-	kc->portal = SPI_cursor_open_with_args(NULL, "SELECT unique_key FROM nango.checkpoint_keys "
-										   "WHERE sync_id OPERATOR(pg_catalog.=) $1 "
-										   "ORDER BY unique_key COLLATE pg_catalog.\"C\"",
-										   1, types, vals, NULL, false, 0);
-	if (kc->portal == NULL)
-		elog(ERROR, "could not read nango.checkpoint_keys");
+	initStringInfo(&kc->last);
+	MemoryContextSwitchTo(old);
 	return kc;
 }
 
-/* job_checkpoint_keys_close: the end of the cursor and its batches. */
+/* job_checkpoint_keys_close: the end of the reading and its batches. */
 void
 job_checkpoint_keys_close(JobCheckpointKeys *kc)
 {
-	SPI_cursor_close(kc->portal);
 	MemoryContextDelete(kc->cxt);
+	pfree(kc->last.data);
 }
