@@ -541,6 +541,7 @@ nango_store_write(NangoStore *st, int n, Jsonb **records, char **keys,
  */
 
 static SPIPlanPtr plan_live_keys = NULL;
+static SPIPlanPtr plan_live_keys_after = NULL;
 static SPIPlanPtr plan_hard_delete = NULL;
 static SPIPlanPtr plan_soft_delete = NULL;
 
@@ -597,13 +598,21 @@ next_seen(Tuplesortstate *ts, StringInfo buf)
 static void
 prepare_delete_plans(void)
 {
-	Oid			t_keys[1] = {INT8OID};
+	Oid			t_keys[2] = {INT8OID, TEXTOID};
 	Oid			t_del[2] = {INT8OID, TEXTARRAYOID};
 
+	/* a batch at a time after the last key read: memory bounded whatever the plan */
 	if (plan_live_keys == NULL)
 		plan_live_keys = prepare("SELECT unique_key FROM nango.raw WHERE sync_id = $1 "
 								 "AND deleted_at IS NULL AND unique_key IS NOT NULL "
-								 "ORDER BY unique_key COLLATE pg_catalog.\"C\"", 1, t_keys);
+								 "ORDER BY unique_key COLLATE pg_catalog.\"C\" "
+								 "LIMIT " CppAsString2(DELETE_BATCH), 1, t_keys);
+	if (plan_live_keys_after == NULL)
+		plan_live_keys_after = prepare("SELECT unique_key FROM nango.raw WHERE sync_id = $1 "
+									   "AND deleted_at IS NULL AND unique_key IS NOT NULL "
+									   "AND unique_key > $2 COLLATE pg_catalog.\"C\" "
+									   "ORDER BY unique_key COLLATE pg_catalog.\"C\" "
+									   "LIMIT " CppAsString2(DELETE_BATCH), 2, t_keys);
 	if (plan_hard_delete == NULL)
 		plan_hard_delete = prepare("DELETE FROM nango.raw WHERE sync_id = $1 "
 								   "AND unique_key = ANY ($2)", 2, t_del);
@@ -615,18 +624,20 @@ prepare_delete_plans(void)
 
 /*
  * nango_store_delete_unseen: merges the sync's live keys (read in byte
- * order through a cursor, a batch at a time) with the sorted seen keys;
- * the stored keys missing from the seen ones are deleted batch by batch.
+ * order, a batch at a time: the next DELETE_BATCH keys after the last one
+ * read) with the sorted seen keys; the stored keys missing from the seen
+ * ones are deleted batch by batch.
  */
 int64
 nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, void *arg)
 {
-	Datum		v[1] = {Int64GetDatum(st->sync_id)};
+	Datum		v[2] = {Int64GetDatum(st->sync_id), (Datum) 0};
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
-	Portal		portal;
 	char	  **batch = palloc(sizeof(char *) * DELETE_BATCH);
 	StringInfoData seen;
+	StringInfoData last;
+	uint64		fetched = DELETE_BATCH;
 	bool		have_seen = false;
 	bool		seen_done = false;
 	int64		deleted = 0;
@@ -638,15 +649,19 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 		tuplesort_performsort(st->seen);
 	batchcxt = AllocSetContextCreate(cxt, "nango deletes", ALLOCSET_DEFAULT_SIZES);
 
-	portal = SPI_cursor_open(NULL, plan_live_keys, v, NULL, true);
-	for (;;)
+	initStringInfo(&last);
+	while (fetched == DELETE_BATCH)
 	{
 		uint64		i;
 		int			nbatch = 0;
 
-		SPI_cursor_fetch(portal, true, DELETE_BATCH);
+		v[1] = last.len > 0 ? CStringGetTextDatum(last.data) : (Datum) 0;
+		if (SPI_execute_plan(last.len > 0 ? plan_live_keys_after : plan_live_keys,
+							 v, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the keys of sync " INT64_FORMAT, st->sync_id);
 		MemoryContextSwitchTo(batchcxt);
-		if (SPI_processed == 0)
+		fetched = SPI_processed;
+		if (fetched == 0)
 			break;
 		for (i = 0; i < SPI_processed; i++)
 		{
@@ -661,12 +676,14 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 			if (!have_seen || strcmp(seen.data, key) != 0)
 				batch[nbatch++] = key;
 		}
+		resetStringInfo(&last);
+		appendStringInfoString(&last,
+							   SPI_getvalue(SPI_tuptable->vals[fetched - 1], SPI_tuptable->tupdesc, 1));
 		SPI_freetuptable(SPI_tuptable);
 		deleted += delete_batch(st, soft, nbatch, batch, on_keys, arg);
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(batchcxt);
 	}
-	SPI_cursor_close(portal);
 	MemoryContextSwitchTo(cxt);
 	if (st->seen != NULL)
 		tuplesort_end(st->seen);
