@@ -23,46 +23,11 @@ PGVER=15
 PARENTS=${PARENTS:-200}
 DELAY_MS=${DELAY_MS:-50}
 REPS=${REPS:-3}
-die() { echo "bench: $*" >&2; exit 1; }
 
-. test/lib.sh
-PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null || die "build failed"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/nango-bench-children.XXXXXX")
-chmod 755 "$WORK"
-INST=$WORK/inst
-private_install "$INST" "$PGVER" "$PG_CONFIG" || die "install failed"
-BIN=$INST/usr/lib/postgresql/$PGVER/bin
-RUNAS=()
-[ "$(id -u)" = 0 ] && { RUNAS=(runuser -u postgres --); chown -R postgres "$WORK"; }
-
-pids=()
-cleanup() {
-	[ -f "$WORK/data/postmaster.pid" ] && "${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK"; fi
-}
-trap cleanup EXIT
-
-python3 bench/children_mock.py --port-file "$WORK/mock.port" >"$WORK/mock.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$WORK/mock.port" ] && break; sleep 0.1; done
-MOCK="http://127.0.0.1:$(cat "$WORK/mock.port")"
-
-SOCK=$WORK/sock
-mkdir -p "$SOCK"; [ "$(id -u)" = 0 ] && chown postgres "$SOCK"
-"${RUNAS[@]}" "$BIN/initdb" -D "$WORK/data" -U postgres --auth=trust --no-sync >/dev/null 2>&1 || die "initdb failed"
-cat >>"$WORK/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'nango'
-nango.database = 'no_worker_database'
-nango.allow_private_networks = on
-fsync = off
-CONF
-"${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -w start >/dev/null || die "server did not start"
-psql() { "${RUNAS[@]}" "$BIN/psql" -h "$SOCK" -U postgres -d postgres -X -q -t -A "$@"; }
+. bench/lib.sh
+bench_setup children "$PGVER"
+bench_start_mock bench/children_mock.py
+bench_start_cluster "nango.database = 'no_worker_database'"
 
 psql -c "CREATE EXTENSION nango" -c "SET client_min_messages = warning" >/dev/null
 parent=$(psql -c "SELECT nango.add_sync('$MOCK/children/bench/parents?n=$PARENTS',

@@ -12,6 +12,9 @@ Writes, deterministically (fixed seed), into OUTDIR:
   m2k/, m20k/                       memory probe: 2,000 and 20,000 pages of
                                     small records (5 per page)
   expected.json                     row counts and checksums to verify against
+  w4/, w4.json, w4.curl,            with --w4 N only: W4, N records of W1's
+  w4_raw.copy, w4_typed.copy        shape at 100 per page, its checksums and
+                                    the floor's files
 
 Paging is HubSpot's: {"results": [...], "paging": {"next": {"after": "<cursor>",
 "link": "..."}}}, the last page without "paging".  The cursor is the offset of
@@ -252,13 +255,58 @@ def memory_pages(outdir, name, pages):
     return len(recs)
 
 
+def w4_pages(outdir, records, seed):
+    """W4: `records` contacts of the same shape as W1's, 100 per page, in
+    outdir/w4/, with the floor's files (w4.curl, w4_raw.copy, w4_typed.copy)
+    and outdir/w4.json (counts and checksums), rendered page by page so the
+    generator's memory stays small at millions of records."""
+    # The checksums and COPY files are in key order: the ids, 10000001 + 7 i,
+    # all have eight digits below this bound, so byte order is generation order.
+    if 10_000_001 + 7 * records >= 100_000_000:
+        raise SystemExit("gen.py: --w4 is limited to 12,857,142 records")
+    rnd = random.Random(seed + 4)
+    d = os.path.join(outdir, "w4")
+    os.makedirs(d, exist_ok=True)
+    raw_md5 = hashlib.md5()
+    typed_md5 = hashlib.md5()
+    urls = []
+    with open(os.path.join(outdir, "w4_raw.copy"), "w", encoding="utf-8") as fr, \
+            open(os.path.join(outdir, "w4_typed.copy"), "w", encoding="utf-8") as ft:
+        for start in range(0, records, PER_PAGE_W1):
+            chunk = [make_record(i, rnd) for i in range(start, min(start + PER_PAGE_W1, records))]
+            body = {"results": chunk}
+            nxt = start + PER_PAGE_W1
+            if nxt < records:
+                body["paging"] = {"next": {"after": str(nxt), "link": LINK % (PER_PAGE_W1, nxt)}}
+            fname = "p.json" if start == 0 else "p%d.json" % start
+            with open(os.path.join(d, fname), "w", encoding="utf-8") as f:
+                json.dump(body, f, separators=(",", ":"), ensure_ascii=False)
+            urls.append("/w4/contacts?limit=%d" % PER_PAGE_W1 + ("" if start == 0 else "&after=%d" % start))
+            for k, rec in enumerate(chunk):
+                sep = b"\n" if start + k else b""
+                jt = jsonb_text(rec)
+                raw_md5.update(sep + jt.encode())
+                typed_md5.update(sep + typed_check_line(rec).encode())
+                fr.write(copy_text(rec["id"]) + "\t" + copy_text(jt) + "\n")
+                ft.write("\t".join(copy_text(v) for v in flatten(rec)) + "\n")
+    write_curl_config(os.path.join(outdir, "w4.curl"), urls)
+    with open(os.path.join(outdir, "w4.json"), "w") as f:
+        json.dump({"records": records, "pages_w4": len(urls), "raw_md5": raw_md5.hexdigest(),
+                   "typed_md5": typed_md5.hexdigest()}, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--seed", type=int, default=20240607)
     ap.add_argument("--outdir", required=True)
     ap.add_argument("--memory", action="store_true", help="also the memory probe pages")
+    ap.add_argument("--w4", type=int, default=0, metavar="N",
+                    help="only write workload W4 (N records, 100 per page) and w4.json")
     args = ap.parse_args()
+    if args.w4:
+        w4_pages(args.outdir, args.w4, args.seed)
+        return
 
     rnd = random.Random(args.seed)
     records = [make_record(i, rnd) for i in range(args.records)]

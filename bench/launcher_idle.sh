@@ -22,48 +22,13 @@ IDLE_SYNCS=${IDLE_SYNCS:-10000}
 IDLE_SECONDS=${IDLE_SECONDS:-60}
 BURST=${BURST:-1000}
 MAX_WORKERS=${MAX_WORKERS:-8}
-die() { echo "bench: $*" >&2; exit 1; }
 
-. test/lib.sh
-PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
-make -s PG_CONFIG="$PG_CONFIG" >/dev/null || die "build failed"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/nango-bench-launcher.XXXXXX")
-chmod 755 "$WORK"
-INST=$WORK/inst
-private_install "$INST" "$PGVER" "$PG_CONFIG" || die "install failed"
-BIN=$INST/usr/lib/postgresql/$PGVER/bin
-RUNAS=()
-[ "$(id -u)" = 0 ] && { RUNAS=(runuser -u postgres --); chown -R postgres "$WORK"; }
-
-pids=()
-cleanup() {
-	[ -f "$WORK/data/postmaster.pid" ] && "${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "work directory kept: $WORK"; fi
-}
-trap cleanup EXIT
-
-python3 test/mock_api.py --port 0 --port-file "$WORK/mock.port" >"$WORK/mock.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$WORK/mock.port" ] && break; sleep 0.1; done
-MOCK="http://127.0.0.1:$(cat "$WORK/mock.port")"
-
-SOCK=$WORK/sock
-mkdir -p "$SOCK"; [ "$(id -u)" = 0 ] && chown postgres "$SOCK"
-"${RUNAS[@]}" "$BIN/initdb" -D "$WORK/data" -U postgres --auth=trust --no-sync >/dev/null 2>&1 || die "initdb failed"
-cat >>"$WORK/data/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'nango'
-nango.databases = 'postgres'
-nango.allow_private_networks = on
+. bench/lib.sh
+bench_setup launcher "$PGVER"
+bench_start_mock test/mock_api.py --port 0
+bench_start_cluster "nango.databases = 'postgres'
 nango.max_workers = $MAX_WORKERS
-max_worker_processes = $((MAX_WORKERS + 8))
-fsync = off
-CONF
-"${RUNAS[@]}" "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -w start >/dev/null || die "server did not start"
-psql() { "${RUNAS[@]}" "$BIN/psql" -h "$SOCK" -U postgres -d postgres -X -q -t -A "$@"; }
+max_worker_processes = $((MAX_WORKERS + 8))"
 
 # cpu_ticks PID: user + system CPU time of the process, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -12,7 +12,8 @@
 #
 # Environment: RECORDS (200000) records in W1/W3, REPS (3) repetitions,
 # SEED (20240607), ONLY=memory (only the memory probe), ONLY=sync (no
-# memory probe) or ONLY=profile (bench/profile.sh), BENCH_DATA
+# memory probe), ONLY=profile (bench/profile.sh) or ONLY=w4 (W4: W4_RECORDS,
+# 2000000, records against W1, time per record and memory), BENCH_DATA
 # (/var/tmp/nango-bench-data) where generated data is cached, TIMEOUT
 # (1800) seconds after which a run counts as FAILED, CONTENDERS=floor,nango
 # (leaves the script peer out), RESULTS=file.json
@@ -73,6 +74,14 @@ if [ ! -s "$DATA/expected.json" ]; then
 	echo "== generating $RECORDS records into $DATA"
 	rm -rf "$DATA"; mkdir -p "$DATA"
 	"$PY" bench/gen.py --records "$RECORDS" --seed "$SEED" --outdir "$DATA" --memory || die "generator failed"
+fi
+if [ "$ONLY" = w4 ]; then
+	W4_RECORDS=${W4_RECORDS:-2000000}
+	if [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$DATA/w4.json" 2>/dev/null)" != "$W4_RECORDS" ]; then
+		echo "== generating W4: $W4_RECORDS records into $DATA/w4"
+		rm -rf "$DATA/w4" "$DATA/w4.json"
+		"$PY" bench/gen.py --w4 "$W4_RECORDS" --seed "$SEED" --outdir "$DATA" || die "generator failed"
+	fi
 fi
 chmod -R a+rX "$(dirname "$DATA")"
 

@@ -368,6 +368,8 @@ run_job(JobRun *run, SyncRow *sync)
 		run->counts.deleted = nango_store_clear(st);
 		nango_pop_role(&saved);
 	}
+	else
+		job_restore_mapped(run, mt);
 	nango_progress_wait(NANGO_WAITING_NONE);
 
 	if (cfg->has_parent)

@@ -149,6 +149,9 @@ extern void job_run_pages(JobRun *run, NangoStore *st, NangoMapTable *mt);
 extern void job_store_page(JobRun *run, NangoStore *st, NangoMapTable *mt, PageRecords *pr);
 extern void job_delete_unseen(JobRun *run, NangoStore *st, NangoMapTable *mt);
 
+/* restore.c */
+extern void job_restore_mapped(JobRun *run, NangoMapTable *mt);
+
 /* children.c: the request chains of a child sync */
 extern void job_run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta);
 

@@ -10,9 +10,22 @@
  *
  *	  From that array: nango.job_progress (nango_get_job_progress),
  *	  nango.cancel_job, and the cancelling of a sync's running job by
- *	  nango.delete_sync.  A job is cancelled with SIGINT to the process the
- *	  entry names, as pg_cancel_backend would: the job catches the query
- *	  cancel and ends as 'cancelled' (src/job.c).
+ *	  nango.delete_sync.  The job catches the query cancel and ends as
+ *	  'cancelled' (src/job.c).
+ *
+ *	  A cancel names a job, not a process: a job worker runs one job after
+ *	  another, so a job may end between the moment a canceller finds it
+ *	  and the moment its signal arrives, and the signal must not stop the
+ *	  next one.  So the canceller records the job in the entry's
+ *	  cancel_target, after checking under the entry's lock that the entry
+ *	  still shows that job, and then signals SIGUSR2 (which PostgreSQL's
+ *	  backends and background workers ignore); the handler that this
+ *	  process installed turns it into a query cancel only when that target
+ *	  is the job it runs now (cancellable_job).  Job ids never repeat, so a
+ *	  target left from an earlier job never matches.  SIGINT keeps its
+ *	  meaning (pg_cancel_backend names the process: it stops whatever the
+ *	  process runs).  A process whose SIGUSR2 is not ignored (another
+ *	  extension's worker) is left alone and cancelled with SIGINT.
  *
  *	  An entry is released when the job ends, at the end of its
  *	  transaction (commit or abort, whatever happened in between) and when
@@ -28,6 +41,7 @@
 #include "postgres.h"
 
 #include <signal.h>
+#include <errno.h>
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -40,6 +54,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -60,11 +75,25 @@ PG_FUNCTION_INFO_V1(nango_cancel_job);
 static bool published = false;
 static bool callbacks_registered = false;
 
+/*
+ * The job that a targeted cancel (SIGUSR2 with cancel_target) may stop
+ * now, 0 when none.  Set before the job is published and cleared when it
+ * is over; read by targeted_cancel_handler.  worker_scoped: the job
+ * worker sets it around the whole job (nango_progress_cancellable), so
+ * that it covers the moments between the transactions of a job with
+ * checkpoints, when the job is not published.
+ */
+static volatile int64 cancellable_job = 0;
+static bool worker_scoped = false;
+/* SIGUSR2 is this process's targeted cancel: 0 not tried yet, 1 yes, -1 no */
+static int	targeted_state = 0;
+
 /* A copy of one entry, taken under its spinlock. */
 typedef struct ProgressCopy
 {
 	Oid			dboid;
 	int64		job_id;
+	bool		targeted;
 	int64		sync_id;
 	Oid			owner;
 	int			pid;
@@ -96,6 +125,7 @@ copy_entry(int i, ProgressCopy *c)
 	c->job_id = p->job_id;
 	if (c->job_id != 0)
 	{
+		c->targeted = p->targeted;
 		c->dboid = p->dboid;
 		c->sync_id = p->sync_id;
 		c->owner = p->owner;
@@ -129,7 +159,57 @@ release_entry(void)
 static void
 progress_exit(int code, Datum arg)
 {
+	cancellable_job = 0;
 	release_entry();
+}
+
+/*
+ * targeted_cancel_handler: SIGUSR2: a query cancel when the job a
+ * canceller named in this process's entry is the job running now, else
+ * nothing (it named a job that has ended).  Only plain reads here: no
+ * lock may be taken in a signal handler.
+ */
+static void
+targeted_cancel_handler(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+	NangoProgress *p = my_entry();
+	int64		job = cancellable_job;
+
+	if (p != NULL && job != 0 && (int64) pg_atomic_read_u64(&p->cancel_target) == job)
+		StatementCancelHandler(postgres_signal_arg);
+	errno = save_errno;
+}
+
+/*
+ * install_targeted_cancel: take SIGUSR2 for targeted cancels, once, if
+ * this process ignores it (as backends and background workers do);
+ * otherwise leave the process's handler and be cancelled with SIGINT.
+ */
+static void
+install_targeted_cancel(void)
+{
+	pqsigfunc	old;
+
+	if (targeted_state != 0)
+		return;
+	old = pqsignal(SIGUSR2, targeted_cancel_handler);
+	if (old == SIG_IGN)
+		targeted_state = 1;
+	else
+	{
+		if (old != SIG_ERR)
+			pqsignal(SIGUSR2, old);
+		targeted_state = -1;
+	}
+}
+
+void
+nango_progress_cancellable(int64 job_id)
+{
+	install_targeted_cancel();
+	worker_scoped = true;
+	cancellable_job = job_id;
 }
 
 /*
@@ -141,7 +221,11 @@ progress_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		if (!worker_scoped)
+			cancellable_job = 0;
 		release_entry();
+	}
 }
 
 /* copy_text: strlcpy cut at a character boundary of the database encoding. */
@@ -170,7 +254,11 @@ nango_progress_begin(int64 job_id, int64 sync_id, Oid owner, const char *trigger
 		before_shmem_exit(progress_exit, (Datum) 0);
 		callbacks_registered = true;
 	}
+	install_targeted_cancel();
+	if (!worker_scoped)
+		cancellable_job = job_id;
 	SpinLockAcquire(&p->mutex);
+	p->targeted = (targeted_state == 1);
 	p->dboid = MyDatabaseId;
 	p->sync_id = sync_id;
 	p->owner = owner;
@@ -190,6 +278,7 @@ nango_progress_begin(int64 job_id, int64 sync_id, Oid owner, const char *trigger
 void
 nango_progress_end(void)
 {
+	cancellable_job = 0;
 	release_entry();
 }
 
@@ -308,19 +397,47 @@ nango_get_job_progress(PG_FUNCTION_ARGS)
 }
 
 /*
- * find_job: the entry of job_id of this database, copied; false when no
- * process runs that job now.
+ * find_job: the index of the entry of job_id of this database, copied
+ * into *c; -1 when no process runs that job now.
  */
-static bool
+static int
 find_job(int64 job_id, ProgressCopy *c)
 {
 	for (int i = 0; nango_shared != NULL && i < nango_shared->nprogress; i++)
 	{
 		copy_entry(i, c);
 		if (c->job_id == job_id && c->dboid == MyDatabaseId)
-			return true;
+			return i;
 	}
-	return false;
+	return -1;
+}
+
+/*
+ * signal_cancel: cancel job_id, which entry i showed: if the entry still
+ * shows it, record it as the entry's cancel target and signal its
+ * process (SIGUSR2, or SIGINT for a process that does not take targeted
+ * cancels: see the header).  False when the job has ended meanwhile or
+ * its process is gone.
+ */
+static bool
+signal_cancel(int i, int64 job_id)
+{
+	NangoProgress *p = nango_progress_entry(i);
+	bool		runs;
+	int			pid = 0;
+	int			signo = SIGINT;
+
+	SpinLockAcquire(&p->mutex);
+	runs = (p->job_id == job_id && p->dboid == MyDatabaseId);
+	if (runs)
+	{
+		pid = p->pid;
+		if (p->targeted)
+			signo = SIGUSR2;
+		pg_atomic_write_u64(&p->cancel_target, (uint64) job_id);
+	}
+	SpinLockRelease(&p->mutex);
+	return runs && kill(pid, signo) == 0;
 }
 
 /*
@@ -353,12 +470,13 @@ refuse_cancel(int64 job_id)
 
 /*
  * nango_cancel_job: nango.cancel_job(job_id): cancels job_id if a process
- * of this database runs it now, by sending that process SIGINT (the job
- * ends as 'cancelled'; for a nango.run_sync job, run_sync returns with a
- * WARNING).  Returns false when the job is not running.  The process is
- * the one that published the job in shared memory, never a pid read from
- * elsewhere; as with pg_cancel_backend, a job ending at the very moment of
- * the signal may see it in what it does next (its last steps).
+ * of this database runs it now (the job ends as 'cancelled'; for a
+ * nango.run_sync job, run_sync returns with a WARNING).  Returns false
+ * when the job is not running.  The process is the one that published the
+ * job in shared memory, never a pid read from elsewhere, and the cancel
+ * reaches that job only, never the next one of the same process (see the
+ * header); a job ending at the very moment of the signal may see it in
+ * its last steps.
  */
 Datum
 nango_cancel_job(PG_FUNCTION_ARGS)
@@ -366,8 +484,9 @@ nango_cancel_job(PG_FUNCTION_ARGS)
 	int64		job_id = PG_GETARG_INT64(0);
 	ProgressCopy c;
 	Oid			owner;
+	int			i = find_job(job_id, &c);
 
-	if (!find_job(job_id, &c))
+	if (i < 0)
 	{
 		if (!job_row_owner(job_id, &owner))
 			ereport(ERROR,
@@ -382,19 +501,19 @@ nango_cancel_job(PG_FUNCTION_ARGS)
 	}
 	if (!may_manage(c.owner))
 		refuse_cancel(job_id);
-	if (kill(c.pid, SIGINT) != 0)
-		PG_RETURN_BOOL(false);	/* it exited meanwhile */
+	if (!signal_cancel(i, job_id))
+		PG_RETURN_BOOL(false);	/* it ended meanwhile */
 	nango_log(NANGO_LOG_INFO, LOG, "nango: job " INT64_FORMAT " of sync " INT64_FORMAT
 			  " cancelled by nango.cancel_job (process %d)", job_id, c.sync_id, c.pid);
 	PG_RETURN_BOOL(true);
 }
 
 /*
- * sync_job_pids: the pids of other processes running a job of sync_id in
- * this database, up to max; returns how many.
+ * sync_jobs: the entries (in idx) and jobs of other processes running a
+ * job of sync_id in this database, up to max; returns how many.
  */
 static int
-sync_job_pids(int64 sync_id, int *pids, int64 *jobs, int max)
+sync_jobs(int64 sync_id, int *idx, int64 *jobs, int max)
 {
 	int			n = 0;
 
@@ -406,7 +525,7 @@ sync_job_pids(int64 sync_id, int *pids, int64 *jobs, int max)
 		if (c.job_id != 0 && c.dboid == MyDatabaseId && c.sync_id == sync_id &&
 			c.pid != MyProcPid)
 		{
-			pids[n] = c.pid;
+			idx[n] = i;
 			jobs[n++] = c.job_id;
 		}
 	}
@@ -421,20 +540,23 @@ nango_cancel_sync_jobs(int64 sync_id, int timeout_ms)
 
 	for (;;)
 	{
-		int			pids[8];
+		int			idx[8];
 		int64		jobs[8];
 
-		n = sync_job_pids(sync_id, pids, jobs, lengthof(pids));
+		n = sync_jobs(sync_id, idx, jobs, lengthof(idx));
 		if (n == 0)
 			break;
-		/* at once, and again every second (a job started meanwhile) */
+		/*
+		 * At once, and again every second: a job of the sync started
+		 * meanwhile (each signal names the job just found).
+		 */
 		for (int i = 0; waited % 1000 == 0 && i < n; i++)
 		{
 			if (waited == 0)
 				ereport(NOTICE,
 						(errmsg("cancelling the running job " INT64_FORMAT " of sync " INT64_FORMAT,
 								jobs[i], sync_id)));
-			(void) kill(pids[i], SIGINT);
+			(void) signal_cancel(idx[i], jobs[i]);
 		}
 		if (waited >= timeout_ms)
 			break;

@@ -43,6 +43,15 @@ extern bool nango_progress_begin(int64 job_id, int64 sync_id, Oid owner,
 extern void nango_progress_end(void);
 
 /*
+ * nango_progress_cancellable: this process (a job worker) runs job_id
+ * from now until it calls this again with 0: nango.cancel_job and
+ * nango.delete_sync may cancel that job, and only that job, including
+ * between the transactions of a job with checkpoints.  Without it the job
+ * published by nango_progress_begin is the one they may cancel.
+ */
+extern void nango_progress_cancellable(int64 job_id);
+
+/*
  * nango_progress_request: the request the job sends now (method and a
  * redacted URL: never pass a secret).
  */

@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -206,11 +207,24 @@ nango_map_write(NangoMapTable *mt, int64 job_id, int n, Jsonb **records,
 	SPI_finish();
 }
 
-/* nango_map_created: see mapping.h. */
+/* nango_map_has_rows: see mapping.h. */
 bool
-nango_map_created(NangoMapTable *mt)
+nango_map_has_rows(NangoMapTable *mt)
 {
-	return mt->created;
+	Oid			types[1] = {INT8OID};
+	Datum		v[1] = {Int64GetDatum(mt->sync_id)};
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		found;
+
+	SPI_connect();
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s WHERE \"_nango_sync_id\" "
+									   "OPERATOR(pg_catalog.=) $1 LIMIT 1", mt->qualname),
+							  1, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", mt->qualname);
+	found = SPI_processed > 0;
+	SPI_finish();
+	MemoryContextSwitchTo(cxt);
+	return found;
 }
 
 /* nango_map_close: frees what the job's mapping held. */

@@ -70,12 +70,11 @@ extern void nango_map_delete_keys(NangoMapTable *mt, int n, char **keys, bool so
 extern void nango_map_close(NangoMapTable *mt);
 
 /*
- * nango_map_created: true when nango_map_open created the table in this
- * job.  In upsert mode the engine should then write every record of the
- * job, not only the changed ones, so that a table dropped by the user (or
- * auto_mapping turned on later) gets every row back.
+ * nango_map_has_rows: whether the table holds a row of the sync (any row
+ * visible to the job, deleted-marked ones too).  Runs as the current user,
+ * which the job sets to the sync's owner.
  */
-extern bool nango_map_created(NangoMapTable *mt);
+extern bool nango_map_has_rows(NangoMapTable *mt);
 
 /*
  * nango_map_drop_data: for nango.delete_sync(..., drop_data => true):

@@ -56,7 +56,6 @@ struct NangoMapTable
 	NangoFlatRecord meta;		/* the metadata columns' values */
 	MemoryContext metacxt;		/* where meta lives once set again, or NULL */
 	bool		cap_logged;
-	bool		created;		/* nango_map_open created the table */
 	bool		trunc_logged;
 	MemoryContext tmpcxt;		/* one record's flattened fields */
 	bool		fresh_checked;	/* whether the sync had rows was checked */

@@ -286,7 +286,7 @@ open_relation(NangoMapTable *mt, const char *mapped_table)
 		create_table(nsp, nspid, mt->qualname);
 		CommandCounterIncrement();
 		mt->relid = get_relname_relid(rel, nspid);
-		created = mt->created = true;
+		created = true;
 	}
 	if (get_rel_relkind(mt->relid) != RELKIND_RELATION &&
 		get_rel_relkind(mt->relid) != RELKIND_PARTITIONED_TABLE)

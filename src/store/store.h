@@ -104,6 +104,17 @@ extern void nango_store_resume(NangoStore *st, bool track_keys);
 extern void nango_store_seen_from(NangoStore *st, NangoSeenSource next, void *arg);
 
 /*
+ * nango_raw_scan_live: hands the sync's live rows of nango.raw (those with a
+ * unique key and not deleted), in key order, to cb a batch at a time (the
+ * batch's memory is reset after each call); returns how many.  Read as the
+ * current user, which the caller sets to the extension owner; cb may
+ * switch roles and run statements.
+ */
+typedef void (*NangoRecordsCallback) (void *arg, int n, char **keys, Jsonb **records);
+
+extern int64 nango_raw_scan_live(int64 sync_id, NangoRecordsCallback cb, void *arg);
+
+/*
  * nango_data_hash: the content hash stored in nango.raw.data_hash: 128 bits
  * (two seeded 64-bit hash_bytes_extended) of the record's binary jsonb,
  * which is canonical (object keys sorted, duplicates removed), so it does

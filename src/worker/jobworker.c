@@ -11,7 +11,8 @@
  * launcher to mark failed.  The job itself runs in a second transaction
  * (a job with checkpoints commits it on the way and goes on in new ones);
  * nango_job_execute catches every ERROR and records the outcome, and a
- * query cancel (SIGINT, pg_cancel_backend) ends it as 'cancelled'.
+ * query cancel (SIGINT, pg_cancel_backend; nango.cancel_job's targeted
+ * cancel, progress.c) ends it as 'cancelled'.
  * SIGTERM (pg_terminate_backend, shutdown) ends the process at once; the
  * job's changes roll back and the launcher marks the job failed.
  *
@@ -60,6 +61,7 @@
 
 #include "job.h"
 #include "nango.h"
+#include "progress.h"
 #include "worker.h"
 #include "worker_int.h"
 
@@ -285,7 +287,10 @@ run_order(JobOrder *order, int idx)
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: job %lld of %s started (attempt %d, process %d)",
 			  (long long) job_id, order->label, order->attempt, MyProcPid);
 
+	/* a cancel that names this job may stop it; one naming another may not */
+	nango_progress_cancellable(job_id);
 	status = execute_job(job_id, order, &retryable);
+	nango_progress_cancellable(0);
 	MemoryContextSwitchTo(cxt);
 	LWLockAcquire(nango_shared->lock, LW_EXCLUSIVE);
 	nango_slot(idx)->retryable = retryable;
@@ -405,7 +410,11 @@ nango_job_worker_main(Datum arg)
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	/* SIGINT stays StatementCancelHandler: a query cancel ends the job. */
+	/*
+	 * SIGINT stays StatementCancelHandler: a query cancel (pg_cancel_backend)
+	 * ends the job.  nango.cancel_job uses SIGUSR2, which progress.c takes
+	 * and turns into a query cancel only while the job it names runs here.
+	 */
 	BackgroundWorkerUnblockSignals();
 
 	if (nango_shared == NULL || idx < 0 || idx >= nango_shared->nslots)

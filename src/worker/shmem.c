@@ -110,7 +110,10 @@ nango_shmem_startup(void)
 		nango_shared->nslots = max_worker_processes;
 		nango_shared->nprogress = MaxBackends;
 		for (int i = 0; i < nango_shared->nprogress; i++)
+		{
 			SpinLockInit(&nango_progress_entry(i)->mutex);
+			pg_atomic_init_u64(&nango_progress_entry(i)->cancel_target, 0);
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -30,6 +30,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "port/atomics.h"
 #include "postmaster/bgworker.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
@@ -73,9 +74,9 @@ typedef struct NangoJobSlot
  * Progress of the job a process is running, one entry per PGPROC (indexed
  * by pgprocno), so every backend and background worker that can run a job
  * has one and the array is never full.  Written only by its process
- * (progress.c); read by nango.job_progress, nango.cancel_job,
- * nango.delete_sync and the launcher, which copies pages and fetched into
- * the job's row.
+ * (progress.c), but for cancel_target, which a canceller sets; read by
+ * nango.job_progress, nango.cancel_job, nango.delete_sync and the
+ * launcher, which copies pages and fetched into the job's row.
  */
 typedef struct NangoProgress
 {
@@ -91,6 +92,8 @@ typedef struct NangoProgress
 	TimestampTz started_at;
 	char		trigger[NANGO_PROGRESS_TRIGGER_LEN];	/* "" when unknown */
 	char		request[NANGO_PROGRESS_REQUEST_LEN];	/* method and redacted URL */
+	bool		targeted;		/* cancel with SIGUSR2 and cancel_target (progress.c) */
+	pg_atomic_uint64 cancel_target; /* the job a canceller last asked to cancel */
 } NangoProgress;
 
 /*
