@@ -487,7 +487,8 @@ class Bench:
 
     # --- memory probe ------------------------------------------------------------------
     def memory(self):
-        log("\n== memory probe: nango run_sync backend, small records (%d per page)"
+        log("\n== memory probe: nango run_sync backend (and a checkpointed worker job), "
+            "small records (%d per page)"
             % self.exp.get("mem_per_page", 0))
         if "m2k_records" not in self.exp:
             log("  FAILED: no memory probe data (gen.py --memory)")
@@ -528,6 +529,88 @@ class Bench:
             log("  target: peak private memory (RssAnon) of 20,000 pages within 10%% of "
                 "2,000 pages: %s; under 64 MB: %s" % (
                     verdict(growth <= 0.10), verdict(b["peak_RssAnon"] < 64 * 1024)))
+        worker = {}
+        for name, pages in (("m2k", 2000), ("m20k", 20000)):
+            worker[name] = self.memory_worker(name, pages)
+        a, b = worker["m2k"], worker["m20k"]
+        if a is not None and b is not None:
+            growth = b["peak_RssAnon"] / a["peak_RssAnon"] - 1
+            log("  worker jobs, 20,000 (checkpointed) vs 2,000 pages: peak RssAnon %+.1f%%" % (growth * 100))
+            log("  target: peak private memory (RssAnon) of the checkpointed 20,000-page worker job within "
+                "10%% of the 2,000-page worker job: %s; under 64 MB: %s" % (
+                    verdict(growth <= 0.10), verdict(b["peak_RssAnon"] < 64 * 1024)))
+
+    def memory_worker(self, name, pages):
+        """A job run by the worker with checkpoint true: the sync (with
+        delete_mode, so the keys seen go to nango.checkpoint_keys) is added
+        in database postgres, which the scheduler watches, with
+        nango.checkpoint_interval at 1 s (a 2,000-page job ends before its
+        first checkpoint); the job worker's /proc/<pid>/status is sampled
+        from when the job row shows it until the job ends.  Returns the
+        probe, or None."""
+        try:
+            if self.nango_error:
+                raise Failed(self.nango_error)
+            admin = self.admin_dsn
+            self.sql("CREATE EXTENSION IF NOT EXISTS nango", dsn=admin)
+            self.sql("ALTER SYSTEM SET nango.checkpoint_interval = '1s'", dsn=admin)
+            self.sql("SELECT pg_reload_conf()", dsn=admin)
+            url = "%s/%s/items?limit=5" % (self.args.mock, name)
+            cfg = {"response_path": "results", "unique_key": "id",
+                   "paging_cursor_request_path": "after",
+                   "paging_cursor_metadata_response_path": "paging.next.after",
+                   "mapped_table": "mem_ck_" + name, "checkpoint": True, "delete_mode": "hard",
+                   "frequency": "1 day"}
+            self.checkpoint()
+            try:
+                sid = self.sql("SELECT nango.add_sync(%s, %s)", (url, json.dumps(cfg)), dsn=admin)[0][0]
+            except psycopg2.Error as e:
+                raise Failed("add_sync: %s" % first_line(e))
+            conn = self.connect(admin)
+            cur = conn.cursor()
+            deadline = time.time() + 60
+            pid = None
+            while pid is None:
+                cur.execute("SELECT pid FROM nango.jobs WHERE sync_id = %s AND status = 'running'", (sid,))
+                row = cur.fetchone()
+                pid = row[0] if row else None
+                if pid is None and time.time() > deadline:
+                    raise Failed("the worker did not start the job within 60 s")
+                if pid is None:
+                    time.sleep(0.005)
+            sampler = MemorySampler(pid)
+            t0 = time.perf_counter()
+            saved = set()
+            deadline = time.time() + self.args.timeout
+            try:
+                while True:
+                    cur.execute("SELECT saved_at FROM nango.checkpoints WHERE sync_id = %s", (sid,))
+                    saved.update(r[0] for r in cur.fetchall())
+                    cur.execute("SELECT count(*) FROM nango.jobs WHERE sync_id = %s AND status = 'running'",
+                                (sid,))
+                    if cur.fetchone()[0] == 0 or time.time() > deadline:
+                        break
+                    time.sleep(0.05)
+            finally:
+                t = time.perf_counter() - t0
+                sampler.stop()
+                conn.close()
+            probe = sampler.result()
+            row = self.sql("SELECT status, error_message, page_count FROM nango.jobs WHERE sync_id = %s "
+                           "ORDER BY id", (sid,), dsn=admin)
+            if len(row) != 1 or row[0][0] != "succeeded":
+                raise Failed("jobs of the sync: %s" % row)
+            n = self.sql("SELECT count(*) FROM nango.raw WHERE sync_id = %s", (sid,), dsn=admin)[0][0]
+            if n != self.exp[name + "_records"]:
+                raise Failed("raw rows %d, expected %d" % (n, self.exp[name + "_records"]))
+            log("  %5d pages, worker job, checkpoint every 1 s (%d seen), delete_mode hard: %6.2f s, "
+                "VmHWM %6.1f MB, peak RssAnon %6.1f MB (%6.1f MB at the first sample; %d samples)" % (
+                    pages, len(saved), t, probe["VmHWM"] / 1024, probe["peak_RssAnon"] / 1024,
+                    probe["first_RssAnon"] / 1024, probe["samples"]))
+            return probe
+        except (Failed, psycopg2.Error) as e:
+            log("  %5d pages, worker job with checkpoints: FAILED: %s" % (pages, e))
+            return None
 
 
 def loadavg():
@@ -606,6 +689,7 @@ class MemorySampler:
     def __init__(self, pid):
         self.pid = pid
         self.peak_anon = 0
+        self.first_anon = None
         self.samples = 0
         self.last = {}
         self.done = threading.Event()
@@ -629,6 +713,8 @@ class MemorySampler:
                 break
             self.last = v
             self.peak_anon = max(self.peak_anon, v.get("RssAnon", 0))
+            if self.first_anon is None:
+                self.first_anon = v.get("RssAnon", 0)
             self.samples += 1
             self.done.wait(0.01)
 
@@ -644,6 +730,7 @@ class MemorySampler:
 
     def result(self):
         return {"VmHWM": self.last.get("VmHWM", 0), "peak_RssAnon": self.peak_anon,
+                "first_RssAnon": self.first_anon or 0,
                 "RssShmem": self.last.get("RssShmem", 0), "samples": self.samples}
 
 

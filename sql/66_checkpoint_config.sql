@@ -1,6 +1,6 @@
 -- The checkpoint config key (docs/config.md#checkpoint): a boolean, for
--- upsert syncs only (refused with overwrite mode, with a hint), not for
--- child syncs; nango.checkpoint_interval is at least one second.  A
+-- upsert syncs only (refused with overwrite mode, with a hint), child
+-- syncs included; nango.checkpoint_interval is at least one second.  A
 -- checkpoint of a sync goes when its config changes.
 SET client_min_messages = error;
 CREATE EXTENSION IF NOT EXISTS nango;
@@ -33,8 +33,9 @@ SELECT pg_temp.try($$SELECT nango.add_sync('https://api.example.com/items', '{"u
 SELECT pg_temp.try($$SELECT nango.add_sync('https://api.example.com/items', '{"unique_key": "id", "checkpoint": true, "friendly_name": "parent"}')$$);
 SELECT pg_temp.try($$SELECT nango.add_sync('https://api.example.com/other', '{"checkpoint": false}')$$);
 SELECT config->'checkpoint' FROM nango.syncs ORDER BY id;
--- a child sync: refused
+-- a child sync: accepted (it checkpoints between parent records)
 SELECT pg_temp.try($$SELECT nango.add_sync('https://api.example.com/items/${parent.id}/notes', '{"unique_key": "id", "parent": {"sync": "parent"}, "checkpoint": true}')$$);
+SELECT config->'checkpoint' FROM nango.syncs WHERE config ? 'parent';
 -- update_sync to overwrite mode while checkpoint is on, or checkpoint on an overwrite sync
 SELECT pg_temp.try($$SELECT nango.update_sync(1, '{"unique_key": null}')$$);
 SELECT pg_temp.try($$SELECT nango.update_sync(2, '{"checkpoint": true}')$$);

@@ -213,7 +213,4 @@ config_check_combinations(ConfigParse *p)
 	if (cfg->checkpoint && !has[K_UNIQUE_KEY])
 		refuse_combination("config key \"checkpoint\" needs \"unique_key\" (upsert mode)",
 						   "Without unique_key a job replaces all of the sync's rows when it succeeds, so there is nothing to keep from a job that stopped half way; add unique_key or remove checkpoint.");
-	if (cfg->checkpoint && cfg->has_parent)
-		refuse_combination("config key \"checkpoint\" cannot be used in a child sync (one with \"parent\")",
-						   "Remove checkpoint from the child sync; its parent may use it.");
 }

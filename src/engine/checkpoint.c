@@ -5,7 +5,9 @@
  *	  worker for a sync with "checkpoint": true commits, at a page boundary
  *	  and at least every nango.checkpoint_interval, what it has stored, its
  *	  counts and its paging state; the next job of the sync resumes after
- *	  the last checkpoint.
+ *	  the last checkpoint.  A child sync's job checkpoints between parent
+ *	  records: the next job resumes at the first parent after the last one
+ *	  done, in key order.
  *
  *	  A job runs in a subtransaction of its worker's transaction
  *	  (job.c).  A checkpoint writes its row of nango.checkpoints (and the
@@ -63,8 +65,11 @@ struct JobCheckpoint
 	int			resumed_page;	/* first page of this job in its pass, 0: 1 */
 	bool		written;		/* a checkpoint of this job was committed */
 	NangoCounts saved;			/* the job's counts at that checkpoint */
+	int			nwarnings;		/* the job's warning lines then */
+	bool		warnings_capped;
 	bool		in_commit;		/* between releasing and beginning again */
 	bool		secret_noted;	/* a next URL with a secret was not stored */
+	struct JobCheckpointKeys *keys;	/* the pass's seen keys, for the deletes */
 };
 
 /* checkpoints_installed: false before ALTER EXTENSION nango UPDATE to 0.3. */
@@ -221,8 +226,13 @@ job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config)
 	run->pass_fetched = fetched;
 	if (run->incr != NULL && highest != NULL)
 		run->incr->highest = highest;
-	nango_log(NANGO_LOG_INFO, LOG,
-			  "nango: sync \"%s\": resuming after the checkpoint at page %d", run->name, page);
+	if (run->cfg->has_parent)
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": resuming after the checkpoint after %d parent records",
+				  run->name, page);
+	else
+		nango_log(NANGO_LOG_INFO, LOG,
+				  "nango: sync \"%s\": resuming after the checkpoint at page %d", run->name, page);
 }
 
 /*
@@ -451,34 +461,16 @@ paging_state(JobRun *run, NangoPager *pager)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
-/* store_keys: NangoKeysCallback: one batch of seen keys into checkpoint_keys. */
-static void
-store_keys(void *arg, int n, char **keys)
-{
-	JobRun	   *run = (JobRun *) arg;
-	Oid			types[2] = {INT8OID, TEXTARRAYOID};
-	Datum		vals[2];
-	Datum	   *elems = palloc(sizeof(Datum) * n);
-
-	for (int i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(keys[i]);
-	vals[0] = Int64GetDatum(run->sync_id);
-	vals[1] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-	if (SPI_execute_with_args("INSERT INTO nango.checkpoint_keys (sync_id, unique_key) "
-							  "SELECT $1, k FROM pg_catalog.unnest($2::pg_catalog.text[]) AS k "
-							  "ON CONFLICT DO NOTHING",
-							  2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not write nango.checkpoint_keys");
-}
-
 /*
- * write_checkpoint: the checkpoint row, the keys seen since the last one
+ * write_checkpoint: the checkpoint row (paging state, page: the pages or,
+ * for a child sync, the parent records the pass has done, highest: the
+ * incremental state so far or NULL), the keys seen since the last one
  * and the job row's counts, in the job's subtransaction (as the extension
  * owner).  The store's counts of the part since the last checkpoint are
  * added to the job's first.
  */
 static void
-write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
+write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging, int page, Jsonb *highest)
 {
 	JobCheckpoint *ck = run->ckpt;
 	NangoSavedRole saved;
@@ -491,11 +483,11 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
 	v[0] = Int64GetDatum(run->sync_id);
 	v[1] = Int64GetDatum(run->job_id);
 	v[2] = CStringGetTextDatum(ck->config_hash);
-	v[3] = Int32GetDatum(run->page);
+	v[3] = Int32GetDatum(page);
 	v[4] = Int64GetDatum(run->pass_fetched + c->fetched);
 	v[5] = JsonbPGetDatum(paging);
-	v[6] = (run->incr && run->incr->highest) ? JsonbPGetDatum(run->incr->highest) : (Datum) 0;
-	nulls[6] = (run->incr && run->incr->highest) ? ' ' : 'n';
+	v[6] = highest ? JsonbPGetDatum(highest) : (Datum) 0;
+	nulls[6] = highest ? ' ' : 'n';
 	if (SPI_execute_with_args("INSERT INTO nango.checkpoints AS c (sync_id, job_id, config_hash, page, fetched, "
 							  "paging, incremental_highest) VALUES ($1, $2, $3, $4, $5, $6, $7) "
 							  "ON CONFLICT (sync_id) DO UPDATE SET job_id = excluded.job_id, "
@@ -504,7 +496,7 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
 							  "incremental_highest = excluded.incremental_highest, saved_at = pg_catalog.now()",
 							  7, types, v, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write nango.checkpoints");
-	nango_store_checkpoint(st, c, ck->track_keys ? store_keys : NULL, run);
+	nango_store_checkpoint(st, c, ck->track_keys ? job_checkpoint_store_keys : NULL, run);
 
 	{
 		int64		counts[CATALOG_CHECKPOINT_NCOUNTS] = {c->pages, c->fetched, c->added, c->updated,
@@ -514,6 +506,8 @@ write_checkpoint(JobRun *run, NangoStore *st, Jsonb *paging)
 	}
 	nango_pop_role(&saved);
 	ck->saved = *c;
+	ck->nwarnings = list_length(run->warnings);
+	ck->warnings_capped = run->warnings_capped;
 	ck->written = true;
 }
 
@@ -588,7 +582,7 @@ job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st)
 		ck->secret_noted = true;
 		return;
 	}
-	write_checkpoint(run, st, paging);
+	write_checkpoint(run, st, paging, run->page, run->incr ? run->incr->highest : NULL);
 	commit_and_begin(run, st);
 	ck->last = GetCurrentTimestamp();
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": checkpoint after page %d",
@@ -596,48 +590,96 @@ job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st)
 }
 
 /*
+ * job_checkpoint_resume_parent: for a child sync's job: the key of the
+ * last parent record its pass had done when it resumes after a checkpoint
+ * (the job starts at the first parent after it in key order), with in
+ * *done how many parents the pass had done and in *incr_done their
+ * incremental values (a map of parent key to value, or NULL); NULL when the
+ * job starts the pass at the first parent (in the current context).
+ */
+char *
+job_checkpoint_resume_parent(JobRun *run, int *done, Jsonb **incr_done)
+{
+	JobCheckpoint *ck = run->ckpt;
+	char	   *key;
+
+	*done = 0;
+	*incr_done = NULL;
+	if (ck == NULL || ck->paging == NULL)
+		return NULL;
+	key = paging_text(ck->paging, "parent_key");
+	ck->paging = NULL;
+	if (key == NULL)
+		return NULL;
+	*done = ck->resumed_page - 1;
+	if (run->incr != NULL)
+		*incr_done = run->incr->highest;
+	return key;
+}
+
+/*
+ * job_checkpoint_due: whether nango.checkpoint_interval has passed since
+ * the job started or last checkpointed (false for a job that does not
+ * checkpoint).
+ */
+bool
+job_checkpoint_due(JobRun *run)
+{
+	return run->ckpt != NULL &&
+		TimestampDifferenceExceeds(run->ckpt->last, GetCurrentTimestamp(),
+								   nango_checkpoint_interval_s * 1000);
+}
+
+/*
+ * job_checkpoint_parent: in a child sync's job, after the records of a
+ * parent were all stored: a checkpoint is committed that makes the next
+ * job resume at the first parent after key in key order.  done is the
+ * number of parents the pass has done, incr_done their incremental values
+ * (or NULL).  Pages of later parents that chains.c keeps waiting, and the
+ * requests in flight, live in the job's context and go on after it.
+ */
+void
+job_checkpoint_parent(JobRun *run, NangoStore *st, const char *key, int done, Jsonb *incr_done)
+{
+	StringInfoData buf;
+	Jsonb	   *paging;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	add_text_field(&buf, "parent_key", key);
+	appendStringInfoChar(&buf, '}');
+	paging = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	write_checkpoint(run, st, paging, done, incr_done);
+	commit_and_begin(run, st);
+	run->ckpt->last = GetCurrentTimestamp();
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": checkpoint after parent record %s (%d done)",
+			  run->name, key, done);
+}
+
+/*
  * job_checkpoint_seen: before the deletes at the end of a pass that was
- * resumed or checkpointed: the keys its committed parts saw join the
- * store's seen keys, so that only keys the whole pass did not see are
- * deleted.  SPI connected; as the extension owner.
+ * resumed or checkpointed: the keys this part of the pass saw join those
+ * of its committed parts in nango.checkpoint_keys, and the deletes read
+ * the seen keys from there in order (a cursor, a batch at a time), so that
+ * only keys the whole pass did not see are deleted and memory does not
+ * grow with the pass.  SPI connected; as the extension owner.  The cursor
+ * is closed by job_checkpoint_done.
  */
 void
 job_checkpoint_seen(JobRun *run, NangoStore *st)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		vals[1] = {Int64GetDatum(run->sync_id)};
 	NangoSavedRole saved;
-	SPIPlanPtr	plan;
-	Portal		portal;
 	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext batchcxt;
 
 	if (run->ckpt == NULL || !run->ckpt->track_keys ||
 		(run->ckpt->resumed_page == 0 && !run->ckpt->written))
 		return;
-	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
 	nango_push_role(nango_extension_owner(), &saved);
-	plan = SPI_prepare("SELECT unique_key FROM nango.checkpoint_keys "
-					   "WHERE sync_id OPERATOR(pg_catalog.=) $1", 1, types);
-	if (plan == NULL)
-		elog(ERROR, "could not read nango.checkpoint_keys");
-	portal = SPI_cursor_open(NULL, plan, vals, NULL, true);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, 1000);
-		MemoryContextSwitchTo(batchcxt);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-			nango_store_seen_add(st, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextReset(batchcxt);
-	}
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
+	nango_store_flush_seen(st, job_checkpoint_store_keys, run);
+	run->ckpt->keys = job_checkpoint_keys_open(run->sync_id, run->jobcxt);
 	nango_pop_role(&saved);
 	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(batchcxt);
+	nango_store_seen_from(st, job_checkpoint_keys_next, run->ckpt->keys);
 }
 
 /*
@@ -652,6 +694,11 @@ job_checkpoint_done(JobRun *run)
 
 	if (!checkpoints_installed())
 		return;
+	if (run->ckpt != NULL && run->ckpt->keys != NULL)
+	{
+		job_checkpoint_keys_close(run->ckpt->keys);
+		run->ckpt->keys = NULL;
+	}
 	nango_push_role(nango_extension_owner(), &saved);
 	discard(run->sync_id);
 	nango_pop_role(&saved);
@@ -660,8 +707,9 @@ job_checkpoint_done(JobRun *run)
 
 /*
  * job_checkpoint_failed: after a job failed: true when it had committed a
- * checkpoint, whose counts then become the job's (what the job stored up to
- * there is kept); in_commit is set when the failure came between two
+ * checkpoint, whose counts and warning lines then become the job's (what
+ * the job stored up to there is kept, a parent record skipped before it
+ * included); in_commit is set when the failure came between two
  * transactions of the job, which the caller cannot record.
  */
 bool
@@ -679,6 +727,8 @@ job_checkpoint_failed(JobRun *run, bool *in_commit)
 	run->counts.skipped = ck->saved.skipped;
 	run->counts.mismatch = ck->saved.mismatch;
 	run->counts.duplicate = ck->saved.duplicate;
+	run->warnings = list_truncate(run->warnings, ck->nwarnings);
+	run->warnings_capped = ck->warnings_capped;
 	return true;
 }
 

@@ -3,7 +3,8 @@
  * children.c
  *	  Child syncs: one request chain per live record of the parent sync, the
  *	  parent's values written into the child's requests, records stored per
- *	  parent key (docs/config.md, "Child syncs").
+ *	  parent key (docs/config.md, "Child syncs"); with checkpoint, commits
+ *	  between parents (docs/config.md#checkpoint).
  *
  *-------------------------------------------------------------------------
  */
@@ -114,11 +115,46 @@ incr_add(JobRun *run, StringInfo buf, const char *key)
 }
 
 /*
+ * incr_map: the incremental values of the parents done: those of earlier
+ * jobs of the pass (done, or NULL) and those of this job so far (the map
+ * being built in buf, still without its closing brace).
+ */
+static Jsonb *
+incr_map(Jsonb *done, StringInfo buf)
+{
+	Jsonb	   *m = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+													   CStringGetDatum(psprintf("%s}", buf->data))));
+
+	if (done == NULL)
+		return m;
+	return DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(done), JsonbPGetDatum(m)));
+}
+
+/*
+ * first_not_done: the index of the first parent after the key of the last
+ * parent done (parents are in byte order of their keys), 0 when none.
+ */
+static int
+first_not_done(ParentRecords *pr, const char *after)
+{
+	int			i = 0;
+
+	if (after == NULL)
+		return 0;
+	while (i < pr->n && strcmp(pr->keys[i], after) <= 0)
+		i++;
+	return i;
+}
+
+/*
  * job_run_children: a child sync's job: one request chain for each live
  * record of the parent, stored in the parent's key order, with up to
  * concurrency chains in flight (chains.c).  With incremental sync, each
  * parent key has its own value (incremental_state is a map of parent key
- * to value), stored when the job succeeds.
+ * to value), stored when the job succeeds.  With checkpoint, the job
+ * commits after a parent's records when nango.checkpoint_interval has
+ * passed, and a job that resumes starts at the first parent after the
+ * last one done (docs/config.md#checkpoint).
  */
 void
 job_run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
@@ -127,34 +163,47 @@ job_run_children(JobRun *run, NangoStore *st, NangoMapTable *mt, Jsonb *meta)
 	ChainSet   *cs;
 	StringInfoData state;
 	MemoryContext pcxt;
+	Jsonb	   *incr_done;
+	int			done;
+	char	   *after = job_checkpoint_resume_parent(run, &done, &incr_done);
+	int			first;
+	int			n;
+	char	  **keys;
 
 	load_parents(run, &parents);
-	cs = chains_open(run, parents.n, parents.keys, parents.records);
+	first = first_not_done(&parents, after);
+	n = parents.n - first;
+	keys = parents.keys + first;
+	if (run->incr != NULL)
+		run->incr->highest = NULL;
+	cs = chains_open(run, n, keys, parents.records + first);
 	/* the current parent's metadata, kept until the next parent's */
 	pcxt = AllocSetContextCreate(run->jobcxt, "nango parent record", ALLOCSET_SMALL_SIZES);
 	initStringInfo(&state);
 	appendStringInfoChar(&state, '{');
-	for (int i = 0; i < parents.n && !run->truncated; i++)
+	for (int i = 0; i < n && !run->truncated; i++)
 	{
 		Jsonb	   *md;
 		char	   *detail = NULL;
 
 		MemoryContextReset(pcxt);
 		MemoryContextSwitchTo(pcxt);
-		md = parent_metadata(meta, parents.keys[i]);
+		md = parent_metadata(meta, keys[i]);
 		nango_store_set_metadata(st, md);
 		if (mt != NULL)
 			nango_map_set_metadata(mt, md);
 		if (chains_store_parent(cs, i, st, mt, &detail) != CHAIN_STORED)
-			skip_parent(run, parents.keys[i], detail);
+			skip_parent(run, keys[i], detail);
 		if (run->incr != NULL)
-			incr_add(run, &state, parents.keys[i]);
+			incr_add(run, &state, keys[i]);
+		if (i + 1 < n && !run->truncated && job_checkpoint_due(run))
+			job_checkpoint_parent(run, st, keys[i], done + i + 1,
+								  run->incr ? incr_map(incr_done, &state) : NULL);
 	}
-	appendStringInfoChar(&state, '}');
 	chains_close(cs);
 	MemoryContextSwitchTo(run->jobcxt);
 	if (run->incr != NULL)
-		run->incr->highest = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(state.data)));
-	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: %d parent records, " INT64_FORMAT " skipped",
-			  run->name, parents.n, run->skipped_parents);
+		run->incr->highest = incr_map(incr_done, &state);
+	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync %s: %d parent records, %d done before, " INT64_FORMAT " skipped",
+			  run->name, n, first, run->skipped_parents);
 }

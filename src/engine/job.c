@@ -537,8 +537,11 @@ nango_job_execute(int64 job_id, bool *retryable)
 		if (retryable)
 			*retryable = failure_retryable(edata->sqlerrcode);
 		/* the warnings were about what the job stored, which is gone */
-		run->warnings = NIL;
-		run->warnings_capped = false;
+		if (!kept)
+		{
+			run->warnings = NIL;
+			run->warnings_capped = false;
+		}
 		message = nango_redact_text(edata->message, &run->secrets);
 		detail = job_failure_detail(run, edata);
 		/* nothing the job wrote was kept, but what its checkpoints committed */

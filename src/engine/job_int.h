@@ -121,6 +121,10 @@ typedef struct JobCheckpoint JobCheckpoint;
 extern void job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config);
 extern void job_checkpoint_restore(JobRun *run, NangoPager *pager);
 extern void job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st);
+extern char *job_checkpoint_resume_parent(JobRun *run, int *done, Jsonb **incr_done);
+extern bool job_checkpoint_due(JobRun *run);
+extern void job_checkpoint_parent(JobRun *run, NangoStore *st, const char *key, int done,
+								  Jsonb *incr_done);
 extern void job_checkpoint_seen(JobRun *run, NangoStore *st);
 extern void job_checkpoint_done(JobRun *run);
 extern bool job_checkpoint_failed(JobRun *run, bool *in_commit);
@@ -137,6 +141,13 @@ extern void job_memo_skip(JobRun *run, NangoPager *pager, NangoStore *st);
 extern void job_memo_page_done(JobRun *run, NangoPager *pager, PageRecords *pr);
 extern void job_memo_page_dropped(JobRun *run);
 extern void job_memo_finish(JobRun *run, bool complete);
+
+/* checkpoint_keys.c: the keys a checkpointed pass saw, for delete_mode */
+typedef struct JobCheckpointKeys JobCheckpointKeys;
+extern void job_checkpoint_store_keys(void *arg, int n, char **keys);
+extern JobCheckpointKeys *job_checkpoint_keys_open(int64 sync_id, MemoryContext cxt);
+extern bool job_checkpoint_keys_next(void *arg, StringInfo buf);
+extern void job_checkpoint_keys_close(JobCheckpointKeys *kc);
 
 /* records.c: from a response body to the page's records */
 extern Jsonb *job_parse_page(JobRun *run, const NangoResponse *resp, NangoExpMarks **marks);

@@ -21,8 +21,11 @@
  *	  so memory stays flat) and counts the distinct keys at the end: a key
  *	  seen again later in the same job is not counted again (its last
  *	  version is written if it differs from the stored row), and a key
- *	  first counted unchanged then changed counts as updated.  Unchanged rows keep their old job_id, so job_id
- *	  cannot tell which keys this job saw.
+ *	  first counted unchanged then changed counts as updated.  A job that
+ *	  checkpoints keeps the keys counted before each checkpoint
+ *	  (classcount.c), so a key is counted once across them too.  Unchanged
+ *	  rows keep their old job_id, so job_id cannot tell which keys this job
+ *	  saw.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +45,7 @@
 #include "miscadmin.h"
 
 #include "catalog.h"
+#include "classcount.h"
 #include "store.h"
 #include "keyprobe.h"
 
@@ -70,6 +74,9 @@ struct NangoStore
 	Tuplesortstate *seen;		/* keys seen by the job (delete modes) */
 	bloom_filter *inserted;		/* keys inserted by this job into a sync
 								 * that had no rows at its start, or NULL */
+	NangoClassCounted *counted; /* keys counted before the last checkpoint */
+	NangoSeenSource seen_from;	/* the seen keys come from there, or NULL */
+	void	   *seen_arg;
 };
 
 static SPIPlanPtr plan_delete = NULL;
@@ -162,8 +169,11 @@ nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 	st->upsert = upsert;
 	st->metadata = metadata;
 	if (upsert)
+	{
 		st->classified = tuplesort_begin_datum(INT8OID, Int8LessOperator, InvalidOid, false,
 											   CLASSIFY_SORT_KB, NULL, TUPLESORT_NONE);
+		st->counted = nango_classcount_create(CurrentMemoryContext);
+	}
 	{
 		MemoryContext cxt = CurrentMemoryContext;
 
@@ -418,50 +428,28 @@ count_key(NangoStore *st, const char *key, bool added, bool written, NangoCounts
 	tuplesort_putdatum(st->classified, Int64GetDatum((int64) ((h & ~CLASS_MASK) | cls)), false);
 }
 
+/*
+ * count_classified: the records classified since the job's start or its
+ * last checkpoint become counts in c, each distinct key once across the
+ * whole job (classcount.c); with keep (a checkpoint), the counted keys are
+ * kept for the rest of the job.
+ */
+static void
+count_classified(NangoStore *st, NangoCounts *c, bool keep)
+{
+	if (st->classified == NULL)
+		return;
+	tuplesort_performsort(st->classified);
+	nango_classcount_merge(st->counted, st->classified, c, keep);
+	tuplesort_end(st->classified);
+	st->classified = NULL;
+}
+
 /* nango_store_count: see store.h. */
 void
 nango_store_count(NangoStore *st, NangoCounts *c)
 {
-	Datum		d;
-	bool		isnull;
-	bool		have = false;
-	uint64		group = 0;
-	uint64		best = CLASS_UNCHANGED;
-
-	if (st->classified == NULL)
-		return;
-	tuplesort_performsort(st->classified);
-	for (;;)
-	{
-		bool		more = tuplesort_getdatum(st->classified, true, &d, &isnull, NULL);
-		uint64		v = more ? (uint64) DatumGetInt64(d) : 0;
-
-		if (have && (!more || (v & ~CLASS_MASK) != group))
-		{
-			if (best == CLASS_ADDED)
-				c->added++;
-			else if (best == CLASS_UPDATED)
-				c->updated++;
-			else
-				c->unchanged++;
-			have = false;
-		}
-		if (!more)
-			break;
-		if (!have)
-		{
-			group = v & ~CLASS_MASK;
-			best = v & CLASS_MASK;
-			have = true;
-		}
-		else
-		{
-			best = Min(best, v & CLASS_MASK);
-			c->duplicate++;		/* the key came back on a later page */
-		}
-	}
-	tuplesort_end(st->classified);
-	st->classified = NULL;
+	count_classified(st, c, false);
 }
 
 /*
@@ -553,6 +541,7 @@ nango_store_write(NangoStore *st, int n, Jsonb **records, char **keys,
  */
 
 static SPIPlanPtr plan_live_keys = NULL;
+static SPIPlanPtr plan_live_keys_after = NULL;
 static SPIPlanPtr plan_hard_delete = NULL;
 static SPIPlanPtr plan_soft_delete = NULL;
 
@@ -609,13 +598,21 @@ next_seen(Tuplesortstate *ts, StringInfo buf)
 static void
 prepare_delete_plans(void)
 {
-	Oid			t_keys[1] = {INT8OID};
+	Oid			t_keys[2] = {INT8OID, TEXTOID};
 	Oid			t_del[2] = {INT8OID, TEXTARRAYOID};
 
+	/* a batch at a time after the last key read: memory bounded whatever the plan */
 	if (plan_live_keys == NULL)
 		plan_live_keys = prepare("SELECT unique_key FROM nango.raw WHERE sync_id = $1 "
 								 "AND deleted_at IS NULL AND unique_key IS NOT NULL "
-								 "ORDER BY unique_key COLLATE pg_catalog.\"C\"", 1, t_keys);
+								 "ORDER BY unique_key COLLATE pg_catalog.\"C\" "
+								 "LIMIT " CppAsString2(DELETE_BATCH), 1, t_keys);
+	if (plan_live_keys_after == NULL)
+		plan_live_keys_after = prepare("SELECT unique_key FROM nango.raw WHERE sync_id = $1 "
+									   "AND deleted_at IS NULL AND unique_key IS NOT NULL "
+									   "AND unique_key > $2 COLLATE pg_catalog.\"C\" "
+									   "ORDER BY unique_key COLLATE pg_catalog.\"C\" "
+									   "LIMIT " CppAsString2(DELETE_BATCH), 2, t_keys);
 	if (plan_hard_delete == NULL)
 		plan_hard_delete = prepare("DELETE FROM nango.raw WHERE sync_id = $1 "
 								   "AND unique_key = ANY ($2)", 2, t_del);
@@ -627,18 +624,20 @@ prepare_delete_plans(void)
 
 /*
  * nango_store_delete_unseen: merges the sync's live keys (read in byte
- * order through a cursor, a batch at a time) with the sorted seen keys;
- * the stored keys missing from the seen ones are deleted batch by batch.
+ * order, a batch at a time: the next DELETE_BATCH keys after the last one
+ * read) with the sorted seen keys; the stored keys missing from the seen
+ * ones are deleted batch by batch.
  */
 int64
 nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, void *arg)
 {
-	Datum		v[1] = {Int64GetDatum(st->sync_id)};
+	Datum		v[2] = {Int64GetDatum(st->sync_id), (Datum) 0};
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
-	Portal		portal;
 	char	  **batch = palloc(sizeof(char *) * DELETE_BATCH);
 	StringInfoData seen;
+	StringInfoData last;
+	uint64		fetched = DELETE_BATCH;
 	bool		have_seen = false;
 	bool		seen_done = false;
 	int64		deleted = 0;
@@ -646,18 +645,23 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 	prepare_delete_plans();
 	MemoryContextSwitchTo(cxt);
 	initStringInfo(&seen);
-	tuplesort_performsort(st->seen);
+	if (st->seen != NULL)
+		tuplesort_performsort(st->seen);
 	batchcxt = AllocSetContextCreate(cxt, "nango deletes", ALLOCSET_DEFAULT_SIZES);
 
-	portal = SPI_cursor_open(NULL, plan_live_keys, v, NULL, true);
-	for (;;)
+	initStringInfo(&last);
+	while (fetched == DELETE_BATCH)
 	{
 		uint64		i;
 		int			nbatch = 0;
 
-		SPI_cursor_fetch(portal, true, DELETE_BATCH);
+		v[1] = last.len > 0 ? CStringGetTextDatum(last.data) : (Datum) 0;
+		if (SPI_execute_plan(last.len > 0 ? plan_live_keys_after : plan_live_keys,
+							 v, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the keys of sync " INT64_FORMAT, st->sync_id);
 		MemoryContextSwitchTo(batchcxt);
-		if (SPI_processed == 0)
+		fetched = SPI_processed;
+		if (fetched == 0)
 			break;
 		for (i = 0; i < SPI_processed; i++)
 		{
@@ -665,20 +669,24 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
 
 			while (!seen_done && (!have_seen || strcmp(seen.data, key) < 0))
 			{
-				have_seen = next_seen(st->seen, &seen);
+				have_seen = st->seen_from ? st->seen_from(st->seen_arg, &seen)
+					: next_seen(st->seen, &seen);
 				seen_done = !have_seen;
 			}
 			if (!have_seen || strcmp(seen.data, key) != 0)
 				batch[nbatch++] = key;
 		}
+		resetStringInfo(&last);
+		appendStringInfoString(&last,
+							   SPI_getvalue(SPI_tuptable->vals[fetched - 1], SPI_tuptable->tupdesc, 1));
 		SPI_freetuptable(SPI_tuptable);
 		deleted += delete_batch(st, soft, nbatch, batch, on_keys, arg);
 		MemoryContextSwitchTo(cxt);
 		MemoryContextReset(batchcxt);
 	}
-	SPI_cursor_close(portal);
 	MemoryContextSwitchTo(cxt);
-	tuplesort_end(st->seen);
+	if (st->seen != NULL)
+		tuplesort_end(st->seen);
 	st->seen = NULL;
 	MemoryContextDelete(batchcxt);
 	return deleted;
@@ -693,11 +701,25 @@ nango_store_delete_unseen(NangoStore *st, bool soft, NangoKeysCallback on_keys, 
  * nango_store_checkpoint: before the job's transaction commits at a
  * checkpoint: the sorts of the part of the job since the last one are
  * ended (their temporary files belong to the transaction): the classified
- * records become counts in c, and each batch of the seen keys is handed to
- * on_seen (which stores them for the deletes at the end of the pass).
+ * records become counts in c (the keys counted so far are kept in a file
+ * that outlives the transaction, so that none is counted twice), and the
+ * seen keys go to on_seen.
  */
 void
 nango_store_checkpoint(NangoStore *st, NangoCounts *c, NangoKeysCallback on_seen, void *arg)
+{
+	count_classified(st, c, true);
+	st->sync_locked = false;
+	nango_store_flush_seen(st, on_seen, arg);
+}
+
+/*
+ * nango_store_flush_seen: each batch of the keys seen since the last
+ * checkpoint is handed to on_seen (which stores them for the deletes at
+ * the end of the pass), and the sort is ended.
+ */
+void
+nango_store_flush_seen(NangoStore *st, NangoKeysCallback on_seen, void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
@@ -705,8 +727,6 @@ nango_store_checkpoint(NangoStore *st, NangoCounts *c, NangoKeysCallback on_seen
 	int			n = 0;
 	StringInfoData buf;
 
-	nango_store_count(st, c);
-	st->sync_locked = false;
 	if (st->seen == NULL)
 		return;
 	batchcxt = AllocSetContextCreate(cxt, "nango checkpoint keys", ALLOCSET_DEFAULT_SIZES);
@@ -751,14 +771,12 @@ nango_store_resume(NangoStore *st, bool track_keys)
 		nango_store_track_keys(st);
 }
 
-/*
- * nango_store_seen_add: a key seen by an earlier, committed part of the
- * pass, added before nango_store_delete_unseen so that it is kept.
- */
+/* nango_store_seen_from: see store.h. */
 void
-nango_store_seen_add(NangoStore *st, const char *key)
+nango_store_seen_from(NangoStore *st, NangoSeenSource next, void *arg)
 {
-	tuplesort_putdatum(st->seen, CStringGetTextDatum(key), false);
+	st->seen_from = next;
+	st->seen_arg = arg;
 }
 
 /*

@@ -10,6 +10,7 @@
 #define NANGO_STORE_H
 
 #include "postgres.h"
+#include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 /* The counts a job reports in its nango.jobs row. */
@@ -85,16 +86,22 @@ extern int64 nango_store_delete_unseen(NangoStore *st, bool soft,
 /*
  * Checkpoints (docs/config.md#checkpoint).  nango_store_checkpoint, before
  * a job's transaction commits mid-way: the counts of the records classified
- * since the last checkpoint are added to counts, and the keys seen since
- * are handed to on_seen in batches; nango_store_resume, in the transaction
- * that follows, starts the job's sorts again.  nango_store_seen_add puts a
- * key seen by an earlier part of the pass among the seen keys before
- * nango_store_delete_unseen.
+ * since the last checkpoint are added to counts (each key once per job),
+ * and the keys seen since are handed to on_seen in batches
+ * (nango_store_flush_seen does only the latter); nango_store_resume, in the
+ * transaction that follows, starts the job's sorts again.  After the keys
+ * of the whole pass are stored that way, nango_store_seen_from makes
+ * nango_store_delete_unseen read the seen keys from next (each call puts
+ * the next key, in byte order, into buf; false at the end) instead of the
+ * job's sort, so that memory does not grow with the pass.
  */
+typedef bool (*NangoSeenSource) (void *arg, StringInfo buf);
+
 extern void nango_store_checkpoint(NangoStore *st, NangoCounts *counts,
 								   NangoKeysCallback on_seen, void *arg);
+extern void nango_store_flush_seen(NangoStore *st, NangoKeysCallback on_seen, void *arg);
 extern void nango_store_resume(NangoStore *st, bool track_keys);
-extern void nango_store_seen_add(NangoStore *st, const char *key);
+extern void nango_store_seen_from(NangoStore *st, NangoSeenSource next, void *arg);
 
 /*
  * nango_store_seen_unchanged: a key of a page skipped as unchanged

@@ -8,7 +8,8 @@
 # config change discards the checkpoint (the next job starts at page 1), and
 # a successful run_sync, which never resumes, discards it too.  A next URL
 # that carries the sync's key is stored with a marker in its place and
-# rebuilt with the key when the job resumes.
+# rebuilt with the key when the job resumes.  A record seen before and
+# after a checkpoint of one job counts once in the job's counts.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -204,6 +205,23 @@ is(sql("SELECT trigger || '/' || status || '/' || coalesce(resumed_at_page::text
 is(scalar(grep { $h{$_} == 1 } 1 .. 300), 300, 'and fetched every page once');
 is(sql("SELECT count(*) FROM nango.checkpoints WHERE sync_id = $c"), '0',
 	'a successful run_sync discards the checkpoint');
+
+# --- a record seen before and after a checkpoint counts once ---------------
+mock_post('set?id=d&delay=0.05&dup=1');
+my $d = sql("SELECT nango.add_sync('$mock/ck/pages?id=d&pages=100', '{$base}')");
+($job, $pid) = wait_checkpoint($d, 10);
+ok($node->poll_query_until('postgres', "SELECT status = 'succeeded' FROM nango.jobs WHERE id = $job"),
+	'a job that checkpointed and saw d-1-a on page 1 and page 100 succeeded');
+is(sql("SELECT added_count || '/' || updated_count || '/' || unchanged_count || '/' || duplicate_count
+	FROM nango.jobs WHERE id = $job"), '200/0/0/1',
+	'the record seen before and after a checkpoint counts once (added), and once as a duplicate');
+sql("SELECT nango.trigger_sync($d)");
+($job, $pid) = wait_checkpoint($d, 10);
+ok($node->poll_query_until('postgres', "SELECT status = 'succeeded' FROM nango.jobs WHERE id = $job"),
+	'the next pass succeeded');
+is(sql("SELECT added_count || '/' || updated_count || '/' || unchanged_count || '/' || duplicate_count
+	FROM nango.jobs WHERE id = $job"), '0/1/199/1',
+	'the record changed twice counts once as updated, the others once as unchanged');
 
 $node->stop;
 done_testing();
