@@ -65,10 +65,10 @@
 
 /*
  * Memory of the sort of the keys a job sees (delete modes) before it
- * spills to a temporary file (at most work_mem): about 20,000 keys, so a
+ * spills to a temporary file (at most work_mem): about 5,000 keys, so a
  * job's memory does not grow with the size of the data set.
  */
-#define SEEN_SORT_KB 1024
+#define SEEN_SORT_KB 256
 
 struct NangoStore
 {
