@@ -63,6 +63,13 @@
 /* Memory of the classification sort before it spills to a temporary file. */
 #define CLASSIFY_SORT_KB 64
 
+/*
+ * Memory of the sort of the keys a job sees (delete modes) before it
+ * spills to a temporary file (at most work_mem): about 5,000 keys, so a
+ * job's memory does not grow with the size of the data set.
+ */
+#define SEEN_SORT_KB 256
+
 struct NangoStore
 {
 	int64		sync_id;
@@ -550,7 +557,7 @@ nango_store_track_keys(NangoStore *st)
 {
 	/* byte order (collation "C"), the same order as strcmp */
 	st->seen = tuplesort_begin_datum(TEXTOID, TextLessOperator, C_COLLATION_OID,
-									 false, work_mem, NULL, TUPLESORT_NONE);
+									 false, Min(work_mem, SEEN_SORT_KB), NULL, TUPLESORT_NONE);
 }
 
 /* delete_batch: removes or marks deleted one batch of unseen keys. */
