@@ -236,111 +236,6 @@ job_checkpoint_begin(JobRun *run, const char *url, Jsonb *config)
 }
 
 /*
- * A next URL is stored with each of the job's own secrets in it (the
- * sync's secret query values, a token, as the config puts them there)
- * replaced by a marker naming its place in the job's list of secrets, which
- * the same config fills in the same order; the next job writes its own
- * values back (a Pizzly token fetched anew, say).
- */
-#define SECRET_MARKER "{nango-secret-"
-
-/* secret_at: the longest of the job's secrets that starts at s, or -1. */
-static int
-secret_at(const NangoSecrets *secrets, const char *s)
-{
-	int			best = -1;
-	size_t		bestlen = 0;
-
-	for (int i = 0; i < secrets->n; i++)
-	{
-		size_t		len = strlen(secrets->values[i]);
-
-		if (len > bestlen && strncmp(s, secrets->values[i], len) == 0)
-		{
-			best = i;
-			bestlen = len;
-		}
-	}
-	return best;
-}
-
-/*
- * encode_url: the URL with the job's secrets replaced by markers; NULL
- * when it would still carry a secret (a signature the API put there, a
- * secret-looking parameter of unknown value, a secret in another form).
- */
-static char *
-encode_url(JobRun *run, const char *url)
-{
-	StringInfoData out;
-	StringInfoData probe;
-	const char *s = url;
-
-	if (strstr(url, SECRET_MARKER) != NULL)
-		return NULL;
-	initStringInfo(&out);
-	initStringInfo(&probe);
-	while (*s)
-	{
-		int			i = secret_at(&run->secrets, s);
-
-		if (i < 0)
-		{
-			appendStringInfoChar(&out, *s);
-			appendStringInfoChar(&probe, *s++);
-			continue;
-		}
-		appendStringInfo(&out, SECRET_MARKER "%d}", i);
-		appendStringInfoString(&probe, NANGO_REDACTED);
-		s += strlen(run->secrets.values[i]);
-	}
-	/* what redaction would still change is a secret not replaced */
-	if (strcmp(nango_redact_url(probe.data, &run->secrets), probe.data) != 0)
-		return NULL;
-	return out.data;
-}
-
-/* decode_url: the stored URL with this job's secrets; NULL when one is unknown. */
-static char *
-decode_url(JobRun *run, const char *stored)
-{
-	StringInfoData out;
-	const char *s = stored;
-	const char *m;
-
-	initStringInfo(&out);
-	while ((m = strstr(s, SECRET_MARKER)) != NULL)
-	{
-		char	   *end;
-		long		i = strtol(m + strlen(SECRET_MARKER), &end, 10);
-
-		if (*end != '}' || i < 0 || i >= run->secrets.n)
-			return NULL;
-		appendBinaryStringInfo(&out, s, m - s);
-		appendStringInfoString(&out, run->secrets.values[i]);
-		s = end + 1;
-	}
-	appendStringInfoString(&out, s);
-	return out.data;
-}
-
-/*
- * job_secret_encode_url, job_secret_decode_url: encode_url and decode_url
- * for the paging state and request hash of page memos (pagememo.c).
- */
-char *
-job_secret_encode_url(JobRun *run, const char *url)
-{
-	return encode_url(run, url);
-}
-
-char *
-job_secret_decode_url(JobRun *run, const char *stored)
-{
-	return decode_url(run, stored);
-}
-
-/*
  * abandon_resume: the stored state cannot be used (its next URL names a
  * secret this job does not have): the checkpoint is discarded and the job
  * starts the pass at page 1.  SPI connected.
@@ -365,28 +260,6 @@ abandon_resume(JobRun *run)
 		run->incr->highest = NULL;
 }
 
-/* paging_text: a text field of the stored paging state, or NULL. */
-static char *
-paging_text(Jsonb *paging, const char *key)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(&paging->root, key, strlen(key), &v) == NULL ||
-		v.type != jbvString)
-		return NULL;
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
-/* paging_bool: a boolean field of the stored paging state. */
-static bool
-paging_bool(Jsonb *paging, const char *key)
-{
-	JsonbValue	v;
-
-	return getKeyJsonValueFromContainer(&paging->root, key, strlen(key), &v) != NULL &&
-		v.type == jbvBool && v.val.boolean;
-}
-
 /*
  * job_checkpoint_restore: after the pager of a resumed job is set up: it
  * goes on from the stored state (allocations in the pager's context).
@@ -395,70 +268,12 @@ void
 job_checkpoint_restore(JobRun *run, NangoPager *pager)
 {
 	Jsonb	   *p = run->ckpt ? run->ckpt->paging : NULL;
-	MemoryContext old;
-	char	   *s;
 
 	if (p == NULL)
 		return;
 	run->ckpt->paging = NULL;
-	s = paging_text(p, "next_url");
-	if (s != NULL && (s = decode_url(run, s)) == NULL)
-	{
+	if (!job_paging_restore(run, pager, p))
 		abandon_resume(run);
-		return;
-	}
-	old = MemoryContextSwitchTo(pager->cxt);
-	pager->next_url = s ? pstrdup(s) : NULL;
-	pager->cursor = paging_text(p, "cursor");
-	pager->cursor_is_number = paging_bool(p, "cursor_is_number");
-	if ((s = paging_text(p, "offset")) != NULL)
-		pager->offset = pg_strtoint64(s);
-	if ((s = paging_text(p, "page_number")) != NULL)
-		pager->page_number = pg_strtoint64(s);
-	pager->have_prev_page = paging_bool(p, "have_prev_page");
-	if ((s = paging_text(p, "prev_page_hash")) != NULL)
-		pager->prev_page_hash = strtou64(s, NULL, 10);
-	MemoryContextSwitchTo(old);
-}
-
-/* add_text_field: "key": "value" (a JSON string) into buf. */
-static void
-add_text_field(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, "%s\"%s\": ", buf->len > 1 ? ", " : "", key);
-	escape_json(buf, value);
-}
-
-/*
- * paging_state: the pager's state as stored (a next URL with the job's
- * secrets as markers), or NULL when it cannot be stored without a secret:
- * a next URL or cursor that carries one that is not the job's own (a
- * signature the API put in its next URL).
- */
-static Jsonb *
-paging_state(JobRun *run, NangoPager *pager)
-{
-	StringInfoData buf;
-	char	   *next_url = NULL;
-
-	if (pager->next_url != NULL && (next_url = encode_url(run, pager->next_url)) == NULL)
-		return NULL;
-	if (pager->cursor != NULL &&
-		strcmp(nango_redact_text(pager->cursor, &run->secrets), pager->cursor) != 0)
-		return NULL;
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	if (next_url != NULL)
-		add_text_field(&buf, "next_url", next_url);
-	if (pager->cursor != NULL)
-		add_text_field(&buf, "cursor", pager->cursor);
-	add_text_field(&buf, "offset", psprintf(INT64_FORMAT, pager->offset));
-	add_text_field(&buf, "page_number", psprintf(INT64_FORMAT, pager->page_number));
-	add_text_field(&buf, "prev_page_hash", psprintf(UINT64_FORMAT, pager->prev_page_hash));
-	appendStringInfo(&buf, ", \"cursor_is_number\": %s, \"have_prev_page\": %s}",
-					 pager->cursor_is_number ? "true" : "false",
-					 pager->have_prev_page ? "true" : "false");
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
 /*
@@ -572,7 +387,7 @@ job_checkpoint_page(JobRun *run, NangoPager *pager, NangoStore *st)
 		!TimestampDifferenceExceeds(ck->last, GetCurrentTimestamp(),
 									nango_checkpoint_interval_s * 1000))
 		return;
-	paging = paging_state(run, pager);
+	paging = job_paging_state(run, pager);
 	if (paging == NULL)
 	{
 		if (!ck->secret_noted)
@@ -607,7 +422,7 @@ job_checkpoint_resume_parent(JobRun *run, int *done, Jsonb **incr_done)
 	*incr_done = NULL;
 	if (ck == NULL || ck->paging == NULL)
 		return NULL;
-	key = paging_text(ck->paging, "parent_key");
+	key = job_paging_text(ck->paging, "parent_key");
 	ck->paging = NULL;
 	if (key == NULL)
 		return NULL;
@@ -641,15 +456,7 @@ job_checkpoint_due(JobRun *run)
 void
 job_checkpoint_parent(JobRun *run, NangoStore *st, const char *key, int done, Jsonb *incr_done)
 {
-	StringInfoData buf;
-	Jsonb	   *paging;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	add_text_field(&buf, "parent_key", key);
-	appendStringInfoChar(&buf, '}');
-	paging = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
-	write_checkpoint(run, st, paging, done, incr_done);
+	write_checkpoint(run, st, job_paging_parent_state(key), done, incr_done);
 	commit_and_begin(run, st);
 	run->ckpt->last = GetCurrentTimestamp();
 	nango_log(NANGO_LOG_DEBUG, LOG, "nango: sync \"%s\": checkpoint after parent record %s (%d done)",

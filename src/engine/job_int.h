@@ -129,8 +129,14 @@ extern void job_checkpoint_seen(JobRun *run, NangoStore *st);
 extern void job_checkpoint_done(JobRun *run);
 extern bool job_checkpoint_failed(JobRun *run, bool *in_commit);
 extern void job_checkpoint_note_start(JobRun *run);
+
+/* pagingstate.c: a pager's state as checkpoints and page memos store it */
 extern char *job_secret_encode_url(JobRun *run, const char *url);
 extern char *job_secret_decode_url(JobRun *run, const char *stored);
+extern char *job_paging_text(Jsonb *paging, const char *key);
+extern Jsonb *job_paging_state(JobRun *run, NangoPager *pager);
+extern Jsonb *job_paging_parent_state(const char *key);
+extern bool job_paging_restore(JobRun *run, NangoPager *pager, Jsonb *p);
 
 /* pagememo.c: skipping the pages unchanged since the last pass (docs/config.md#skip_unchanged_pages) */
 typedef struct JobMemo JobMemo;

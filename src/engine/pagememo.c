@@ -322,72 +322,6 @@ job_memo_unchanged(JobRun *run, const NangoResponse *resp)
 	return same_request && strcmp(p->body_hash, m->body_hash) == 0;
 }
 
-/* paging_text: a text field of a stored paging state, or NULL. */
-static char *
-paging_text(Jsonb *paging, const char *key)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(&paging->root, key, strlen(key), &v) == NULL ||
-		v.type != jbvString)
-		return NULL;
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
-/* paging_bool: a boolean field of a stored paging state. */
-static bool
-paging_bool(Jsonb *paging, const char *key)
-{
-	JsonbValue	v;
-
-	return getKeyJsonValueFromContainer(&paging->root, key, strlen(key), &v) != NULL &&
-		v.type == jbvBool && v.val.boolean;
-}
-
-/*
- * restore_paging: the pager goes on from a memo's paging state.  A next
- * URL naming a secret this job does not have is an ERROR (the memo was
- * written by a job with the same config, which has the same secrets).
- */
-static void
-restore_paging(JobRun *run, NangoPager *pager, Jsonb *p)
-{
-	MemoryContext old;
-	char	   *s;
-	char	   *url = NULL;
-
-	if (paging_bool(p, "done"))
-	{
-		pager->done = true;
-		s = paging_text(p, "stop");
-		pager->stop = s ? (NangoStopReason) atoi(s) : NANGO_STOP_NO_PAGING;
-		return;
-	}
-	if ((s = paging_text(p, "next_url")) != NULL && (url = job_secret_decode_url(run, s)) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the memo of page %d of sync %s names a secret this job does not have",
-						run->page, run->name),
-				 errhint("nango.update_sync drops the sync's page memos.")));
-	old = MemoryContextSwitchTo(pager->cxt);
-	if (pager->next_url)
-		pfree(pager->next_url);
-	pager->next_url = url ? pstrdup(url) : NULL;
-	if (pager->cursor)
-		pfree(pager->cursor);
-	pager->cursor = paging_text(p, "cursor");
-	pager->cursor_is_number = paging_bool(p, "cursor_is_number");
-	if ((s = paging_text(p, "offset")) != NULL)
-		pager->offset = pg_strtoint64(s);
-	if ((s = paging_text(p, "page_number")) != NULL)
-		pager->page_number = pg_strtoint64(s);
-	pager->have_prev_page = paging_bool(p, "have_prev_page");
-	if ((s = paging_text(p, "prev_page_hash")) != NULL)
-		pager->prev_page_hash = strtou64(s, NULL, 10);
-	MemoryContextSwitchTo(old);
-	nango_pager_note_restored(pager);
-}
-
 /*
  * seen_keys: the keys of a skipped page's memo join the store's seen keys,
  * so a complete pass does not delete them, and its counts (unchanged, or
@@ -435,53 +369,14 @@ job_memo_skip(JobRun *run, NangoPager *pager, NangoStore *st)
 	}
 	else
 		run->counts.unchanged += p->records;
-	restore_paging(run, pager, p->paging);
+	if (!job_paging_restore(run, pager, p->paging))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the memo of page %d of sync %s names a secret this job does not have",
+						run->page, run->name),
+				 errhint("nango.update_sync drops the sync's page memos.")));
 	m->last_page = run->page;
 	m->skipped_pages++;
-}
-
-/* add_text_field: "key": "value" (a JSON string) into buf. */
-static void
-add_text_field(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, "%s\"%s\": ", buf->len > 1 ? ", " : "", key);
-	escape_json(buf, value);
-}
-
-/*
- * paging_state: the pager's state after the page, as a memo keeps it (a
- * next URL with the job's secrets as markers); NULL when that cannot be
- * kept without a secret.
- */
-static Jsonb *
-paging_state(JobRun *run, NangoPager *pager)
-{
-	StringInfoData buf;
-	char	   *next_url = NULL;
-
-	initStringInfo(&buf);
-	if (pager->done)
-		appendStringInfo(&buf, "{\"done\": true, \"stop\": \"%d\"}", (int) pager->stop);
-	else
-	{
-		if (pager->next_url != NULL && (next_url = job_secret_encode_url(run, pager->next_url)) == NULL)
-			return NULL;
-		if (pager->cursor != NULL &&
-			strcmp(nango_redact_text(pager->cursor, &run->secrets), pager->cursor) != 0)
-			return NULL;
-		appendStringInfoChar(&buf, '{');
-		if (next_url != NULL)
-			add_text_field(&buf, "next_url", next_url);
-		if (pager->cursor != NULL)
-			add_text_field(&buf, "cursor", pager->cursor);
-		add_text_field(&buf, "offset", psprintf(INT64_FORMAT, pager->offset));
-		add_text_field(&buf, "page_number", psprintf(INT64_FORMAT, pager->page_number));
-		add_text_field(&buf, "prev_page_hash", psprintf(UINT64_FORMAT, pager->prev_page_hash));
-		appendStringInfo(&buf, ", \"cursor_is_number\": %s, \"have_prev_page\": %s}",
-						 pager->cursor_is_number ? "true" : "false",
-						 pager->have_prev_page ? "true" : "false");
-	}
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
 /* page_clean: the page was stored as it came: nothing left out or changed. */
@@ -692,7 +587,7 @@ job_memo_page_done(JobRun *run, NangoPager *pager, PageRecords *pr)
 		return;
 	m->last_page = run->page;
 	if (m->request_hash != NULL && m->body_hash != NULL && page_clean(run, pr))
-		paging = paging_state(run, pager);
+		paging = job_paging_state(run, pager);
 	if (paging == NULL && memo_of(m, run->page) == NULL)
 		return;
 	if (paging != NULL)
