@@ -105,6 +105,12 @@ SELECT format('nango._nango_sync_%s', :sid) AS tbl \gset
 SELECT * FROM pg_temp.run(:sid);
 SELECT id, v FROM :tbl ORDER BY id;
 SELECT count(*) AS raw_rows FROM nango.raw WHERE sync_id = :sid;
+-- The same on the first page of four: the pages after it are stored in full.
+SELECT pg_temp.add('/mapping/huge_first', '{"unique_key": "id"}') AS sid \gset
+SELECT format('nango._nango_sync_%s', :sid) AS tbl \gset
+SELECT * FROM pg_temp.run(:sid);
+SELECT count(*) AS rows, count(DISTINCT id) AS ids, sum(v) AS sum_v, min(id), max(id) FROM :tbl;
+SELECT count(*) AS raw_rows FROM nango.raw WHERE sync_id = :sid;
 
 -- Two syncs share a schema-qualified table (schema created): an upsert sync
 -- and an overwrite sync, each touching only its own rows; metadata columns.

@@ -308,14 +308,36 @@ fill_slot(TupleDesc td, const NangoDirectInsert *di, const ColumnDefault *defs, 
 }
 
 /*
- * insert_slots: the rows into the heap with one table_multi_insert, then
- * each row's index entries (checking immediate unique and exclusion
- * constraints as the statement does).
+ * insert_slots: the rows into the heap with one table_multi_insert (through
+ * the caller's ring of buffers, when it keeps one), then each row's index
+ * entries (checking immediate unique and exclusion constraints as the
+ * statement does).
  */
 static void
-insert_slots(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n)
+insert_slots(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n,
+			 const NangoDirectInsert *di)
 {
-	table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, NULL);
+	BulkInsertState *ring = di->ring;
+
+	if (ring == NULL)
+		table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, NULL);
+	else
+	{
+		BulkInsertState bis = *ring;
+
+		if (bis == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(di->ring_cxt);
+
+			bis = GetBulkInsertState();
+			MemoryContextSwitchTo(old);
+		}
+		/* until the pin is released below, an ERROR leaves no state to reuse */
+		*ring = NULL;
+		table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, bis);
+		ReleaseBulkInsertStatePin(bis);
+		*ring = bis;
+	}
 	for (int r = 0; r < n; r++)
 	{
 		ResetPerTupleExprContext(estate);
@@ -357,7 +379,7 @@ nango_direct_insert(Relation rel, int n, const NangoDirectInsert *di)
 		ok = fill_slot(td, di, defs, r, slots[r]);
 	}
 	if (ok)
-		insert_slots(rel, rri, estate, slots, n);
+		insert_slots(rel, rri, estate, slots, n, di);
 	ExecCloseIndices(rri);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);

@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "nodes/parsenodes.h"
 #include "utils/relcache.h"
 
@@ -46,6 +47,10 @@ typedef struct NangoDirectInsert
 										 * (a dropped one's is ignored) */
 	NangoDirectFill fill;
 	void	   *arg;
+	BulkInsertState *ring;		/* the caller's bulk-insert state for this
+								 * table, kept across its pages (see
+								 * nango_direct_insert), or NULL */
+	MemoryContext ring_cxt;		/* where *ring is made when it is NULL */
 } NangoDirectInsert;
 
 /*
@@ -56,6 +61,15 @@ typedef struct NangoDirectInsert
  * what the caller's statement does (then the caller runs the statement).
  * Sequence values drawn before it gives up are not returned (a gap, as
  * after a failed INSERT).
+ *
+ * With di->ring, the heap's new pages go through *ring (made here in
+ * di->ring_cxt, which must outlive the caller's pages, when it is NULL):
+ * a ring of buffers, as COPY
+ * uses, so a long job neither pushes the rest of the database out of
+ * shared buffers nor takes a fresh buffer per new page.  No buffer stays
+ * pinned after the call (it may be followed by a commit or a subtransaction's
+ * end); an ERROR in the call sets *ring to NULL (its pin is released by the
+ * abort, so the state is dropped rather than reused).
  */
 extern bool nango_direct_insert(Relation rel, int n, const NangoDirectInsert *di);
 

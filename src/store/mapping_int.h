@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "executor/spi.h"
 #include "lib/bloomfilter.h"
 
@@ -62,6 +63,7 @@ struct NangoMapTable
 	bloom_filter *inserted;		/* keys this job wrote into a table that
 								 * had no row of the sync, or NULL */
 	const NangoMapOptions *opts;	/* fields and arrays, or NULL: defaults */
+	BulkInsertState ring;		/* the table's new pages (directinsert.h) */
 };
 
 /* A column the current page needs and the table lacks. */

@@ -496,6 +496,8 @@ write_direct(NangoMapTable *mt, int64 job_id, PageArrays *pa, bool upsert)
 	call.di.sources = sources;
 	call.di.fill = map_fill;
 	call.di.arg = &fill;
+	call.di.ring = &mt->ring;
+	call.di.ring_cxt = mt->cxt;
 	if (direct_sources(mt, pa, call.rel, src, sources) &&
 		run_guarded(direct_call, &call, &ok) != NULL)
 		ok = false;

@@ -130,10 +130,13 @@ raw_fill(void *arg, int r, Datum *v, bool *isnull)
  * nango_raw_insert_direct: the rows through nango_direct_insert, standing
  * in for the store's INSERT INTO nango.raw (sync_id, job_id, unique_key,
  * data, metadata, data_hash); the foreign key of sync_id is the one the
- * caller has locked (FOR KEY SHARE on the sync's row of nango.syncs).
+ * caller has locked (FOR KEY SHARE on the sync's row of nango.syncs); the
+ * heap's new pages go through the store's ring of buffers (ring, made in
+ * ring_cxt: see nango_direct_insert).
  */
 bool
-nango_raw_insert_direct(int n, const NangoRawRow *rows)
+nango_raw_insert_direct(int n, const NangoRawRow *rows, BulkInsertState *ring,
+						MemoryContext ring_cxt)
 {
 	Oid			nsp = get_namespace_oid("nango", false);
 	Oid			relid = get_relname_relid("raw", nsp);
@@ -164,6 +167,8 @@ nango_raw_insert_direct(int n, const NangoRawRow *rows)
 	di.sources = sources;
 	di.fill = raw_fill;
 	di.arg = &fill;
+	di.ring = ring;
+	di.ring_cxt = ring_cxt;
 	ok = nango_direct_insert(rel, n, &di);
 	table_close(rel, NoLock);
 	pfree(sources);

@@ -84,6 +84,8 @@ struct NangoStore
 	NangoClassCounted *counted; /* keys counted before the last checkpoint */
 	NangoSeenSource seen_from;	/* the seen keys come from there, or NULL */
 	void	   *seen_arg;
+	MemoryContext cxt;			/* the job's: this struct, the ring */
+	BulkInsertState ring;		/* nango.raw's new pages (directinsert.h) */
 };
 
 static SPIPlanPtr plan_delete = NULL;
@@ -171,6 +173,7 @@ nango_store_open(int64 sync_id, int64 job_id, bool upsert, Jsonb *metadata)
 {
 	NangoStore *st = palloc0(sizeof(NangoStore));
 
+	st->cxt = CurrentMemoryContext;
 	st->sync_id = sync_id;
 	st->job_id = job_id;
 	st->upsert = upsert;
@@ -281,7 +284,7 @@ insert_direct(NangoStore *st, int n, const int *idx, Jsonb **records, char **key
 		rows[i].metadata = st->metadata;
 		rows[i].data_hash = hashes[r];
 	}
-	return nango_raw_insert_direct(n, rows);
+	return nango_raw_insert_direct(n, rows, &st->ring, st->cxt);
 }
 
 /*

@@ -10,6 +10,7 @@
 #define NANGO_STORE_H
 
 #include "postgres.h"
+#include "access/heapam.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
@@ -165,6 +166,7 @@ typedef struct NangoRawRow
  * SHARE on the sync's row).  Returns false, having written nothing, when
  * that would not do what the INSERT does (then the caller runs it).
  */
-extern bool nango_raw_insert_direct(int n, const NangoRawRow *rows);
+extern bool nango_raw_insert_direct(int n, const NangoRawRow *rows, BulkInsertState *ring,
+									MemoryContext ring_cxt);
 
 #endif							/* NANGO_STORE_H */

@@ -118,6 +118,16 @@ def huge(req):
     return paged(req, [[{'id': 'small1', 'v': 1}, big, {'id': 'small2', 'v': 2}]])
 
 
+@route('/mapping/huge_first')
+def huge_first(req):
+    """The huge record on page 1, then three pages of 40 small records: the
+    pages after a page whose direct insert failed are stored too."""
+    big = {('c%03d' % i): incompressible(i, 2500) for i in range(450)}
+    big['id'] = 'huge'
+    rest = [[{'id': 'r%03d' % (p * 40 + j), 'v': p * 40 + j} for j in range(40)] for p in range(3)]
+    return paged(req, [[{'id': 'small1', 'v': 1}, big, {'id': 'small2', 'v': 2}]] + rest)
+
+
 @route('/mapping/shared_a')
 def shared_a(req):
     return paged(req, [[{'id': 'a1', 'src': 'a', 'only_a': 1}, {'id': 'a2', 'src': 'a'}]])
