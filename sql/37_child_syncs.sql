@@ -4,6 +4,7 @@
 -- deletes and incremental state, and the refusals.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;
+DROP SCHEMA IF EXISTS nango CASCADE; -- and the mapped tables left: ids start at 1
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = error;

@@ -6,6 +6,7 @@
 -- rights or was dropped.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;
+DROP SCHEMA IF EXISTS nango CASCADE; -- and the mapped tables left: ids start at 1
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;

@@ -10,6 +10,7 @@
 --      names from the caller's own: alice's are out of mallory's reach.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;
+DROP SCHEMA IF EXISTS nango CASCADE; -- and the mapped tables left: ids start at 1
 DROP SCHEMA IF EXISTS atk_mal CASCADE;
 DROP ROLE IF EXISTS nango_test_atk_alice;
 DROP ROLE IF EXISTS nango_test_atk_mallory;

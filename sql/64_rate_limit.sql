@@ -7,6 +7,7 @@
 -- nango.max_rate_limit_wait fails the job with a clear message.
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS nango CASCADE;
+DROP SCHEMA IF EXISTS nango CASCADE; -- and the mapped tables left: ids start at 1
 RESET client_min_messages;
 CREATE EXTENSION nango;
 SET nango.log_level = warning;

@@ -11,6 +11,7 @@ BEGIN;
 -- A fresh copy of the extension (rolled back at the end): ids start at 1.
 SET LOCAL client_min_messages = error;
 DROP EXTENSION nango CASCADE;
+DROP SCHEMA IF EXISTS nango CASCADE;
 CREATE EXTENSION nango;
 RESET client_min_messages;
 -- pg_temp.try: runs a statement, showing the SQLSTATE of a refusal.

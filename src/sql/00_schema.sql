@@ -27,6 +27,15 @@ CREATE TABLE nango.syncs (
     CHECK (frequency IS NULL OR cron IS NULL)
 );
 ALTER SEQUENCE nango.syncs_id_seq OWNED BY nango.syncs.id;
+-- Mapped tables stay when the extension is dropped (with schema nango): a
+-- sync of the extension created again must not take the id, and with it the
+-- default table nango._nango_sync_<id> and its rows, of a sync of before.
+SELECT pg_catalog.setval('nango.syncs_id_seq',
+         pg_catalog.max(pg_catalog.substr(c.relname, 13)::pg_catalog.int8))
+  FROM pg_catalog.pg_class c
+ WHERE c.relnamespace = 'nango'::pg_catalog.regnamespace
+   AND c.relname OPERATOR(pg_catalog.~) '^_nango_sync_[1-9][0-9]{0,17}$'
+HAVING pg_catalog.count(*) > 0;
 CREATE INDEX syncs_due_idx ON nango.syncs (next_run_at) WHERE status = 'active';
 CREATE INDEX syncs_triggered_idx ON nango.syncs (triggered_at) WHERE triggered_at IS NOT NULL;
 CREATE INDEX syncs_owner_idx ON nango.syncs (owner);
