@@ -87,9 +87,10 @@ sync() { echo "SELECT nango.run_sync(nango.add_sync('$M$1', '$2'));"; }
 	echo "SELECT nango.run_sync('vg');"
 	echo "SELECT status, count(*) FROM nango.jobs GROUP BY 1 ORDER BY 1;"
 } >"$VG/run.sql"
-chmod 644 "$VG/run.sql"
+cp "$top/test/valgrind.supp" "$VG/valgrind.supp"
+chmod 644 "$VG/run.sql" "$VG/valgrind.supp"
 
-"${RUNAS[@]}" valgrind --main-stacksize=67108864 --track-origins=yes --leak-check=full --show-leak-kinds=definite,indirect \
+"${RUNAS[@]}" valgrind --suppressions="$VG/valgrind.supp" --main-stacksize=67108864 --track-origins=yes --leak-check=full --show-leak-kinds=definite,indirect \
 	--num-callers=40 --log-file="$VG/valgrind.log" \
 	"$BIN/postgres" --single -D "$VG/data" postgres <"$VG/run.sql" >"$VG/postgres.out" 2>&1 || true
 
