@@ -105,7 +105,8 @@ SELECT format('nango._nango_sync_%s', :sid) AS tbl \gset
 SELECT * FROM pg_temp.run(:sid);
 SELECT id, v FROM :tbl ORDER BY id;
 SELECT count(*) AS raw_rows FROM nango.raw WHERE sync_id = :sid;
--- The same on the first page of four: the pages after it are stored in full.
+-- The same on the first page of four: the failed direct insert drops its
+-- ring of buffers, and the pages after it are stored in full.
 SELECT pg_temp.add('/mapping/huge_first', '{"unique_key": "id"}') AS sid \gset
 SELECT format('nango._nango_sync_%s', :sid) AS tbl \gset
 SELECT * FROM pg_temp.run(:sid);

@@ -64,9 +64,9 @@ typedef struct NangoDirectInsert
  *
  * With di->ring, the heap's new pages go through *ring (made here in
  * di->ring_cxt, which must outlive the caller's pages, when it is NULL):
- * a ring of buffers, as COPY
- * uses, so a long job neither pushes the rest of the database out of
- * shared buffers nor takes a fresh buffer per new page.  No buffer stays
+ * a ring of buffers, as COPY uses, so a long job neither pushes the rest
+ * of the database out of shared buffers nor takes a fresh buffer per new
+ * page.  No buffer stays
  * pinned after the call (it may be followed by a commit or a subtransaction's
  * end); an ERROR in the call sets *ring to NULL (its pin is released by the
  * abort, so the state is dropped rather than reused).
